@@ -1,0 +1,127 @@
+"""``core.orderbook``: the books of every symbol its sources publish."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from hayate.book.book import OrderBook
+from hayate.events import (
+    BookDelta,
+    BookInvalid,
+    BookReady,
+    BookSnapshot,
+    Event,
+    StreamGap,
+    Ticker,
+    Trade,
+)
+from hayate.types import State, StateConfig
+
+__all__ = ["OrderBookState"]
+
+
+class OrderBookStateConfig(StateConfig):
+    max_crossed_updates: int = Field(
+        0, ge=0,
+        description="Crossed updates tolerated before the book is marked invalid (0: at once).",
+    )
+
+
+class OrderBookState(State):
+    """Multi-symbol L2 books kept from snapshots and deltas, with validity and staleness.
+
+    A book is *valid* from a snapshot (or a BookReady) until a BookInvalid, a StreamGap or
+    a crossed update. Strategies should not quote on an invalid book.
+    """
+
+    kind: ClassVar[str] = "core.orderbook"
+    Config: ClassVar[type[OrderBookStateConfig]] = OrderBookStateConfig
+
+    def __init__(self, id: str, config: Any, ctx: Any) -> None:
+        super().__init__(id, config, ctx)
+        self.books: dict[str, OrderBook] = {}
+        self.last_trade: dict[str, Trade] = {}
+        self.tickers: dict[str, Ticker] = {}
+        self.crossed_count: dict[str, int] = {}
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            BookDelta: self._delta,
+            BookSnapshot: self._snapshot,
+            Trade: self._trade,
+            Ticker: self._ticker,
+            BookInvalid: self._invalid,
+            BookReady: self._ready,
+            StreamGap: self._gap,
+        }
+
+    def book(self, symbol: str) -> OrderBook:
+        b = self.books.get(symbol)
+        if b is None:
+            b = self.books[symbol] = OrderBook(symbol)
+        return b
+
+    def apply(self, event: Event) -> None:
+        h = self._handlers.get(type(event))
+        if h is not None:
+            h(event)
+
+    def _snapshot(self, ev: BookSnapshot) -> None:
+        b = self.book(ev.symbol)
+        b.apply_snapshot(ev.bids, ev.asks)
+        b.update_id = ev.update_id
+        b.seq = ev.seq
+        b.ts = ev.ts
+        b.recv_ts = ev.recv_ts
+        self._check_crossed(b)
+
+    def _delta(self, ev: BookDelta) -> None:
+        b = self.books.get(ev.symbol)
+        if b is None:
+            b = self.book(ev.symbol)  # a delta before any snapshot: book stays invalid
+        b.apply_delta(ev.bids, ev.asks)
+        b.update_id = ev.update_id
+        b.seq = ev.seq
+        b.ts = ev.ts
+        b.recv_ts = ev.recv_ts
+        if b._bk and b._ak and b._bk[-1] >= -b._ak[-1]:
+            self._check_crossed(b)
+
+    def _check_crossed(self, b: OrderBook) -> None:
+        if not b.crossed:
+            return
+        n = self.crossed_count.get(b.symbol, 0) + 1
+        self.crossed_count[b.symbol] = n
+        self.ctx.count("crossed_book_updates")
+        if n > self.config.max_crossed_updates and b.valid:
+            b.valid = False
+            self.log.warning("book %s crossed (bid %s >= ask %s): marked invalid",
+                             b.symbol, b.best_bid, b.best_ask)
+
+    def _trade(self, ev: Trade) -> None:
+        self.last_trade[ev.symbol] = ev
+
+    def _ticker(self, ev: Ticker) -> None:
+        self.tickers[ev.symbol] = ev
+
+    def _invalid(self, ev: BookInvalid) -> None:
+        self.book(ev.symbol).valid = False
+
+    def _ready(self, ev: BookReady) -> None:
+        b = self.book(ev.symbol)
+        b.valid = not b.crossed
+        self.crossed_count.pop(ev.symbol, None)
+
+    def _gap(self, ev: StreamGap) -> None:
+        for b in self.books.values():
+            b.valid = False
+        self.log.warning("%d events of %s were dropped: all books marked invalid",
+                         ev.dropped, ev.source)
+
+    def is_stale(self, symbol: str, max_age_ns: int) -> bool:
+        b = self.books.get(symbol)
+        if b is None:
+            return True
+        last = b.recv_ts or b.ts
+        return self.ctx.clock.now() - last > max_age_ns

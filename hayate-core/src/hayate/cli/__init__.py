@@ -1,0 +1,1 @@
+"""The ``hayate`` command line."""

@@ -1,0 +1,312 @@
+"""The ``hayate`` command line (typer + rich). The only place in Hayate that prints.
+
+Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 130 after a clean
+Ctrl-C (143 after SIGTERM). Tracebacks only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+import hayate
+from hayate.exceptions import ConfigError, HayateError, SpecError
+from hayate.plugins.manager import PluginManager, load_plugins
+
+__all__ = ["app", "main"]
+
+log = logging.getLogger("hayate.cli")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class State:
+    debug: bool = False
+    plugins: PluginManager | None = None
+
+
+STATE = State()
+
+
+def get_plugins() -> PluginManager:
+    if STATE.plugins is None:
+        STATE.plugins = load_plugins()
+    return STATE.plugins
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"hayate {hayate.__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+app = typer.Typer(
+    name="hayate",
+    help="Hayate (疾風): algorithmic trading bots from a TOML spec: replay, paper and live.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    STATE.debug = debug or STATE.debug
+
+
+def _setup_logging(level: str | None, log_format: str) -> None:
+    from hayate.logs import configure_logging
+
+    try:
+        configure_logging(level, os.environ.get("HAYATE_LOG"), log_format,
+                          rich_console=err if log_format == "text" and err.is_terminal else None)
+    except ValueError as e:
+        fail_config(str(e))
+
+
+def fail_config(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(EXIT_CONFIG)
+
+
+def print_spec_error(e: SpecError) -> None:
+    n = len(e.problems)
+    err.print(f"[bold red]error:[/] {e.path or 'spec'}: {n} problem{'s' if n != 1 else ''}",
+              markup=True)
+    for p in e.problems:
+        err.print(f"  - {p}", markup=False)
+
+
+def load_spec_or_exit(path: Path, overrides: list[str]) -> Any:
+    from hayate.spec.loader import load_spec
+
+    plugins = get_plugins()
+    try:
+        spec = load_spec(path, plugins.registry, overrides=overrides,
+                         plugin_hint=plugins.load_error_hint())
+    except SpecError as e:
+        print_spec_error(e)
+        raise typer.Exit(EXIT_CONFIG) from None
+    return spec
+
+
+SpecArg = Annotated[Path, typer.Argument(help="Bot spec (TOML).", show_default=False)]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Override a spec value: dotted.key=value (repeatable)."),
+]
+
+
+@app.command()
+def check(
+    spec: SpecArg,
+    set_: SetOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print problems as JSON.")] = False,
+) -> None:
+    """Validate a spec without running it: exit 0 if valid, 2 listing every problem."""
+    from hayate.spec.loader import load_spec
+
+    plugins = get_plugins()
+    try:
+        loaded = load_spec(spec, plugins.registry, overrides=set_ or [],
+                           plugin_hint=plugins.load_error_hint())
+    except SpecError as e:
+        if as_json:
+            out.print(json.dumps([p.as_json() for p in e.problems], indent=2), markup=False)
+        print_spec_error(e)
+        raise typer.Exit(EXIT_CONFIG) from None
+    n = sum(1 for _ in loaded.all_components())
+    if as_json:
+        out.print("[]", markup=False)
+    err.print(f"{spec}: ok ({loaded.name}, {n} components)", markup=False)
+
+
+@app.command()
+def run(
+    spec: SpecArg,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output directory (summary.json, fills...).")
+    ] = None,
+    set_: SetOpt = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option("--log-level", help="trace, debug, info, warning, error (also HAYATE_LOG)."),
+    ] = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="text or json (one object per line).")
+    ] = "text",
+    live: Annotated[
+        bool, typer.Option("--live", help="Confirm trading real money (mainnet executors).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary table.")] = False,
+    secrets_dir: Annotated[
+        Path | None,
+        typer.Option("--secrets-dir", help="Directory of secret files (HAYATE_BYBIT_API_KEY...)."),
+    ] = None,
+) -> None:
+    """Run a bot until its data ends, its duration passes, or Ctrl-C."""
+    if secrets_dir is not None:
+        if not secrets_dir.is_dir():
+            fail_config(f"--secrets-dir {secrets_dir} is not a directory")
+        os.environ["HAYATE_SECRETS_DIR"] = str(secrets_dir)
+    if log_format not in ("text", "json"):
+        fail_config(f"--log-format must be 'text' or 'json', not {log_format!r}")
+    _setup_logging(log_level, log_format)
+    loaded = load_spec_or_exit(spec, set_ or [])
+    from hayate.spec.loader import needs_live_flag
+
+    real = [c for c in loaded.components["executors"].values() if needs_live_flag(c)]
+    if real and not live:
+        fail_config(f"executor {real[0].id!r} ({real[0].kind}) trades real money; "
+                    "pass --live to confirm")
+    plugins = get_plugins()
+    plugins.hook.hayate_spec_loaded(spec=loaded)
+    if out_dir is None:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        out_dir = Path("runs") / f"{loaded.name}-{stamp}"
+    from hayate.engine.runtime import BotRuntime
+
+    try:
+        runtime = BotRuntime(loaded, plugins, out_dir=out_dir)
+    except ConfigError as e:
+        fail_config(str(e))
+        return
+    import anyio
+
+    try:
+        result = anyio.run(runtime.run, backend="asyncio")
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    if not quiet:
+        from hayate.cli.summary import print_summary
+
+        print_summary(out, result.summary, out_dir)
+    if result.error is not None:
+        err.print(f"[bold red]bot stopped with an error:[/] {result.exit_reason}", markup=True)
+        if STATE.debug:
+            import traceback
+
+            err.print("".join(traceback.format_exception(result.error)), markup=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List installed plugins, what they register, and load errors."""
+    pm = get_plugins()
+    items = [p.as_json() for p in pm.info_list()]
+    if as_json:
+        out.print(json.dumps(items, indent=2), markup=False)
+        return
+    from rich.table import Table
+
+    table = Table(title="Hayate plugins")
+    for col in ("name", "distribution", "version", "kinds", "error"):
+        table.add_column(col)
+    for p in items:
+        kinds = "; ".join(f"{role}: {', '.join(k)}" for role, k in p["kinds"].items() if k)
+        table.add_row(p["name"], p["distribution"], p["version"], kinds or "-",
+                      p["error"] or "", style="red" if p["error"] else None)
+    out.print(table)
+
+
+@app.command()
+def components(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List every component kind by role, with the plugin that provides it."""
+    pm = get_plugins()
+    rows = []
+    for role, entries in pm.registry.entries.items():
+        for kind in sorted(entries):
+            e = entries[kind]
+            rows.append({"role": role, "kind": kind, "plugin": e.plugin,
+                         "distribution": e.distribution, "description": e.doc})
+    if as_json:
+        out.print(json.dumps(rows, indent=2), markup=False)
+        return
+    from rich.table import Table
+
+    table = Table(title="Component kinds")
+    for col in ("role", "kind", "distribution", "description"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["role"], r["kind"], r["distribution"], r["description"])
+    out.print(table)
+
+
+@app.command()
+def schema(
+    kind: Annotated[
+        str | None, typer.Argument(help="One component kind (default: the whole spec).")
+    ] = None,
+) -> None:
+    """Print the JSON schema of the spec (engine and every component kind) or of one kind."""
+    from hayate.cli.schema import spec_schema
+
+    pm = get_plugins()
+    try:
+        doc = spec_schema(pm.registry, kind)
+    except KeyError as e:
+        fail_config(str(e.args[0]))
+        return
+    out.print(json.dumps(doc, indent=2, default=str), markup=False)
+
+
+def build_app() -> typer.Typer:
+    pm = get_plugins()
+    for name, error in pm.register_commands(app):
+        log.warning("plugin %s could not add its commands: %s", name, error)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    if "--debug" in (argv if argv is not None else sys.argv[1:]):
+        STATE.debug = True
+    try:
+        cli = build_app()
+        cli(args=argv, prog_name="hayate", standalone_mode=True)
+    except SpecError as e:
+        print_spec_error(e)
+        sys.exit(EXIT_CONFIG)
+    except ConfigError as e:
+        err.print(f"[bold red]error:[/] {e}", markup=True)
+        sys.exit(EXIT_CONFIG)
+    except HayateError as e:
+        if STATE.debug:
+            raise
+        err.print(f"[bold red]error:[/] {e}", markup=True)
+        sys.exit(EXIT_FAILURE)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as e:
+        if STATE.debug:
+            raise
+        err.print(f"[bold red]unexpected error:[/] {type(e).__name__}: {e} "
+                  "(run with --debug for the traceback)", markup=True)
+        sys.exit(EXIT_FAILURE)

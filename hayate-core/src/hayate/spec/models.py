@@ -1,0 +1,62 @@
+"""Top-level sections of a bot spec that belong to the engine (not to a plugin)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+__all__ = ["Duration", "EngineConfig", "SpecHeader", "parse_duration"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string like ``"500ms"``, ``"90s"``, ``"15m"``, ``"1h"``."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or a string like '15m'")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m:
+            return float(m.group(1)) * _UNITS[m.group(2)]
+    raise ValueError(f"not a duration: {value!r} (use seconds or e.g. '500ms', '90s', '15m', '1h')")
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EngineConfig(StrictModel):
+    mode: Literal["paper", "live"] = Field(
+        "paper", description="'live' trades real money and also needs --live on the command line."
+    )
+    cancel_orders_on_exit: bool = Field(True, description="Cancel open orders at teardown.")
+    teardown_timeout: Duration = Field(10.0, description="Upper bound on teardown (seconds).")
+    ready_timeout: Duration = Field(60.0, description="How long collectors may take to be ready.")
+    duration: Duration | None = Field(
+        None, description="Stop after this much (simulated or wall) time; none: until done/Ctrl-C."
+    )
+    speed: float = Field(
+        0.0, ge=0, description="Replay pacing: 0 as fast as possible, 1.0 real time, 10 ten times."
+    )
+    seed: int = Field(0, description="Seed for every random choice (simulations, latency draws).")
+    status_interval: Duration = Field(
+        10.0, description="Seconds between status log lines when not on a terminal."
+    )
+    metrics: str | None = Field(
+        None, description="host:port for a Prometheus endpoint, e.g. '127.0.0.1:9108'."
+    )
+
+
+class SpecHeader(StrictModel):
+    spec_version: Literal[1] = 1
+    name: str = Field("bot", min_length=1, max_length=64)

@@ -1,0 +1,217 @@
+"""Fake components for engine tests: deterministic, tiny, and honest about what they do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+import anyio
+from pydantic import Field
+
+from hayate.actions import Action, CancelAll, CancelOrder, PlaceOrder
+from hayate.clock import NS
+from hayate.events import BookDelta, BookSnapshot, Event, OrderStatus, OrderUpdate, Trade, Side
+from hayate.instruments import Instrument
+from hayate.types import (
+    Collector,
+    CollectorConfig,
+    Emit,
+    Executor,
+    ExecutorConfig,
+    State,
+    StateConfig,
+    Strategy,
+    StrategyConfig,
+)
+
+T0 = 1_700_000_000 * NS
+
+
+class TicksConfig(CollectorConfig):
+    symbol: str = "TESTUSDT"
+    count: int = Field(100, ge=0)
+    step: float = Field(0.001, gt=0, description="Seconds between events.")
+    fail_at: int | None = None
+
+
+class SimTicks(Collector):
+    """Simulated: a snapshot, then ``count`` one-level deltas alternating sides."""
+
+    kind: ClassVar[str] = "testing.ticks"
+    Config: ClassVar[type[TicksConfig]] = TicksConfig
+    simulated: ClassVar[bool] = True
+
+    async def setup(self) -> None:
+        self.ctx.instruments.add(Instrument(symbol=self.config.symbol, tick_size=Decimal("0.1"),
+                                            qty_step=Decimal("0.001")))
+
+    def events(self) -> Iterator[Event]:
+        c = self.config
+        step = int(c.step * NS)
+        sym = c.symbol
+        yield BookSnapshot(symbol=sym, ts=T0, recv_ts=T0, bids=[(1000, 5000)], asks=[(1001, 5000)])
+        for i in range(1, c.count):
+            if c.fail_at is not None and i == c.fail_at:
+                raise RuntimeError(f"testing.ticks failed at event {i}")
+            t = T0 + i * step
+            if i % 2:
+                yield BookDelta(symbol=sym, ts=t, recv_ts=t, bids=[(1000, 5000 + i)], asks=[])
+            else:
+                yield BookDelta(symbol=sym, ts=t, recv_ts=t, bids=[], asks=[(1001, 5000 + i)])
+
+
+class LiveTicksConfig(CollectorConfig):
+    symbol: str = "TESTUSDT"
+    count: int | None = Field(None, description="Stop after this many events (None: forever).")
+    interval: float = Field(0.001, ge=0)
+    fail_at: int | None = None
+    ready: bool = True
+
+
+class LiveTicks(Collector):
+    """Live (wall clock): emits trades every ``interval`` seconds."""
+
+    kind: ClassVar[str] = "testing.live_ticks"
+    Config: ClassVar[type[LiveTicksConfig]] = LiveTicksConfig
+
+    async def setup(self) -> None:
+        self.ctx.instruments.add(Instrument(symbol=self.config.symbol, tick_size=Decimal("0.1"),
+                                            qty_step=Decimal("0.001")))
+
+    async def run(self, emit: Emit) -> None:
+        c = self.config
+        now = self.ctx.clock.now()
+        await emit([BookSnapshot(symbol=c.symbol, ts=now, recv_ts=now, bids=[(1000, 5000)],
+                                 asks=[(1001, 5000)])])
+        if c.ready:
+            self.ctx.set_ready()
+        i = 0
+        while c.count is None or i < c.count:
+            i += 1
+            if c.fail_at is not None and i == c.fail_at:
+                raise RuntimeError(f"testing.live_ticks failed at event {i}")
+            now = self.ctx.clock.now()
+            await emit([Trade(symbol=c.symbol, ts=now, recv_ts=now, price=1000, qty=1,
+                              side=Side.SELL)])
+            await anyio.sleep(c.interval)
+
+
+class CountingState(State):
+    """Counts the events it is given."""
+
+    kind: ClassVar[str] = "testing.count"
+    Config: ClassVar[type[StateConfig]] = StateConfig
+
+    def __init__(self, id: str, config: Any, ctx: Any) -> None:
+        super().__init__(id, config, ctx)
+        self.n = 0
+
+    def apply(self, event: Event) -> None:
+        self.n += 1
+
+    def summary(self) -> dict[str, Any]:
+        return {"state_events": self.n}
+
+
+class QuoterConfig(StrategyConfig):
+    symbol: str = "TESTUSDT"
+    every: int = Field(10, ge=1, description="Act on every n-th event.")
+    fail_at: int | None = None
+    mode: Literal["noop", "quote", "crash"] = "quote"
+
+
+class Quoter(Strategy):
+    """Every ``every`` events: cancel its previous order and place a new bid (or nothing)."""
+
+    kind: ClassVar[str] = "testing.quoter"
+    Config: ClassVar[type[QuoterConfig]] = QuoterConfig
+
+    def __init__(self, id: str, config: Any, ctx: Any) -> None:
+        super().__init__(id, config, ctx)
+        self.n = 0
+        self.last: str | None = None
+        self.stopped = False
+
+    def on_event(self, event: Event, view: Any) -> Sequence[Action] | None:
+        self.n += 1
+        c = self.config
+        if c.fail_at is not None and self.n == c.fail_at:
+            raise ValueError(f"strategy failed on event {self.n}")
+        if c.mode == "noop" or self.n % c.every:
+            return None
+        acts: list[Action] = []
+        if self.last:
+            acts.append(CancelOrder(symbol=c.symbol, client_id=self.last))
+        cid = self.ctx.new_client_id("q")
+        acts.append(PlaceOrder(symbol=c.symbol, side=Side.BUY, qty=Decimal("0.001"),
+                               price=Decimal("99.9"), client_id=cid))
+        self.last = cid
+        return acts
+
+    def on_stop(self, view: Any) -> Sequence[Action] | None:
+        self.stopped = True
+        return [CancelAll(symbol=self.config.symbol)]
+
+    def summary(self) -> dict[str, Any]:
+        return {"strategy_events": self.n}
+
+
+class RecorderConfig(ExecutorConfig):
+    ack: bool = Field(True, description="Emit New/Cancelled order updates for actions.")
+    fail_on_submit: int | None = None
+    slow_cancel: float = Field(0.0, ge=0, description="Seconds cancel_all_open() takes.")
+
+
+class Recorder(Executor):
+    """Records actions; acknowledges them with order updates like a perfect venue."""
+
+    kind: ClassVar[str] = "testing.recorder"
+    Config: ClassVar[type[RecorderConfig]] = RecorderConfig
+
+    def __init__(self, id: str, config: Any, ctx: Any) -> None:
+        super().__init__(id, config, ctx)
+        self.actions: list[Action] = []
+        self.open: dict[str, PlaceOrder] = {}
+        self.cancelled_on_exit: list[str] = []
+        self._emit: Emit | None = None
+        self._pending: list[Event] = []
+        self.submits = 0
+
+    async def run(self, emit: Emit) -> None:
+        self._emit = emit
+
+    async def submit(self, actions: Sequence[Action]) -> None:
+        self.submits += 1
+        if self.config.fail_on_submit is not None and self.submits == self.config.fail_on_submit:
+            raise ConnectionError("venue unreachable")
+        now = self.ctx.clock.now()
+        updates: list[Event] = []
+        for a in actions:
+            self.actions.append(a)
+            if isinstance(a, PlaceOrder):
+                self.open[a.client_id] = a
+                updates.append(self._update(a, OrderStatus.NEW, now))
+            elif isinstance(a, CancelOrder) and a.client_id in self.open:
+                updates.append(self._update(self.open.pop(a.client_id), OrderStatus.CANCELLED, now))
+            elif isinstance(a, CancelAll):
+                for cid in list(self.open):
+                    updates.append(self._update(self.open.pop(cid), OrderStatus.CANCELLED, now))
+        if self.config.ack and updates and self._emit is not None:
+            await self._emit(updates)
+
+    @staticmethod
+    def _update(a: PlaceOrder, status: OrderStatus, now: int) -> OrderUpdate:
+        return OrderUpdate(ts=now, recv_ts=now, symbol=a.symbol, client_id=a.client_id,
+                           order_id="o-" + a.client_id, side=a.side, status=status, price=a.price,
+                           qty=a.qty)
+
+    async def cancel_all_open(self) -> None:
+        if self.config.slow_cancel:
+            await anyio.sleep(self.config.slow_cancel)
+        self.cancelled_on_exit.extend(self.open)
+        self.open.clear()
+
+    def summary(self) -> dict[str, Any]:
+        return {"recorded_actions": len(self.actions), "open_at_exit": len(self.open),
+                "cancelled_on_exit": len(self.cancelled_on_exit)}

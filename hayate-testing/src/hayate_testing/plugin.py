@@ -1,0 +1,28 @@
+"""Registers the fake ``testing.*`` kinds. Not an entry point: tests add it explicitly."""
+
+from __future__ import annotations
+
+from hayate.plugins import hookimpl
+from hayate.plugins.hookspecs import Register
+from hayate_testing.components import CountingState, LiveTicks, Quoter, Recorder, SimTicks
+
+
+@hookimpl
+def hayate_register_collectors(register: Register) -> None:
+    register(SimTicks)
+    register(LiveTicks)
+
+
+@hookimpl
+def hayate_register_states(register: Register) -> None:
+    register(CountingState)
+
+
+@hookimpl
+def hayate_register_strategies(register: Register) -> None:
+    register(Quoter)
+
+
+@hookimpl
+def hayate_register_executors(register: Register) -> None:
+    register(Recorder)

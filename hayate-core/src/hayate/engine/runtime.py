@@ -146,6 +146,9 @@ class BotRuntime:
     # -- construction ----------------------------------------------------------------------------
     def _make(self, comp: SpecComponent) -> Component:
         ctx = ComponentContext(self.ctx, comp.id, comp.kind, comp.role)
+        # Loggers follow the module of the component's class, so HAYATE_LOG=hayate_bybit=debug
+        # reaches the Bybit components.
+        ctx.log = logging.getLogger(f"{comp.cls.__module__}.{comp.id}")
         instance = comp.cls(comp.id, comp.config, ctx)
         self.components[comp.id] = instance
         self.contexts[comp.id] = ctx

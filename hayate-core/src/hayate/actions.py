@@ -9,7 +9,7 @@ never placed twice by a retry.
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 import msgspec
 
@@ -26,12 +26,12 @@ __all__ = [
 ]
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     LIMIT = "Limit"
     MARKET = "Market"
 
 
-class TimeInForce(str, Enum):
+class TimeInForce(StrEnum):
     GTC = "GTC"
     IOC = "IOC"
     FOK = "FOK"

@@ -16,7 +16,7 @@ Conventions:
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import msgspec
@@ -49,7 +49,7 @@ Level = tuple[int, int]
 _ZERO = Decimal(0)
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "Buy"
     SELL = "Sell"
 
@@ -62,12 +62,12 @@ class Side(str, Enum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
-class Liquidity(str, Enum):
+class Liquidity(StrEnum):
     MAKER = "maker"
     TAKER = "taker"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     """Order lifecycle, named as Bybit does (other venues map onto these)."""
 
     PENDING_NEW = "PendingNew"  # sent, not yet acknowledged (local state only)

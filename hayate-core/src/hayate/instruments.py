@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 import msgspec
@@ -25,7 +25,7 @@ Category = Literal["spot", "linear", "inverse", "option"]
 _ZERO = Decimal(0)
 
 
-class Rounding(str, Enum):
+class Rounding(StrEnum):
     DOWN = "down"
     UP = "up"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import anyio
 from pydantic import Field
 
 from hayate.clock import NS

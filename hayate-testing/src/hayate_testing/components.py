@@ -11,7 +11,7 @@ from pydantic import Field
 
 from hayate.actions import Action, CancelAll, CancelOrder, PlaceOrder
 from hayate.clock import NS
-from hayate.events import BookDelta, BookSnapshot, Event, OrderStatus, OrderUpdate, Trade, Side
+from hayate.events import BookDelta, BookSnapshot, Event, OrderStatus, OrderUpdate, Side, Trade
 from hayate.instruments import Instrument
 from hayate.types import (
     Collector,
@@ -119,6 +119,7 @@ class QuoterConfig(StrategyConfig):
     every: int = Field(10, ge=1, description="Act on every n-th event.")
     fail_at: int | None = None
     mode: Literal["noop", "quote", "crash"] = "quote"
+    only_symbols: list[str] | None = Field(None, description="Route only these symbols' events.")
 
 
 class Quoter(Strategy):
@@ -132,13 +133,21 @@ class Quoter(Strategy):
         self.n = 0
         self.last: str | None = None
         self.stopped = False
+        self.seen_symbols: dict[str, int] = {}
+        if config.only_symbols is not None:
+            self.symbols = frozenset(config.only_symbols)
 
     def on_event(self, event: Event, view: Any) -> Sequence[Action] | None:
         self.n += 1
+        sym = getattr(event, "symbol", "")
+        self.seen_symbols[sym] = self.seen_symbols.get(sym, 0) + 1
         c = self.config
         if c.fail_at is not None and self.n == c.fail_at:
             raise ValueError(f"strategy failed on event {self.n}")
-        if c.mode == "noop" or self.n % c.every:
+        if c.mode == "noop" or event.private:
+            return None
+        self.market_n = getattr(self, "market_n", 0) + 1
+        if self.market_n % c.every:
             return None
         acts: list[Action] = []
         if self.last:

@@ -17,11 +17,11 @@ shielded and time-bounded, after a normal end, an error or a signal alike.
 from __future__ import annotations
 
 import heapq
-from collections import deque
 import logging
 import math
 import signal
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,6 +270,9 @@ class BotRuntime:
                     except Exception as e:
                         raise ComponentError(comp.id, f"setup failed: {type(e).__name__}: {e}") from e
             self.plugins.hook.hayate_bot_starting(bot=self)
+            log.info("bot %s starting: %s clock, %d components, mode %s", self.spec.name,
+                     "simulated" if self.simulated else "wall", len(self.components),
+                     self.spec.engine.mode)
             async with anyio.create_task_group() as tg:
                 self._cancel_scope = tg.cancel_scope
                 if self.install_signal_handlers:
@@ -311,6 +314,8 @@ class BotRuntime:
             self.exit_code = 0
             self.exit_reason = self._stop_reason or self.exit_reason or "completed"
         summary = self._summary(started_at)
+        log.info("bot %s stopped: %s (%d events, %d actions, %.2fs)", self.spec.name,
+                 self.exit_reason, self.events, self.actions, summary["wall_seconds"])
         try:
             self.plugins.hook.hayate_bot_stopped(bot=self, summary=summary)
         except Exception:
@@ -412,7 +417,7 @@ class BotRuntime:
             assert isinstance(c, Collector)
             wrapper = self.wrappers.get(cid)
             if wrapper is not None:
-                iters.append(wrapper.wrap_events(c.events()))
+                iters.append(_guarded(wrapper.id, wrapper.wrap_events(_guarded(cid, c.events()))))
             else:
                 iters.append(_tagged(cid, c.events()))
         return iters
@@ -432,6 +437,7 @@ class BotRuntime:
         for cid, c in self.components.items():
             if self.roles[cid] == "executors":
                 tg.start_soon(self._guard, c.id, c.run, self._sim_emit(c.id))  # type: ignore[attr-defined]
+        await anyio.lowlevel.checkpoint()  # let executors start before the first event
         deferred = self._deferred
         engine = self.spec.engine
         duration_ns = int(engine.duration * NS) if engine.duration is not None else None
@@ -543,6 +549,7 @@ class BotRuntime:
                 if cid in self.wrappers.values():
                     continue
                 tg.start_soon(self._guard, cid, c.run, emit_to(cid))  # type: ignore[attr-defined]
+        await anyio.lowlevel.checkpoint()  # executors start before any collector
         for wrapped_id, wrapper in self.wrappers.items():
             send, receive = anyio.create_memory_object_stream[Sequence[Event]](
                 getattr(self.components[wrapped_id].config, "queue_size", 4096))
@@ -557,7 +564,7 @@ class BotRuntime:
 
             tg.start_soon(self._guard, wrapper.id, wrapper.wrap_run, inner_iter(), emit_to)
             tg.start_soon(self._run_collector, wrapped_id, inner_emit, send)
-        for cid, c in self.components.items():
+        for cid in self.components:
             if self.roles[cid] == "collectors" and cid not in self.wrappers:
                 tg.start_soon(self._run_collector, cid, emit_to(cid), None)
 
@@ -701,5 +708,21 @@ def run_bot(spec: LoadedSpec, plugins: PluginManager, **kw: Any) -> RunResult:
 
 
 def _tagged(source: str, events: Iterator[Event]) -> Iterator[tuple[str, Event]]:
-    for ev in events:
-        yield source, ev
+    """Tag a simulated collector's events with its id; its errors name it."""
+    try:
+        for ev in events:
+            yield source, ev
+    except (ComponentError, GeneratorExit):
+        raise
+    except Exception as e:
+        raise ComponentError(source, f"{type(e).__name__}: {e}") from e
+
+
+def _guarded(source: str, items: Iterator[Any]) -> Iterator[Any]:
+    """Pass items through; an error raised while producing them names ``source``."""
+    try:
+        yield from items
+    except (ComponentError, GeneratorExit):
+        raise
+    except Exception as e:
+        raise ComponentError(source, f"{type(e).__name__}: {e}") from e

@@ -168,7 +168,7 @@ class PluginManager:
     def register_commands(self, app: Any) -> list[tuple[str, str]]:
         """Let every plugin add CLI commands; returns (plugin, error) for those that failed."""
         failures = []
-        for name, obj in list(self._modules.items()):
+        for name, _obj in list(self._modules.items()):
             others = [p for n, p in self._modules.items() if n != name]
             caller = self.pm.subset_hook_caller("hayate_register_commands", remove_plugins=others)
             try:

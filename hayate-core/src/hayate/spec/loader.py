@@ -22,7 +22,17 @@ from hayate.exceptions import SpecError
 from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean
 from hayate.spec.errors import Problem
 from hayate.spec.models import EngineConfig, SpecHeader
-from hayate.types import ROLES, SINGULAR, Collector, Component, Executor, Input, Role, State, Strategy
+from hayate.types import (
+    ROLES,
+    SINGULAR,
+    Collector,
+    Component,
+    Executor,
+    Input,
+    Role,
+    State,
+    Strategy,
+)
 
 __all__ = [
     "SECRET_KEYS",
@@ -269,7 +279,13 @@ def parse_spec(
     plugin_hint: str | None = None,
 ) -> LoadedSpec:
     problems: list[Problem] = apply_overrides(raw, overrides)
-    problems += _find_secrets(raw, (), file)
+    secrets = _find_secrets(raw, (), file)
+    problems += secrets
+    for p in secrets:  # reported once: do not let the component config complain again
+        node: Any = raw
+        for part in p.path[:-1]:
+            node = node[part]
+        node.pop(p.path[-1], None)
 
     known = {"spec_version", "name", "engine", *ROLES, *_SECTIONS}
     for key in raw:

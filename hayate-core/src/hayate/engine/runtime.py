@@ -38,7 +38,7 @@ from hayate.engine.inbox import Inbox
 from hayate.events import Event
 from hayate.exceptions import ComponentError, WiringError
 from hayate.plugins.manager import PluginManager
-from hayate.spec.loader import LoadedSpec, SpecComponent
+from hayate.spec.loader import LoadedSpec, SpecComponent, is_simulated
 from hayate.types import (
     Collector,
     Component,
@@ -114,9 +114,8 @@ class BotRuntime:
         engine = spec.engine
         collectors = spec.components["collectors"]
         self.simulated = bool(collectors) and all(
-            getattr(c.cls, "simulated", False) or getattr(c.cls, "clock_follower", False)
-            for c in collectors.values()
-        ) and any(getattr(c.cls, "simulated", False) for c in collectors.values())
+            is_simulated(c) or getattr(c.cls, "clock_follower", False) for c in collectors.values()
+        ) and any(is_simulated(c) for c in collectors.values())
         self.clock: Clock = SimClock() if self.simulated else WallClock()
         tag = (ClientIdFactory.sim_tag(engine.seed) if self.simulated
                else ClientIdFactory.live_tag(time.time_ns()))

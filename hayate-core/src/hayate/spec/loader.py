@@ -39,6 +39,7 @@ __all__ = [
     "LoadedSpec",
     "SpecComponent",
     "apply_overrides",
+    "is_simulated",
     "load_spec",
     "needs_live_flag",
     "parse_spec",
@@ -233,6 +234,18 @@ def _resolve_import(kind: str, role: Role) -> tuple[RegistryEntry | None, str | 
     entry = RegistryEntry(kind=kind, role=role, cls=obj, plugin="(import)",
                           distribution=module_name, version="-")
     return entry, None
+
+
+def is_simulated(comp: SpecComponent) -> bool:
+    """Whether this collector, as configured, is a simulated (time-driving) source.
+
+    A class may decide per instance with a ``runs_simulated(config)`` classmethod (a source
+    that can replay or stream live); otherwise its ``simulated`` class attribute decides.
+    """
+    check = getattr(comp.cls, "runs_simulated", None)
+    if callable(check):
+        return bool(check(comp.config))
+    return bool(getattr(comp.cls, "simulated", False))
 
 
 def needs_live_flag(comp: SpecComponent) -> bool:
@@ -455,7 +468,7 @@ def _check_wiring(
         else:
             wrapped[target] = eid
 
-    simulated = {cid for cid, c in collectors.items() if getattr(c.cls, "simulated", False)}
+    simulated = {cid for cid, c in collectors.items() if is_simulated(c)}
     timers = {cid for cid, c in collectors.items() if getattr(c.cls, "clock_follower", False)}
     live = set(collectors) - simulated - timers
     if simulated and live:

@@ -165,6 +165,8 @@ class State(Component):
     """Keeps something up to date from events (a book, the account...). Synchronous."""
 
     Config: ClassVar[type[ComponentConfig]] = StateConfig
+    event_types: ClassVar[tuple[type[Event], ...] | None] = None
+    """Event classes this state wants (None: all); the engine skips the others for speed."""
 
     def apply(self, event: Event) -> None:
         raise NotImplementedError

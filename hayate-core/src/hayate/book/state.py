@@ -14,6 +14,7 @@ from hayate.events import (
     BookReady,
     BookSnapshot,
     Event,
+    MarketEvent,
     StreamGap,
     Ticker,
     Trade,
@@ -39,6 +40,7 @@ class OrderBookState(State):
 
     kind: ClassVar[str] = "core.orderbook"
     Config: ClassVar[type[OrderBookStateConfig]] = OrderBookStateConfig
+    event_types = (MarketEvent, StreamGap)
 
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)

@@ -67,10 +67,24 @@ class RunResult:
 
 @dataclass
 class _Route:
-    """Who hears the events of one source."""
+    """Who hears the events of one source.
+
+    States may declare the event types they care about (``event_types``); the appliers for
+    each event type are computed once, so an account state never pays for book updates.
+    """
 
     appliers: list[Callable[[Event], None]] = field(default_factory=list)
     strategies: list[_StrategySlot] = field(default_factory=list)
+    by_type: dict[type, list[Callable[[Event], None]]] = field(default_factory=dict)
+
+    def appliers_for(self, event_type: type) -> list[Callable[[Event], None]]:
+        found = []
+        for apply in self.appliers:
+            wanted = getattr(getattr(apply, "__self__", None), "event_types", None)
+            if wanted is None or issubclass(event_type, tuple(wanted)):
+                found.append(apply)
+        self.by_type[event_type] = found
+        return found
 
 
 @dataclass
@@ -388,7 +402,10 @@ class BotRuntime:
         route = self.routes[source]
         slot: _StrategySlot | None = None
         try:
-            for apply in route.appliers:
+            appliers = route.by_type.get(type(ev))
+            if appliers is None:
+                appliers = route.appliers_for(type(ev))
+            for apply in appliers:
                 apply(ev)
             for slot in route.strategies:
                 if slot.symbols is not None:

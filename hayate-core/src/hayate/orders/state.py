@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from hayate.actions import Action
-from hayate.events import BalanceUpdate, Event, Fill, OrderUpdate, PositionUpdate
+from hayate.events import BalanceUpdate, Event, Fill, OrderUpdate, PositionUpdate, PrivateEvent
 from hayate.orders.manager import OrderManager
 from hayate.types import State, StateConfig
 
@@ -19,6 +19,7 @@ class AccountState(State):
 
     kind: ClassVar[str] = "core.account"
     Config: ClassVar[type[StateConfig]] = StateConfig
+    event_types = (PrivateEvent,)
 
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)

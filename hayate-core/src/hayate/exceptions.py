@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 __all__ = [
     "ComponentError",
     "ConfigError",
@@ -29,8 +32,8 @@ class ConfigError(HayateError):
 class SpecError(ConfigError):
     """A bot spec has one or more problems; ``problems`` lists every one of them."""
 
-    def __init__(self, problems: list[object], path: str | None = None) -> None:
-        self.problems = problems
+    def __init__(self, problems: Sequence[object], path: str | None = None) -> None:
+        self.problems: list[Any] = list(problems)
         self.path = path
         lines = "\n".join(f"  {p}" for p in problems)
         where = f" in {path}" if path else ""

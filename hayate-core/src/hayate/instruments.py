@@ -77,7 +77,7 @@ class Instrument(msgspec.Struct, kw_only=True, dict=True):
     @property
     def price_parser(self) -> UnitParser:
         try:
-            return self.__dict__["_pp"]  # type: ignore[no-any-return]
+            return self.__dict__["_pp"]
         except KeyError:
             p = self.__dict__["_pp"] = UnitParser(self.price_decimals)
             return p
@@ -85,7 +85,7 @@ class Instrument(msgspec.Struct, kw_only=True, dict=True):
     @property
     def qty_parser(self) -> UnitParser:
         try:
-            return self.__dict__["_qp"]  # type: ignore[no-any-return]
+            return self.__dict__["_qp"]
         except KeyError:
             p = self.__dict__["_qp"] = UnitParser(self.qty_decimals)
             return p

@@ -40,4 +40,4 @@ def load_credentials(venue: str, secrets_dir: str | Path | None = None) -> Crede
                                             case_sensitive=False,
                                             secrets_dir=str(directory) if directory else None)},
     )
-    return settings_cls()  # type: ignore[no-any-return]
+    return settings_cls()

@@ -66,7 +66,7 @@ class MarketView(Input):
         return True
 
     def instrument(self, symbol: str) -> Instrument:
-        return self.ctx.instruments[symbol]  # type: ignore[no-any-return]
+        return self.ctx.instruments[symbol]
 
     def last_trade(self, symbol: str) -> Trade | None:
         return self._books.last_trade.get(symbol) if self._books else None

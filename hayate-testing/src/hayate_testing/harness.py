@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+import importlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,14 @@ def make_plugins(extra: Iterable[str] = ()) -> PluginManager:
                   distribution="hayate-testing")
     for module in extra:
         name = module.rsplit(".", 1)[0].replace(".", "_")
-        pm.add_plugin(name, loader=lambda m=module: __import__(m, fromlist=["x"]),
-                      distribution=module.split(".")[0])
+        pm.add_plugin(name, loader=_importer(module), distribution=module.split(".")[0])
     return pm
+
+
+def _importer(module: str) -> Callable[[], object]:
+    def load() -> object:
+        return importlib.import_module(module)
+    return load
 
 
 async def run_spec_dict_async(raw: dict[str, Any], plugins: PluginManager,

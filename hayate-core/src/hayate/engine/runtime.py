@@ -199,6 +199,7 @@ class BotRuntime:
 
         executors = spec.components["executors"]
         defaults: dict[tuple[str, ...], tuple[Input, list[State], list[str]]] = {}
+        view_input: Input | None
         for gid, comp in spec.components["strategies"].items():
             strat = self.components[gid]
             names = list(comp.config.inputs)
@@ -228,11 +229,15 @@ class BotRuntime:
                 view_input, default_states, _ = defaults[key]
             else:
                 default_states = []
-                view_input = None  # type: ignore[assignment]
+                view_input = None
             if explicit:
                 if len(explicit) > 1 or view_input is not None:
                     raise WiringError(f"strategy {gid!r}: give one input, or sources only")
-                view_input = self.components[explicit[0]]  # type: ignore[assignment]
+                chosen = self.components[explicit[0]]
+                assert isinstance(chosen, Input)
+                view_input = chosen
+            if view_input is None:
+                raise WiringError(f"strategy {gid!r} has no input")
             # States that track the bot's own orders hear its actions.
             action_states = [s for s in default_states if hasattr(s, "on_action")]
             for st_id, st_comp in spec.components["states"].items():
@@ -448,8 +453,8 @@ class BotRuntime:
             merged = heapq.merge(*iters, key=lambda item: item[1].recv_ts or item[1].ts)
         timers = [c for c in self.components.values()
                   if getattr(c, "clock_follower", False) and isinstance(c, Collector)]
-        for t in timers:
-            self.routes.setdefault(t.id, _Route())
+        for timer in timers:
+            self.routes.setdefault(timer.id, _Route())
         for cid, c in self.components.items():
             if self.roles[cid] == "executors":
                 tg.start_soon(self._guard, c.id, c.run, self._sim_emit(c.id))  # type: ignore[attr-defined]

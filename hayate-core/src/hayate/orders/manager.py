@@ -115,20 +115,21 @@ class OrderManager:
             self.orders[o.client_id] = o
             self._open.setdefault(o.symbol, {})[o.client_id] = o
         elif isinstance(action, CancelOrder):
-            o = self.orders.get(action.client_id)
-            if o is not None and o.is_open and o.status is not OrderStatus.PENDING_CANCEL:
-                o.prior_status = o.status
-                o.status = OrderStatus.PENDING_CANCEL
-                o.updated_ts = now
+            target = self.orders.get(action.client_id)
+            if (target is not None and target.is_open
+                    and target.status is not OrderStatus.PENDING_CANCEL):
+                target.prior_status = target.status
+                target.status = OrderStatus.PENDING_CANCEL
+                target.updated_ts = now
         elif isinstance(action, AmendOrder):
-            o = self.orders.get(action.client_id)
-            if o is not None and o.is_open:
-                if o.status not in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_AMEND):
-                    o.prior_status = o.status
-                o.status = OrderStatus.PENDING_AMEND
-                o.pending_price = action.price
-                o.pending_qty = action.qty
-                o.updated_ts = now
+            target = self.orders.get(action.client_id)
+            if target is not None and target.is_open:
+                if target.status not in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_AMEND):
+                    target.prior_status = target.status
+                target.status = OrderStatus.PENDING_AMEND
+                target.pending_price = action.price
+                target.pending_qty = action.qty
+                target.updated_ts = now
         elif isinstance(action, CancelAll):
             for o in self.open_orders(action.symbol or None):
                 if o.status is not OrderStatus.PENDING_CANCEL:
@@ -138,7 +139,7 @@ class OrderManager:
 
     # -- venue reports ---------------------------------------------------------------------------
     def on_order_update(self, ev: OrderUpdate) -> TrackedOrder:
-        o = self.orders.get(ev.client_id) if ev.client_id else None
+        o: TrackedOrder | None = self.orders.get(ev.client_id) if ev.client_id else None
         if o is None and ev.order_id:
             cid = self.by_order_id.get(ev.order_id)
             o = self.orders.get(cid) if cid else None
@@ -182,7 +183,7 @@ class OrderManager:
             self.duplicate_fills += 1
             return False
         self.seen_fills.add(ev.fill_id)
-        o = self.orders.get(ev.client_id) if ev.client_id else None
+        o: TrackedOrder | None = self.orders.get(ev.client_id) if ev.client_id else None
         if o is None and ev.order_id:
             cid = self.by_order_id.get(ev.order_id)
             o = self.orders.get(cid) if cid else None

@@ -198,7 +198,13 @@ def load_plugins(extra: Iterable[tuple[str, object]] = (), *, entry_points: bool
         manager.load_entry_points()
     for name, plugin in extra:
         if isinstance(plugin, str):
-            manager.add_plugin(name, loader=lambda p=plugin: importlib.import_module(p), module=plugin)
+            manager.add_plugin(name, loader=_importer(plugin), module=plugin)
         elif isinstance(plugin, ModuleType) or plugin is not None:
             manager.add_plugin(name, plugin=plugin)
     return manager
+
+
+def _importer(module: str) -> Callable[[], object]:
+    def load() -> object:
+        return importlib.import_module(module)
+    return load

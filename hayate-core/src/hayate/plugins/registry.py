@@ -24,7 +24,8 @@ class RegistryEntry:
 
     @property
     def config_model(self) -> type[BaseModel]:
-        return self.cls.Config  # type: ignore[no-any-return]
+        model: type[BaseModel] = getattr(self.cls, "Config")  # noqa: B009 - declared by plugins
+        return model
 
     @property
     def doc(self) -> str:

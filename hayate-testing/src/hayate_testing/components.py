@@ -166,6 +166,45 @@ class Quoter(Strategy):
         return {"strategy_events": self.n}
 
 
+class ProbeConfig(StrategyConfig):
+    symbol: str = "TESTUSDT"
+    price: Decimal = Decimal("90.0")
+    qty: Decimal = Decimal("0.001")
+    cancel_after: int = Field(20, ge=1, description="Market events before cancelling.")
+
+
+class Probe(Strategy):
+    """Places one limit order once the book is valid, cancels it later, records updates."""
+
+    kind: ClassVar[str] = "testing.probe"
+    Config: ClassVar[type[ProbeConfig]] = ProbeConfig
+
+    def __init__(self, id: str, config: Any, ctx: Any) -> None:
+        super().__init__(id, config, ctx)
+        self.placed: list[str] = []
+        self.updates: list[OrderUpdate] = []
+        self.market_events = 0
+        self.cancelled = False
+
+    def on_event(self, event: Event, view: Any) -> Sequence[Action] | None:
+        if isinstance(event, OrderUpdate):
+            self.updates.append(event)
+            return None
+        if event.private:
+            return None
+        self.market_events += 1
+        c = self.config
+        if not self.placed and view.book_ok(c.symbol):
+            cid = self.ctx.new_client_id("probe")
+            self.placed.append(cid)
+            return [PlaceOrder(symbol=c.symbol, side=Side.BUY, qty=c.qty, price=c.price,
+                               client_id=cid)]
+        if self.placed and not self.cancelled and self.market_events >= c.cancel_after:
+            self.cancelled = True
+            return [CancelOrder(symbol=c.symbol, client_id=self.placed[0])]
+        return None
+
+
 class RecorderConfig(ExecutorConfig):
     ack: bool = Field(True, description="Emit New/Cancelled order updates for actions.")
     fail_on_submit: int | None = None

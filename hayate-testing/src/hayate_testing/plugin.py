@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hayate.plugins import hookimpl
 from hayate.plugins.hookspecs import Register
-from hayate_testing.components import CountingState, LiveTicks, Quoter, Recorder, SimTicks
+from hayate_testing.components import CountingState, LiveTicks, Probe, Quoter, Recorder, SimTicks
 
 
 @hookimpl
@@ -21,6 +21,7 @@ def hayate_register_states(register: Register) -> None:
 @hookimpl
 def hayate_register_strategies(register: Register) -> None:
     register(Quoter)
+    register(Probe)
 
 
 @hookimpl

@@ -27,3 +27,28 @@ def test_bot_runs_on_the_simulated_clock(tmp_path: Path) -> None:
     assert result.summary["actions_by_type"] == {"CancelOrder": 11, "PlaceOrder": 12}
     assert result.summary["sim_seconds"] == 59.9
     assert rt.components["log"].open == {}  # the last bid was cancelled at exit
+
+
+# The test kit's conformance suites check the contracts every component must honour.
+from hayate_testing.conformance import (  # noqa: E402
+    ExecutorConformance,
+    SimulatedCollectorConformance,
+    StrategyConformance,
+)
+
+
+class TestHeartbeatConformance(SimulatedCollectorConformance):
+    plugin = "hayate_example_plugin.plugin"
+    kind = "example.heartbeat"
+    config = {"interval": 0.5, "count": 100, "simulated": True}
+
+
+class TestPingConformance(StrategyConformance):
+    plugin = "hayate_example_plugin.plugin"
+    kind = "example.ping"
+    config = {"symbol": "TESTUSDT", "every": 7}
+
+
+class TestLogExecutorConformance(ExecutorConformance):
+    plugin = "hayate_example_plugin.plugin"
+    kind = "example.log"

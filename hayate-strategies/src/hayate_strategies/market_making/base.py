@@ -1,0 +1,398 @@
+"""The ladder market maker every ``mm.*`` strategy builds on.
+
+A subclass decides *where* to quote (:meth:`LadderMarketMaker.quote_reference`: a centre
+and a half-spread per side); this class does the rest, the same way for all of them:
+levels on the tick grid, sizes within the position limit, matching the wanted quotes to
+the orders already working, cancel and replace, minimum quote lifetime, and pulling
+quotes when the book cannot be trusted.
+
+Speed. ``on_event`` runs for every market event of the quoted symbols. The common case,
+"the mid moved less than the requote threshold", costs a dictionary lookup, the book's
+integer mid and one comparison: no ``Decimal`` and no action is built unless the
+strategy is going to act.
+
+Requoting is cancel-and-replace: a level whose price moved is cancelled and a new order
+placed (both in one batch). It behaves the same on every venue, needs no amend support,
+and costs no queue priority that an amend of the price would not also lose.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from hayate.actions import Action, CancelOrder, PlaceOrder, TimeInForce
+from hayate.book.book import OrderBook
+from hayate.clock import NS
+from hayate.events import (
+    BookInvalid,
+    Event,
+    Fill,
+    OrderStatus,
+    OrderUpdate,
+    Side,
+    StreamGap,
+    Timer,
+)
+from hayate.exceptions import ConfigError
+from hayate.instruments import Instrument
+from hayate.orders.manager import TrackedOrder
+from hayate.types import Strategy
+from hayate_strategies.market_making.ladder import capped_qty, ladder_prices, total_leaves
+from hayate_strategies.market_making.params import MultiSymbolConfig, QuoteParams
+
+__all__ = ["LadderMarketMaker", "SymbolQuotes"]
+
+_BUY = Side.BUY
+_SELL = Side.SELL
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+_ZERO = Decimal(0)
+
+
+class SymbolQuotes:
+    """Everything one strategy instance keeps about one quoted symbol."""
+
+    __slots__ = (
+        "book",
+        "dirty",
+        "inst",
+        "live",
+        "max_abs_position",
+        "min_life_ns",
+        "mine",
+        "model",
+        "params",
+        "ref_m2",
+        "stale_ns",
+        "symbol",
+        "thr2",
+        "thr_units",
+        "tick",
+        "wake_at",
+    )
+
+    def __init__(self, symbol: str, params: QuoteParams) -> None:
+        self.symbol = symbol
+        self.params = params
+        self.inst: Instrument | None = None
+        self.tick = 1
+        self.book: OrderBook | None = None
+        self.ref_m2 = 0  # twice the mid the current quotes were computed from
+        self.thr2 = 1  # requote threshold, in the same doubled units
+        self.thr_units = 1.0
+        self.dirty = True  # something besides the mid changed: recompute on the next event
+        self.wake_at = 0  # a held quote may be replaced from this time on (0: none held)
+        self.live = False  # we believe some of our quotes are working
+        self.mine: set[str] = set()  # client ids of our orders that may still be open
+        self.min_life_ns = int(params.min_quote_lifetime * NS)
+        self.stale_ns = None if params.stale_after is None else int(params.stale_after * NS)
+        self.max_abs_position = _ZERO
+        self.model: Any = None  # the subclass's per-symbol state (indicators...)
+
+
+class LadderMarketMaker(Strategy):
+    """Base of the ``mm.*`` strategies; subclasses implement :meth:`quote_reference`."""
+
+    Config: ClassVar[type[MultiSymbolConfig]] = MultiSymbolConfig
+    observes_market: ClassVar[bool] = False  # call observe() for every market event
+
+    def __init__(self, id: str, config: Any, ctx: Any) -> None:
+        super().__init__(id, config, ctx)
+        self.quotes: dict[str, SymbolQuotes] = {}
+        for sym in config.all_symbols():
+            q = SymbolQuotes(sym, config.params_for(sym))
+            q.model = self.make_model(q)
+            self.quotes[sym] = q
+        self.symbols = frozenset(self.quotes)
+        self._view: Any = None
+        self.placed = 0
+        self.cancelled = 0
+        self.requotes = 0
+        self.pulls = 0
+        self.fills = 0
+
+    # -- what subclasses provide -----------------------------------------------------------------
+    def make_model(self, q: SymbolQuotes) -> Any:
+        """Per-symbol state of the subclass (indicators...), stored as ``q.model``."""
+        return None
+
+    def observe(self, q: SymbolQuotes, event: Event, book: OrderBook) -> None:
+        """See every market event of ``q.symbol`` (when ``observes_market``); set
+        ``q.dirty = True`` when the quotes should be recomputed."""
+
+    def quote_reference(self, q: SymbolQuotes, view: Any, book: OrderBook, position: Decimal
+                        ) -> tuple[float, float, float] | None:
+        """``(centre, bid half-spread, ask half-spread)`` in price units, or None to stay
+        out of the market (not enough data yet)."""
+        raise NotImplementedError
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def on_start(self, view: Any) -> Sequence[Action] | None:
+        for q in self.quotes.values():
+            self._bind_instrument(q)
+        return None
+
+    def on_stop(self, view: Any) -> Sequence[Action] | None:
+        acts: list[Action] = []
+        for q in self.quotes.values():
+            acts += self._cancel_all(q, view)
+        return acts or None
+
+    def _bind_instrument(self, q: SymbolQuotes) -> bool:
+        inst = self.ctx.instruments.get(q.symbol)
+        if inst is None:
+            return False
+        q.inst = inst
+        q.tick = inst.tick_units
+        p = q.params
+        for level in range(p.levels):
+            qty = p.level_qty(level)
+            if qty % inst.qty_step != 0 or qty < inst.min_qty:
+                raise ConfigError(
+                    f"{self.id}: order_qty {qty} of {q.symbol} is not a multiple of its qty step "
+                    f"{inst.qty_step} or is below its minimum {inst.min_qty}")
+        return True
+
+    # -- the hot path ----------------------------------------------------------------------------
+    def on_event(self, event: Event, view: Any) -> Sequence[Action] | None:
+        q = self.quotes.get(getattr(event, "symbol", ""))
+        if q is None:
+            if type(event) is Timer or type(event) is StreamGap:
+                return self._check_all(view)
+            return None
+        if event.private:
+            return self._on_private(q, event, view)
+        if view is not self._view:
+            self._rebind(view)
+        book = q.book
+        if book is None:
+            book = q.book = view.book(q.symbol)
+        if self.observes_market:
+            self.observe(q, event, book)
+        if not book.valid or type(event) is BookInvalid:
+            return self._pull(q, view) if q.live else None
+        m2 = book.mid2()
+        if m2 is None:
+            return self._pull(q, view) if q.live else None
+        d = m2 - q.ref_m2
+        if q.dirty or d >= q.thr2 or -d >= q.thr2:
+            return self._requote(q, view)
+        if q.wake_at and (event.recv_ts or event.ts) >= q.wake_at:
+            return self._requote(q, view)
+        return None
+
+    def _rebind(self, view: Any) -> None:
+        self._view = view
+        for q in self.quotes.values():
+            q.book = None
+
+    def _on_private(self, q: SymbolQuotes, event: Event, view: Any) -> Sequence[Action] | None:
+        if type(event) is OrderUpdate and event.status.is_open:  # type: ignore[attr-defined]
+            return None  # an acknowledgement changes nothing we decide on
+        if type(event) is Fill:
+            self.fills += 1
+            size = abs(view.position(q.symbol).size)
+            if size > q.max_abs_position:
+                q.max_abs_position = size
+        q.dirty = True
+        return self._requote(q, view)
+
+    def _check_all(self, view: Any) -> Sequence[Action] | None:
+        """A timer tick or a stream gap: look at every symbol (stale books, held quotes)."""
+        acts: list[Action] = []
+        now = view.now
+        for q in self.quotes.values():
+            if q.live or q.dirty or (q.wake_at and now >= q.wake_at):
+                acts += self._requote(q, view) or ()
+        return acts or None
+
+    # -- acting ----------------------------------------------------------------------------------
+    def _pull(self, q: SymbolQuotes, view: Any) -> list[Action] | None:
+        acts = self._cancel_all(q, view)
+        q.live = False
+        q.dirty = True
+        q.wake_at = 0
+        if acts:
+            self.pulls += 1
+        return acts or None
+
+    def _cancel_all(self, q: SymbolQuotes, view: Any) -> list[Action]:
+        acts: list[Action] = []
+        for o in self._own_open(q, view):
+            if o.status is not _PENDING_CANCEL:
+                acts.append(CancelOrder(symbol=q.symbol, client_id=o.client_id))
+        self.cancelled += len(acts)
+        return acts
+
+    def _own_open(self, q: SymbolQuotes, view: Any) -> list[TrackedOrder]:
+        mine = q.mine
+        own = [o for o in view.open_orders(q.symbol) if o.client_id in mine]
+        q.mine = {o.client_id for o in own}
+        return own
+
+    def _requote(self, q: SymbolQuotes, view: Any) -> list[Action] | None:
+        sym = q.symbol
+        if q.inst is None and not self._bind_instrument(q):
+            return None
+        if not view.book_ok(sym, q.stale_ns):
+            return self._pull(q, view)
+        book = view.book(sym)
+        position = view.position(sym).size
+        ref = self.quote_reference(q, view, book, position)
+        if ref is None:
+            return self._pull(q, view)
+        self.requotes += 1
+        p = q.params
+        tick = q.tick
+        m2 = book.mid2()
+        assert m2 is not None
+        mid = m2 / 2
+        thr = max(p.requote_threshold_ticks * tick, mid * p.requote_threshold_bps / 1e4)
+        q.thr_units = thr
+        q.thr2 = max(1, math.ceil(2 * thr))
+        q.ref_m2 = m2
+        q.dirty = False
+        centre, bid_half, ask_half = ref
+        bid_prices, ask_prices = ladder_prices(
+            bid_start=centre - bid_half, ask_start=centre + ask_half,
+            spacing=mid * p.level_spacing_bps / 1e4, levels=p.levels, tick=tick,
+            best_bid=book.best_bid, best_ask=book.best_ask, post_only=p.post_only)
+
+        now = view.now
+        inst = q.inst
+        assert inst is not None
+        own = self._own_open(q, view)
+        working = [o for o in own if o.status is not _PENDING_CANCEL]
+        bids = [o for o in working if o.side is _BUY]
+        asks = [o for o in working if o.side is _SELL]
+        maxp = p.max_position
+        bid_cap = None if maxp is None else maxp - position
+        ask_cap = None if maxp is None else maxp + position
+        # Orders already being cancelled may still fill: they use up position room too.
+        for o in own:
+            if o.status is _PENDING_CANCEL and maxp is not None:
+                if o.side is _BUY:
+                    bid_cap -= o.leaves_qty  # type: ignore[operator]
+                else:
+                    ask_cap -= o.leaves_qty  # type: ignore[operator]
+
+        cancels: list[Action] = []
+        wake = 0
+        plan_b, held_b, wake = self._plan_side(q, bid_prices, bids, now, cancels, wake)
+        plan_a, held_a, wake = self._plan_side(q, ask_prices, asks, now, cancels, wake)
+        # Never cross our own orders on the other side (self-trade).
+        lowest_ask = min((inst.price_units(o.price) for o in held_a + [o for _, o, _ in plan_a if o]
+                          if o.price is not None), default=None)
+        highest_bid = max((inst.price_units(o.price) for o in held_b + [o for _, o, _ in plan_b if o]
+                           if o.price is not None), default=None)
+        places: list[Action] = []
+        self._emit_side(q, _BUY, now, plan_b, held_b, bid_cap, lowest_ask, cancels, places)
+        self._emit_side(q, _SELL, now, plan_a, held_a, ask_cap, highest_bid, cancels, places)
+        q.wake_at = wake
+        q.live = bool(places) or any(o for _, o, _ in plan_b + plan_a) or bool(held_b or held_a)
+        self.cancelled += len(cancels)
+        self.placed += len(places)
+        acts = cancels + places
+        return acts or None
+
+    def _plan_side(self, q: SymbolQuotes, prices: list[int], working: list[TrackedOrder],
+                   now: int, cancels: list[Action], wake: int
+                   ) -> tuple[list[tuple[int, TrackedOrder | None, int]], list[TrackedOrder], int]:
+        """Match wanted levels to working orders; returns (plan, held, wake).
+
+        ``plan`` lists ``(price, order or None, level)`` best first; orders that match no
+        level are cancelled, except those younger than the minimum quote lifetime, which
+        are *held* (left working, and occupying a level) until ``wake``.
+        """
+        inst = q.inst
+        assert inst is not None
+        p = q.params
+        thr = q.thr_units
+        remaining = list(working)
+        plan: list[tuple[int, TrackedOrder | None, int]] = []
+        for level, price in enumerate(prices):
+            qty = p.level_qty(level)
+            best: TrackedOrder | None = None
+            best_d = 0.0
+            for o in remaining:
+                # A smaller order still fits its level: it was cut to the position limit or
+                # is partly filled (_emit_side decides whether it should grow back).
+                if o.qty > qty or o.price is None:
+                    continue
+                d = abs(inst.price_units(o.price) - price)
+                if d < thr and (best is None or d < best_d):
+                    best, best_d = o, d
+            if best is not None:
+                remaining.remove(best)
+            plan.append((price, best, level))
+        held: list[TrackedOrder] = []
+        for o in remaining:
+            if q.min_life_ns and now - o.created_ts < q.min_life_ns:
+                held.append(o)
+                due = o.created_ts + q.min_life_ns
+                wake = due if not wake or due < wake else wake
+            else:
+                cancels.append(CancelOrder(symbol=q.symbol, client_id=o.client_id))
+        return plan, held, wake
+
+    def _emit_side(self, q: SymbolQuotes, side: Side, now: int,
+                   plan: list[tuple[int, TrackedOrder | None, int]], held: list[TrackedOrder],
+                   cap: Decimal | None, other_limit: int | None, cancels: list[Action],
+                   places: list[Action]) -> None:
+        inst = q.inst
+        assert inst is not None
+        p = q.params
+        if cap is not None:
+            cap -= total_leaves(held)
+        free = p.levels - len(held) - sum(1 for _, o, _ in plan if o is not None)
+        tick = q.tick
+        for price, o, level in plan:
+            if o is not None:
+                leaves = o.leaves_qty
+                if cap is not None and leaves > cap:
+                    # The position moved since this quote went out: it could now overshoot.
+                    cancels.append(CancelOrder(symbol=q.symbol, client_id=o.client_id))
+                    continue
+                if (o.qty < p.level_qty(level) and not o.filled_qty
+                        and now - o.created_ts >= q.min_life_ns
+                        and capped_qty(p.level_qty(level), cap, inst.qty_step, inst.min_qty) > o.qty):
+                    # Cut to the position limit earlier, and there is room again: resize.
+                    cancels.append(CancelOrder(symbol=q.symbol, client_id=o.client_id))
+                    free += 1
+                else:
+                    if cap is not None:
+                        cap -= leaves
+                    continue
+            if free <= 0:
+                continue
+            if other_limit is not None:
+                if side is _BUY and price >= other_limit:
+                    price = other_limit - tick
+                elif side is _SELL and price <= other_limit:
+                    price = other_limit + tick
+                if price <= 0:
+                    continue
+            qty = capped_qty(p.level_qty(level), cap, inst.qty_step, inst.min_qty)
+            if qty <= 0:
+                break
+            if cap is not None:
+                cap -= qty
+            free -= 1
+            cid = self.ctx.new_client_id(("b" if side is _BUY else "a") + str(level))
+            q.mine.add(cid)
+            places.append(PlaceOrder(
+                symbol=q.symbol, side=side, qty=qty, price=inst.price(price), client_id=cid,
+                time_in_force=TimeInForce.POST_ONLY if p.post_only else TimeInForce.GTC))
+
+    # -- reporting -------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        return {
+            "quotes_placed": self.placed,
+            "quotes_cancelled": self.cancelled,
+            "requotes": self.requotes,
+            "quote_pulls": self.pulls,
+            "strategy_fills": self.fills,
+            "max_abs_position": {s: str(q.max_abs_position) for s, q in self.quotes.items()},
+        }

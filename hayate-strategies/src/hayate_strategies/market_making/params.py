@@ -1,0 +1,157 @@
+"""Configuration shared by the market makers: quoting parameters, several symbols, and
+per-symbol overrides.
+
+A strategy's ``Config`` is :class:`MultiSymbolConfig` plus its own parameters model (a
+subclass of :class:`QuoteParams`). Every parameter can be overridden for one symbol::
+
+    symbols = ["BTCUSDT", "ETHUSDT"]
+    spread_bps = 4
+    order_qty = "0.001"
+
+    [strategies.mm.per_symbol.ETHUSDT]
+    order_qty = "0.01"
+
+Overrides are validated with the same rules as the top-level values when the spec is
+checked, so a bad override fails ``hayate check``, not the run.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from hayate.spec.models import Duration
+from hayate.types import StrategyConfig
+
+__all__ = ["DecimalStr", "MultiSymbolConfig", "QuoteParams"]
+
+
+def _exact_decimal(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError(f"write decimals as strings, e.g. \"{value}\" (a float is not exact)")
+    if isinstance(value, bool):
+        raise ValueError("not a decimal number")
+    if isinstance(value, str | int | Decimal):
+        try:
+            d = Decimal(value) if not isinstance(value, Decimal) else value
+        except InvalidOperation:
+            raise ValueError(f"not a decimal number: {value!r}") from None
+        if not d.is_finite():
+            raise ValueError(f"not a finite decimal: {value!r}")
+        return d
+    return value
+
+
+def _one_or_many(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_exact_decimal(v) for v in value]
+    return _exact_decimal(value)
+
+
+DecimalStr = Annotated[Decimal, BeforeValidator(_exact_decimal)]
+"""An exact decimal written as a string (``"0.001"``) or an integer; floats are refused."""
+
+Sizes = Annotated[Decimal | list[Decimal], BeforeValidator(_one_or_many)]
+
+
+class QuoteParams(BaseModel):
+    """What every ladder market maker needs for one symbol."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    order_qty: Sizes = Field(
+        description="Size of each quote (base quantity, a decimal string), or one size per "
+                    "level, best level first.")
+    levels: int = Field(1, ge=1, le=50, description="Quotes per side.")
+    level_spacing_bps: float = Field(
+        0.0, ge=0, description="Extra distance of each further level from the previous one, in "
+                               "bps of the mid (at least one tick apart in any case).")
+    requote_threshold_ticks: int = Field(
+        1, ge=0, description="Requote only when the quote reference moved by at least this many "
+                             "ticks (the larger of this and requote_threshold_bps applies).")
+    requote_threshold_bps: float = Field(
+        0.0, ge=0, description="Requote only when the quote reference moved by at least this many "
+                               "bps of the mid.")
+    max_position: DecimalStr | None = Field(
+        None, description="Largest absolute position this strategy builds (base quantity): a "
+                          "side stops quoting, or quotes less, when its fills could pass it.")
+    min_quote_lifetime: Duration = Field(
+        0.0, description="A quote stays at least this long before it is requoted (seconds or "
+                         "'250ms'). Pulls for an invalid or stale book ignore it.")
+    stale_after: Duration | None = Field(
+        10.0, description="Pull quotes when the book had no update for this long (None: never). "
+                          "Add a core.timer to the inputs to notice silence between events.")
+    post_only: bool = Field(
+        True, description="Quote with PostOnly orders (never take liquidity); prices are then "
+                          "kept at least one tick inside the opposite best price.")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> QuoteParams:
+        sizes = self.order_qty if isinstance(self.order_qty, list) else [self.order_qty]
+        if not sizes:
+            raise ValueError("order_qty: give at least one size")
+        if any(q <= 0 for q in sizes):
+            raise ValueError("order_qty: sizes must be positive")
+        if isinstance(self.order_qty, list):
+            if "levels" not in self.model_fields_set:
+                object.__setattr__(self, "levels", len(sizes))
+            elif len(sizes) != self.levels:
+                raise ValueError(f"order_qty lists {len(sizes)} sizes for {self.levels} levels")
+        if self.max_position is not None and self.max_position < 0:
+            raise ValueError("max_position cannot be negative")
+        return self
+
+    def level_qty(self, level: int) -> Decimal:
+        q = self.order_qty
+        return q[level] if isinstance(q, list) else q
+
+
+class MultiSymbolConfig(StrategyConfig):
+    """One strategy instance quoting one or several symbols."""
+
+    params_model: ClassVar[type[QuoteParams]] = QuoteParams
+
+    symbol: str | None = Field(None, description="The symbol to quote (or use `symbols`).")
+    symbols: list[str] = Field(default_factory=list, description="Several symbols to quote.")
+    per_symbol: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-symbol overrides of any quoting parameter.")
+
+    @model_validator(mode="after")
+    def _symbols(self) -> MultiSymbolConfig:
+        if self.symbol is not None and self.symbols:
+            raise ValueError("give either `symbol` or `symbols`, not both")
+        syms = self.all_symbols()
+        if not syms:
+            raise ValueError("give `symbol` or `symbols`")
+        if len(set(syms)) != len(syms):
+            raise ValueError("`symbols` lists a symbol twice")
+        params = self.params_model
+        for sym, over in self.per_symbol.items():
+            if sym not in syms:
+                raise ValueError(f"per_symbol.{sym}: not one of the quoted symbols {syms}")
+            unknown = sorted(set(over) - set(params.model_fields))
+            if unknown:
+                raise ValueError(f"per_symbol.{sym}: unknown parameter(s) {unknown}; valid: "
+                                 f"{sorted(params.model_fields)}")
+            try:
+                self.params_for(sym)
+            except ValidationError as e:
+                msgs = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}"
+                                 for err in e.errors())
+                raise ValueError(f"per_symbol.{sym}: {msgs}") from None
+        return self
+
+    def all_symbols(self) -> list[str]:
+        return [self.symbol] if self.symbol is not None else list(self.symbols)
+
+    def params_for(self, symbol: str) -> Any:
+        """The parameters for ``symbol``: the top-level values, then its overrides."""
+        params = self.params_model
+        base = {k: getattr(self, k) for k in params.model_fields
+                if k in self.model_fields_set or k == "order_qty"}
+        over = self.per_symbol.get(symbol, {})
+        if "order_qty" in over and "levels" not in over and "levels" not in self.model_fields_set:
+            base.pop("levels", None)  # a per-symbol size list sets its own number of levels
+        return params.model_validate({**base, **over})

@@ -295,6 +295,8 @@ def test_quotes_are_always_on_the_grid_inside_the_book_and_within_limits(
         mine = m.open_orders("BTCUSDT", side)
         if mine:
             m.fill(mine[0].client_id)
+    # Settled: the same book again changes nothing (no churn).
+    assert m.book("BTCUSDT", bids=[(b, "1")], asks=[(a, "1")]) == []
     bids, asks = m.quotes("BTCUSDT")
     assert len(bids) <= levels and len(asks) <= levels
     for p in bids + asks:

@@ -270,13 +270,10 @@ class LadderMarketMaker(Strategy):
         maxp = p.max_position
         bid_cap = None if maxp is None else maxp - position
         ask_cap = None if maxp is None else maxp + position
-        # Orders already being cancelled may still fill: they use up position room too.
-        for o in own:
-            if o.status is _PENDING_CANCEL and maxp is not None:
-                if o.side is _BUY:
-                    bid_cap -= o.leaves_qty  # type: ignore[operator]
-                else:
-                    ask_cap -= o.leaves_qty  # type: ignore[operator]
+        # Orders already being cancelled may still fill: new quotes leave room for them
+        # (working quotes are not cancelled for them: the cancel is already on its way).
+        pend_b = total_leaves([o for o in own if o.status is _PENDING_CANCEL and o.side is _BUY])
+        pend_a = total_leaves([o for o in own if o.status is _PENDING_CANCEL and o.side is _SELL])
 
         cancels: list[Action] = []
         wake = 0
@@ -288,8 +285,8 @@ class LadderMarketMaker(Strategy):
         highest_bid = max((inst.price_units(o.price) for o in held_b + [o for _, o, _ in plan_b if o]
                            if o.price is not None), default=None)
         places: list[Action] = []
-        self._emit_side(q, _BUY, now, plan_b, held_b, bid_cap, lowest_ask, cancels, places)
-        self._emit_side(q, _SELL, now, plan_a, held_a, ask_cap, highest_bid, cancels, places)
+        self._emit_side(q, _BUY, now, plan_b, held_b, bid_cap, pend_b, lowest_ask, cancels, places)
+        self._emit_side(q, _SELL, now, plan_a, held_a, ask_cap, pend_a, highest_bid, cancels, places)
         q.wake_at = wake
         q.live = bool(places) or any(o for _, o, _ in plan_b + plan_a) or bool(held_b or held_a)
         self.cancelled += len(cancels)
@@ -339,13 +336,17 @@ class LadderMarketMaker(Strategy):
 
     def _emit_side(self, q: SymbolQuotes, side: Side, now: int,
                    plan: list[tuple[int, TrackedOrder | None, int]], held: list[TrackedOrder],
-                   cap: Decimal | None, other_limit: int | None, cancels: list[Action],
-                   places: list[Action]) -> None:
+                   cap: Decimal | None, pending: Decimal, other_limit: int | None,
+                   cancels: list[Action], places: list[Action]) -> None:
+        """Turn one side's plan into cancels and placements within the position room
+        ``cap`` (None: no limit); ``pending`` is what orders being cancelled could add."""
         inst = q.inst
         assert inst is not None
         p = q.params
+        room_new: Decimal | None = None
         if cap is not None:
             cap -= total_leaves(held)
+            room_new = cap - pending
         free = p.levels - len(held) - sum(1 for _, o, _ in plan if o is not None)
         tick = q.tick
         for price, o, level in plan:
@@ -357,13 +358,15 @@ class LadderMarketMaker(Strategy):
                     continue
                 if (o.qty < p.level_qty(level) and not o.filled_qty
                         and now - o.created_ts >= q.min_life_ns
-                        and capped_qty(p.level_qty(level), cap, inst.qty_step, inst.min_qty) > o.qty):
+                        and capped_qty(p.level_qty(level), room_new, inst.qty_step,
+                                       inst.min_qty) > o.qty):
                     # Cut to the position limit earlier, and there is room again: resize.
                     cancels.append(CancelOrder(symbol=q.symbol, client_id=o.client_id))
                     free += 1
                 else:
                     if cap is not None:
                         cap -= leaves
+                        room_new -= leaves  # type: ignore[operator]
                     continue
             if free <= 0:
                 continue
@@ -374,11 +377,12 @@ class LadderMarketMaker(Strategy):
                     price = other_limit + tick
                 if price <= 0:
                     continue
-            qty = capped_qty(p.level_qty(level), cap, inst.qty_step, inst.min_qty)
+            qty = capped_qty(p.level_qty(level), room_new, inst.qty_step, inst.min_qty)
             if qty <= 0:
-                break
+                continue  # no room left; later working orders may still need a cancel
             if cap is not None:
                 cap -= qty
+                room_new -= qty  # type: ignore[operator]
             free -= 1
             cid = self.ctx.new_client_id(("b" if side is _BUY else "a") + str(level))
             q.mine.add(cid)

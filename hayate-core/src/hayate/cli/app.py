@@ -276,6 +276,15 @@ def schema(
     out.print(json.dumps(doc, indent=2, default=str), markup=False)
 
 
+def _register_core_commands() -> None:
+    from hayate.cli.kill import kill
+
+    app.command("kill")(kill)
+
+
+_register_core_commands()
+
+
 def build_app() -> typer.Typer:
     pm = get_plugins()
     for name, error in pm.register_commands(app):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hayate.plugins.registry import Registry, did_you_mean
+from hayate.risk.config import RiskConfig
 from hayate.spec.models import EngineConfig
 
 
@@ -34,6 +35,7 @@ def spec_schema(registry: Registry, kind: str | None = None) -> dict[str, Any]:
             "spec_version": {"const": 1},
             "name": {"type": "string"},
             "engine": EngineConfig.model_json_schema(),
+            "risk": RiskConfig.model_json_schema(),
             **roles,
         },
         "additionalProperties": False,

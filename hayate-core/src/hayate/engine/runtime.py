@@ -31,13 +31,15 @@ import anyio
 import anyio.lowlevel
 import msgspec
 
-from hayate.actions import Action, PlaceOrder
+from hayate.actions import Action, CancelAll, PlaceOrder
 from hayate.clock import NS, Clock, SimClock, WallClock, format_ns
 from hayate.context import BotContext, ClientIdFactory, ComponentContext
 from hayate.engine.inbox import Inbox
 from hayate.events import Event
 from hayate.exceptions import ComponentError, WiringError
 from hayate.plugins.manager import PluginManager
+from hayate.risk.engine import RiskEngine
+from hayate.risk.kill import KillSwitch
 from hayate.spec.loader import LoadedSpec, SpecComponent, is_simulated
 from hayate.types import (
     Collector,
@@ -152,9 +154,16 @@ class BotRuntime:
         self.sim_start: int | None = None
         self._cancel_scope: anyio.CancelScope | None = None
         self._stop_reason: str | None = None
-        self.risk_context: Any = None
+        # Core's risk engine ([risk]) is always there, so the kill switch can halt orders;
+        # it observes events (one attribute check per event) only when [risk] sets a limit.
+        self.risk_context: Any = RiskEngine(spec.sections.get("risk"), clock=self.clock,  # type: ignore[arg-type]
+                                            instruments=self.ctx.instruments,
+                                            metrics=self.ctx.metrics)
+        self._risk: RiskEngine | None = self.risk_context if self.risk_context.active else None
+        self._kill_switch: KillSwitch | None = None
         self._deferred: deque[tuple[str, Event]] = deque()
         self._build()
+        self.risk_context.bind(self.components.values())
 
     # -- construction ----------------------------------------------------------------------------
     def _make(self, comp: SpecComponent) -> Component:
@@ -274,6 +283,14 @@ class BotRuntime:
         return [c for cid, c in self.components.items() if self.roles[cid] in roles]
 
     async def run(self) -> RunResult:
+        self._kill_switch = KillSwitch(self) if self.install_signal_handlers else None
+        try:
+            return await self._run()
+        finally:
+            if self._kill_switch is not None:
+                self._kill_switch.release()
+
+    async def _run(self) -> RunResult:
         self.started_wall = time.time()
         started_at = time.time_ns()
         cancelled_by_signal: int | None = None
@@ -295,6 +312,10 @@ class BotRuntime:
                 self._cancel_scope = tg.cancel_scope
                 if self.install_signal_handlers:
                     tg.start_soon(self._watch_signals, tg.cancel_scope)
+                if self._kill_switch is not None:
+                    tg.start_soon(self._kill_switch.watch)
+                if self._risk is not None and not self.simulated:
+                    tg.start_soon(self._watch_risk)
                 if self.simulated:
                     await self._run_simulated(tg)
                 else:
@@ -404,6 +425,9 @@ class BotRuntime:
                                      f"submit failed: {type(e).__name__}: {e}") from e
 
     async def _dispatch(self, source: str, ev: Event) -> None:
+        risk = self._risk
+        if risk is not None and risk.observe(source, ev):
+            await self._apply_risk()
         route = self.routes[source]
         slot: _StrategySlot | None = None
         try:
@@ -428,6 +452,51 @@ class BotRuntime:
             else:
                 who = getattr(getattr(apply, "__self__", None), "id", source)
             raise ComponentError(who, f"{type(e).__name__}: {e}") from e
+
+    # -- risk engine and kill switch ---------------------------------------------------------------
+    async def inject_actions(self, actions: Sequence[Action]) -> None:
+        """Send actions the engine decided itself (a risk breaker, the kill switch) to every
+        executor, past the risk gate; states that track orders hear them as usual."""
+        for ex in self._ordered("executors"):
+            states = {id(st): st for slot in self.slots.values() if slot.executor is ex
+                      for st in slot.action_states}
+            for a in actions:
+                for st in states.values():
+                    st.on_action(a)
+            try:
+                await ex.submit(list(actions))  # type: ignore[attr-defined]
+            except Exception as e:  # teardown's cancel_all_open() is the second line
+                log.error("executor %s could not take %s: %s", ex.id,
+                          ", ".join(type(a).__name__ for a in actions), e)
+        for a in actions:
+            name = type(a).__name__
+            self.actions += 1
+            self.actions_by_type[name] = self.actions_by_type.get(name, 0) + 1
+
+    async def kill(self, reason: str = "kill switch") -> None:
+        """The kill switch: block new orders, cancel every order everywhere, stop the bot."""
+        self.risk_context.halt(reason)
+        await self.inject_actions([CancelAll()])
+        self.ctx.request_stop(reason)
+
+    async def _apply_risk(self) -> None:
+        risk = self.risk_context
+        acts = risk.take_actions()
+        if acts:
+            await self.inject_actions(acts)
+        reason = risk.take_stop()
+        if reason is not None:
+            self.ctx.request_stop(reason)
+
+    async def _watch_risk(self) -> None:
+        """Live runs: breakers that must trip without an event (stale data, moving marks)."""
+        risk = self.risk_context
+        cfg = risk.config
+        period = min(cfg.check_interval, (cfg.stale_after or 4.0) / 4, 1.0)
+        while True:
+            await anyio.sleep(max(period, 0.01))
+            if risk.poll():
+                await self._apply_risk()
 
     # -- simulated driver --------------------------------------------------------------------------
     def _sim_sources(self) -> list[Iterator[tuple[str, Event]]]:

@@ -3,9 +3,12 @@ third-party plugin uses (``[project.entry-points.hayate] core = "hayate.plugins.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hayate.book.state import OrderBookState
 from hayate.orders.state import AccountState
 from hayate.plugins.hookspecs import Register, hookimpl
+from hayate.risk.engine import RiskEngine
 from hayate.timer import TimerCollector
 from hayate.view import MarketView
 
@@ -24,3 +27,19 @@ def hayate_register_states(register: Register) -> None:
 @hookimpl
 def hayate_register_inputs(register: Register) -> None:
     register(MarketView)
+
+
+@hookimpl(trylast=True)
+def hayate_check_action(action: Any, context: Any) -> str | None:
+    """Core's risk engine, after any plugin's own checks (it records what it lets through)."""
+    if isinstance(context, RiskEngine):
+        return context.check(action)
+    return None
+
+
+@hookimpl
+def hayate_bot_stopped(bot: Any, summary: dict[str, Any]) -> None:
+    """Add the risk engine's figures (mode, breaker trips, P&L, drawdown) to summary.json."""
+    risk = getattr(bot, "risk_context", None)
+    if isinstance(risk, RiskEngine) and (risk.active or risk.trips):
+        summary["risk"] = risk.summary()

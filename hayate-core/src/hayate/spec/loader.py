@@ -79,6 +79,14 @@ def register_section(name: str, model: type[BaseModel]) -> None:
     _SECTIONS[name] = model
 
 
+def _register_core_sections() -> None:
+    """Core's own sections, imported on first use (hayate.risk imports this package)."""
+    if "risk" not in _SECTIONS:
+        from hayate.risk.config import RiskConfig
+
+        register_section("risk", RiskConfig)
+
+
 @dataclass(frozen=True)
 class SpecComponent:
     id: str
@@ -291,6 +299,7 @@ def parse_spec(
     overrides: Sequence[str] = (),
     plugin_hint: str | None = None,
 ) -> LoadedSpec:
+    _register_core_sections()
     problems: list[Problem] = apply_overrides(raw, overrides)
     secrets = _find_secrets(raw, (), file)
     problems += secrets

@@ -1,4 +1,5 @@
-"""Hayate paper exchange: queue- and latency-aware simulated matching on live or replayed data, and a simulated market."""
+"""Hayate paper exchange: queue- and latency-aware simulated matching on live or replayed
+data, and a simulated market."""
 
 from importlib.metadata import PackageNotFoundError, version
 

@@ -1,0 +1,1053 @@
+"""The paper matching engine: our orders against the market as the data shows it.
+
+The engine keeps, per symbol, the venue's book as of *exchange time* (the data's venue
+time, before any market-data latency) and our own orders. It is driven by two calls:
+
+- :meth:`PaperExchange.on_market` with each market event at its exchange time: the book is
+  updated, resting orders advance in their queues and fill from trades at or through their
+  price, and fill when the opposite side of the book crosses their price;
+- :meth:`PaperExchange.on_action` with each request at its arrival time (send time plus
+  the entry or cancel latency): the order sees the book as of then.
+
+Responses (order updates, fills, position and balance updates) are appended, with their
+delivery time, to :attr:`PaperExchange.responses`; the executor hands them to the bot when
+the simulated (or wall) clock reaches that time. Prices and sizes are integer units of the
+instrument inside the engine, ``Decimal`` on the events.
+
+**Our taker orders and the book.** A taker fill removes the liquidity it took from the
+engine's view of the book: the taken size is remembered per price level ("consumed") and
+subtracted from what the data shows, so the same resting size is never sold to us twice
+(by a second order, or a crossing check). The data does not know about us, so a consumed
+amount is kept until the feed deletes the level or a snapshot replaces the book, and it is
+capped by the level's size whenever the feed shrinks it (the shrink may be the very
+liquidity we took). Other participants never react to our orders (no market impact beyond
+the consumed liquidity).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from itertools import takewhile
+from typing import Any
+
+from hayate.actions import (
+    Action,
+    AmendOrder,
+    CancelAll,
+    CancelOrder,
+    OrderType,
+    PlaceOrder,
+    TimeInForce,
+)
+from hayate.book.book import OrderBook
+from hayate.events import (
+    BalanceUpdate,
+    BookDelta,
+    BookSnapshot,
+    Event,
+    Fill,
+    Liquidity,
+    OrderStatus,
+    OrderUpdate,
+    PositionUpdate,
+    Side,
+    Trade,
+)
+from hayate.exceptions import InvalidNumber
+from hayate.instruments import Instrument, InstrumentRegistry
+from hayate_paper.account import Account
+from hayate_paper.latency import Sampler
+from hayate_paper.queue import QueueModel
+from hayate_paper.rules import VenueRules
+
+__all__ = ["PaperExchange", "SimOrder", "SymbolState"]
+
+log = logging.getLogger("hayate_paper.exchange")
+
+_ZERO = Decimal(0)
+_BUY = Side.BUY
+_SELL = Side.SELL
+_NEW = OrderStatus.NEW
+_PARTIAL = OrderStatus.PARTIALLY_FILLED
+_FILLED = OrderStatus.FILLED
+_REJECTED = OrderStatus.REJECTED
+_CANCELLED = OrderStatus.CANCELLED
+
+
+class SimOrder:
+    """One of our orders inside the simulated venue (mutable; integer units)."""
+
+    __slots__ = (
+        "ahead",
+        "client_id",
+        "created_ts",
+        "filled",
+        "inst",
+        "is_buy",
+        "locked",
+        "notional",
+        "order_id",
+        "order_type",
+        "price",
+        "px",
+        "qty",
+        "reduce_only",
+        "side",
+        "status",
+        "symbol",
+        "tif",
+    )
+
+    def __init__(self, action: PlaceOrder, order_id: str, inst: Instrument, qty_u: int,
+                 px: int | None, t: int) -> None:
+        self.client_id = action.client_id
+        self.order_id = order_id
+        self.symbol = action.symbol
+        self.inst = inst
+        self.side = action.side
+        self.is_buy = action.side is _BUY
+        self.price = action.price  # Decimal or None (market)
+        self.px = px  # price units or None (market)
+        self.qty = qty_u
+        self.filled = 0
+        self.notional = 0  # sum of fill price units * qty units, for the average price
+        self.order_type = action.order_type
+        self.tif = action.time_in_force
+        self.reduce_only = action.reduce_only
+        self.ahead = 0
+        self.status = OrderStatus.NEW
+        self.locked = _ZERO  # spot funds reserved while open
+        self.created_ts = t
+
+    @property
+    def leaves(self) -> int:
+        return self.qty - self.filled
+
+
+class SymbolState:
+    """Per symbol: the venue's book (exchange time), consumed liquidity and our orders."""
+
+    __slots__ = (
+        "best_ask",
+        "best_bid",
+        "book",
+        "consumed_asks",
+        "consumed_bids",
+        "inst",
+        "last_price",
+        "open_buy",
+        "open_buy_notional",
+        "open_sell",
+        "open_sell_notional",
+        "our_asks",
+        "our_bids",
+        "pos",
+        "resting",
+        "symbol",
+        "traded_asks",
+        "traded_bids",
+    )
+
+    def __init__(self, symbol: str, inst: Instrument | None) -> None:
+        self.symbol = symbol
+        self.inst = inst
+        self.book = OrderBook(symbol)
+        self.consumed_bids: dict[int, int] = {}
+        self.consumed_asks: dict[int, int] = {}
+        self.our_bids: dict[int, list[SimOrder]] = {}
+        self.our_asks: dict[int, list[SimOrder]] = {}
+        self.best_bid: int | None = None  # our highest resting buy price
+        self.best_ask: int | None = None  # our lowest resting sell price
+        self.traded_bids: dict[int, int] = {}  # print volume at our bid prices since the last update
+        self.traded_asks: dict[int, int] = {}
+        self.resting = 0
+        self.last_price: int | None = None
+        self.pos = 0  # signed position in qty units (mirror of the Decimal position)
+        self.open_buy = 0  # open (resting) buy qty units, and sum of price units * qty units
+        self.open_buy_notional = 0
+        self.open_sell = 0
+        self.open_sell_notional = 0
+
+    def mark_units2(self) -> int | None:
+        """Twice the mark price in units: the book mid, else the last trade."""
+        m = self.book.mid2()
+        if m is not None:
+            return m
+        return None if self.last_price is None else 2 * self.last_price
+
+
+FillSink = Callable[[Fill, int], None]
+
+
+class PaperExchange:
+    """Venue-neutral matching engine and account, clock-agnostic (see the module doc)."""
+
+    def __init__(
+        self,
+        *,
+        instruments: InstrumentRegistry,
+        account: Account,
+        rules: VenueRules,
+        queue: QueueModel,
+        response_latency: Sampler,
+        fill_on_cross: bool = True,
+        market_protection_bps: Decimal | None = None,
+        balance_on_order_change: bool = True,
+        spot_position_updates: bool = False,
+        on_fill: FillSink | None = None,
+        on_count: Callable[[str], None] | None = None,
+    ) -> None:
+        self.instruments = instruments
+        self.account = account
+        self.rules = rules
+        self.venue = rules.venue
+        self.queue = queue
+        self.response_latency = response_latency
+        self.fill_on_cross = fill_on_cross
+        self.market_protection_bps = market_protection_bps
+        self.balance_on_order_change = balance_on_order_change
+        self.spot_position_updates = spot_position_updates
+        self.on_fill = on_fill
+        self.count = on_count or (lambda name: None)
+        self.symbols: dict[str, SymbolState] = {}
+        self.orders: dict[str, SimOrder] = {}  # open orders by client id
+        # (delivery time, sequence, event); the sequence is shared with the executor's
+        # market-data queue so that equal delivery times keep the venue's order.
+        self.responses: deque[tuple[int, int, Event]] = deque()
+        self.seq = itertools.count()
+        self._last_response = 0
+        self._step_delivery: int | None = None
+        self._step_time = 0
+        self._touched_orders: dict[str, SimOrder] = {}
+        self._touched_symbols: dict[str, SymbolState] = {}
+        self._touched_assets: dict[str, None] = {}
+        self._order_seq = 0
+        self._fill_seq = 0
+        self._reduce_only_open = 0
+        # figures
+        self.n_orders = 0
+        self.n_rejected = 0
+        self.n_cancelled = 0
+        self.n_fills = 0
+        self.n_maker = 0
+        self.n_taker = 0
+        self.peak_equity: Decimal | None = None
+        self.max_drawdown = _ZERO
+
+    # -- symbols ---------------------------------------------------------------------------------
+    def state(self, symbol: str) -> SymbolState:
+        st = self.symbols.get(symbol)
+        if st is None:
+            inst = self.instruments.get(symbol)
+            st = self.symbols[symbol] = SymbolState(symbol, inst)
+            if inst is not None:
+                self.account.register(inst)
+        elif st.inst is None:
+            st.inst = self.instruments.get(symbol)
+            if st.inst is not None:
+                self.account.register(st.inst)
+        return st
+
+    def marks(self) -> dict[str, Decimal | None]:
+        out: dict[str, Decimal | None] = {}
+        for sym, st in self.symbols.items():
+            m2 = st.mark_units2()
+            if m2 is None or st.inst is None:
+                out[sym] = None
+            else:
+                out[sym] = (Decimal(m2) / 2).scaleb(-st.inst.price_decimals)
+        return out
+
+    # -- responses -------------------------------------------------------------------------------
+    def _deliver_at(self) -> int:
+        """One delivery time per processing step: its responses arrive as one push."""
+        d = self._step_delivery
+        if d is None:
+            d = self._step_time + self.response_latency()
+            if d < self._last_response:
+                d = self._last_response
+            self._last_response = d
+            self._step_delivery = d
+        return d
+
+    def _begin(self, t: int) -> None:
+        self._step_time = t
+        self._step_delivery = None
+
+    def _end(self) -> None:
+        """Flush the step: one order update per touched order, then positions, balances."""
+        if self._touched_orders:
+            for o in self._touched_orders.values():
+                self._order_update(o)
+            self._touched_orders.clear()
+        if self._touched_symbols:
+            for st in self._touched_symbols.values():
+                self._position_update(st)
+            self._touched_symbols.clear()
+        if self._touched_assets:
+            self._balance_updates(list(self._touched_assets))
+            self._touched_assets.clear()
+
+    def _push(self, ev: Event) -> None:
+        self.responses.append((ev.recv_ts, next(self.seq), ev))
+
+    def _order_update(self, o: SimOrder, reason: str = "") -> None:
+        inst = o.inst
+        d = self._deliver_at()
+        avg = None
+        if o.filled:
+            avg = (Decimal(o.notional) / o.filled).scaleb(-inst.price_decimals)
+            avg = avg.quantize(Decimal(1).scaleb(-inst.price_decimals - 4))
+        self._push(OrderUpdate(
+            ts=self._step_time, recv_ts=d, symbol=o.symbol, client_id=o.client_id,
+            order_id=o.order_id, side=o.side, status=o.status, price=o.price,
+            qty=inst.qty(o.qty), filled_qty=inst.qty(o.filled), avg_price=avg,
+            order_type=o.order_type.value, time_in_force=o.tif.value,
+            reduce_only=o.reduce_only, reason=reason, venue=self.venue,
+        ))
+
+    def _position_update(self, st: SymbolState) -> None:
+        inst = st.inst
+        if inst is None or (inst.category == "spot" and not self.spot_position_updates):
+            return
+        pos = self.account.position(st.symbol)
+        m2 = st.mark_units2()
+        mark = None if m2 is None else (Decimal(m2) / 2).scaleb(-inst.price_decimals)
+        self._push(PositionUpdate(
+            ts=self._step_time, recv_ts=self._deliver_at(), symbol=st.symbol, size=pos.size,
+            entry_price=pos.avg_price, realized_pnl=pos.realized_pnl,
+            unrealized_pnl=pos.unrealized_pnl(mark), mark_price=mark, venue=self.venue,
+        ))
+
+    def _balance_updates(self, assets: list[str]) -> None:
+        acct = self.account
+        settle = acct.settle_asset
+        avail_margin: Decimal | None = None
+        for asset in sorted(assets):
+            total = acct.wallet.get(asset, _ZERO)
+            if asset == settle:
+                if avail_margin is None:
+                    avail_margin = self._available_margin()
+                available = min(total - acct.locked.get(asset, _ZERO), avail_margin)
+            else:
+                available = acct.free(asset)
+            self._push(BalanceUpdate(ts=self._step_time, recv_ts=self._deliver_at(), asset=asset,
+                                     total=total, available=available, venue=self.venue))
+
+    # -- margin ----------------------------------------------------------------------------------
+    def _order_margin(self, extra: tuple[SymbolState, bool, int, int] | None = None) -> Decimal:
+        """Initial margin of open linear orders (plus one hypothetical order).
+
+        Per symbol, orders on the side that reduces the position need no margin up to the
+        position's size, and only the larger of the two sides counts (one-way mode)."""
+        total = _ZERO
+        for st in self.symbols.values():
+            inst = st.inst
+            if inst is None or inst.category == "spot":
+                continue
+            buy_q, buy_n = st.open_buy, st.open_buy_notional
+            sell_q, sell_n = st.open_sell, st.open_sell_notional
+            if extra is not None and extra[0] is st:
+                _, is_buy, q, n = extra
+                if is_buy:
+                    buy_q += q
+                    buy_n += n
+                else:
+                    sell_q += q
+                    sell_n += n
+            if not buy_q and not sell_q:
+                continue
+            pos = st.pos
+            buy_x = buy_q - (-pos if pos < 0 else 0)
+            sell_x = sell_q - (pos if pos > 0 else 0)
+            buy_v = buy_n * buy_x // buy_q if buy_x > 0 else 0
+            sell_v = sell_n * sell_x // sell_q if sell_x > 0 else 0
+            v = buy_v if buy_v > sell_v else sell_v
+            if v:
+                notional = Decimal(v).scaleb(-(inst.price_decimals + inst.qty_decimals))
+                notional *= inst.contract_multiplier
+                total += notional / self.account.leverage_of(st.symbol)
+        return total
+
+    def _available_margin(self) -> Decimal:
+        return self.account.available_margin(self.marks(), self._order_margin())
+
+    # -- actions ---------------------------------------------------------------------------------
+    def on_action(self, action: Action, t: int) -> None:
+        """Process one request at its arrival time ``t``."""
+        self._begin(t)
+        try:
+            if isinstance(action, PlaceOrder):
+                self._place(action, t)
+            elif isinstance(action, CancelOrder):
+                self._cancel_request(action, t)
+            elif isinstance(action, AmendOrder):
+                self._amend(action, t)
+            elif isinstance(action, CancelAll):
+                for o in [o for o in self.orders.values()
+                          if not action.symbol or o.symbol == action.symbol]:
+                    self._cancel(o, self.rules.user_cancel)
+            else:
+                self.count("paper_unknown_actions")
+        finally:
+            self._end()
+
+    def cancel_all_open(self, t: int) -> int:
+        self._begin(t)
+        n = len(self.orders)
+        for o in list(self.orders.values()):
+            self._cancel(o, self.rules.user_cancel)
+        self._end()
+        return n
+
+    def _reject(self, action: PlaceOrder, reason: str, inst: Instrument | None) -> None:
+        self.n_rejected += 1
+        self.count("paper_rejected")
+        self._order_seq += 1
+        q = action.qty
+        self._push(OrderUpdate(
+            ts=self._step_time, recv_ts=self._deliver_at(), symbol=action.symbol,
+            client_id=action.client_id, order_id=f"paper-{self._order_seq}", side=action.side,
+            status=_REJECTED, price=action.price, qty=q, filled_qty=_ZERO,
+            order_type=action.order_type.value, time_in_force=action.time_in_force.value,
+            reduce_only=action.reduce_only, reason=reason, venue=self.venue,
+        ))
+
+    def _place(self, a: PlaceOrder, t: int) -> None:
+        self.n_orders += 1
+        rules = self.rules
+        st = self.state(a.symbol)
+        inst = st.inst
+        if inst is None:
+            self._reject(a, rules.unknown_symbol.format(symbol=a.symbol), None)
+            return
+        if a.client_id in self.orders:
+            self._reject(a, rules.duplicate_client_id, inst)
+            return
+        if st.resting >= rules.max_open_orders:
+            self._reject(a, rules.too_many_orders, inst)
+            return
+        is_market = a.order_type is OrderType.MARKET
+        if is_market and a.time_in_force is TimeInForce.POST_ONLY:
+            self._reject(a, rules.unsupported.format(detail="a market order cannot be PostOnly"),
+                         inst)
+            return
+        problem = inst.check_order(a.qty, None if is_market else a.price)
+        if problem is None and a.reduce_only and inst.category == "spot":
+            problem = "reduce-only is not available for spot"
+        if problem is not None:
+            self._reject(a, rules.invalid_order.format(detail=problem), inst)
+            return
+        try:
+            qty_u = inst.qty_units(a.qty)
+            px = None if is_market or a.price is None else inst.price_units(a.price)
+        except InvalidNumber as e:
+            self._reject(a, rules.invalid_order.format(detail=str(e)), inst)
+            return
+        is_buy = a.side is _BUY
+        if a.reduce_only:
+            room = -st.pos if is_buy else st.pos
+            if room <= 0:
+                self._reject(a, rules.reduce_only_reject, inst)
+                return
+            if qty_u > room:
+                qty_u = room  # the venue trims a reduce-only order to the position
+        # Funds: the price the order may trade at (its limit, or the book for a market order).
+        est_px = px
+        if est_px is None:
+            est_px = self._market_estimate(st, is_buy, qty_u)
+            if est_px is None:
+                self._order_seq += 1
+                o = SimOrder(a, f"paper-{self._order_seq}", inst, qty_u, None, t)
+                o.status = _CANCELLED
+                self.n_cancelled += 1
+                self._order_update(o, rules.market_no_liquidity)
+                return
+        if not a.reduce_only:
+            reason = self._check_funds(st, inst, is_buy, qty_u, est_px)
+            if reason is not None:
+                self._reject(a, reason, inst)
+                return
+        self._order_seq += 1
+        o = SimOrder(a, f"paper-{self._order_seq}", inst, qty_u, px, t)
+        self._execute_new(st, o, is_market)
+
+    def _market_estimate(self, st: SymbolState, is_buy: bool, qty_u: int) -> int | None:
+        """Worst price a market order of ``qty_u`` would reach (None: empty book)."""
+        worst = None
+        left = qty_u
+        consumed = st.consumed_asks if is_buy else st.consumed_bids
+        for p, q in (st.book.iter_asks() if is_buy else st.book.iter_bids()):
+            eff = q - consumed.get(p, 0)
+            if eff <= 0:
+                continue
+            worst = p
+            left -= eff
+            if left <= 0:
+                break
+        return worst
+
+    def _check_funds(self, st: SymbolState, inst: Instrument, is_buy: bool, qty_u: int,
+                     px: int) -> str | None:
+        acct = self.account
+        if inst.category == "spot":
+            base, quote, _ = acct.register(inst)
+            if is_buy:
+                need = inst.price(px) * inst.qty(qty_u)
+                rates = acct.fees.rates(inst.symbol, inst.category)
+                if acct.fees.spot_fee_asset == "quote":
+                    need += acct.fees.fee(need, rates.taker)
+                if need > acct.free(quote):
+                    return self.rules.insufficient_balance
+            elif inst.qty(qty_u) > acct.free(base):
+                return self.rules.insufficient_balance
+            return None
+        before = self._order_margin()
+        after = self._order_margin((st, is_buy, qty_u, px * qty_u))
+        extra = after - before
+        if extra <= 0:
+            return None
+        rates = acct.fees.rates(inst.symbol, inst.category)
+        fee = inst.price(px) * inst.qty(qty_u) * inst.contract_multiplier * rates.taker
+        if extra + fee > acct.available_margin(self.marks(), before):
+            return self.rules.insufficient_balance
+        return None
+
+    def _execute_new(self, st: SymbolState, o: SimOrder, is_market: bool) -> None:
+        """Match a new (or re-priced) order: take what crosses, then rest or cancel."""
+        rules = self.rules
+        tif = o.tif
+        limit = o.px
+        if is_market:
+            prot = self.market_protection_bps
+            if prot is not None:
+                ref = st.book.best_ask if o.is_buy else st.book.best_bid
+                if ref is not None:
+                    f = prot / Decimal(10_000)
+                    lim = Decimal(ref) * (1 + f if o.is_buy else 1 - f)
+                    limit = int(lim) if o.is_buy else -int(-lim)
+        crosses = self._crossable(st, o.is_buy, limit)
+        if tif is TimeInForce.POST_ONLY and crosses > 0:
+            o.status = _CANCELLED
+            self.n_cancelled += 1
+            self._order_update(o, rules.post_only_would_take)
+            return
+        if tif is TimeInForce.FOK and crosses < o.leaves:
+            o.status = _CANCELLED
+            self.n_cancelled += 1
+            self._order_update(o, rules.fok_not_filled)
+            return
+        if crosses > 0:
+            self._take(st, o, limit)
+        if o.leaves <= 0 or o.status is _FILLED:
+            self._touched_orders.pop(o.client_id, None)
+            self._order_update(o)
+            return
+        if o.reduce_only and self._fillable(st, o) <= 0:
+            o.status = rules.cancelled_status(o.inst.category, o.filled > 0)
+            self.n_cancelled += 1
+            self._touched_orders.pop(o.client_id, None)
+            self._order_update(o, rules.reduce_only_cancel)
+            return
+        if is_market or tif is TimeInForce.IOC or tif is TimeInForce.FOK:
+            reason = rules.market_no_liquidity if is_market else rules.ioc_remainder
+            o.status = rules.cancelled_status(o.inst.category, o.filled > 0)
+            self.n_cancelled += 1
+            self._touched_orders.pop(o.client_id, None)
+            self._order_update(o, reason)
+            return
+        self._rest(st, o)
+        self._touched_orders.pop(o.client_id, None)
+        self._order_update(o)
+        if self.balance_on_order_change:
+            self._touch_funds(o.inst)
+
+    def _crossable(self, st: SymbolState, is_buy: bool, limit: int | None) -> int:
+        """Size the opposite side offers at or better than ``limit`` (after what we took)."""
+        total = 0
+        if is_buy:
+            consumed = st.consumed_asks
+            for p, q in st.book.iter_asks():
+                if limit is not None and p > limit:
+                    break
+                eff = q - consumed.get(p, 0) if consumed else q
+                if eff > 0:
+                    total += eff
+        else:
+            consumed = st.consumed_bids
+            for p, q in st.book.iter_bids():
+                if limit is not None and p < limit:
+                    break
+                eff = q - consumed.get(p, 0) if consumed else q
+                if eff > 0:
+                    total += eff
+        return total
+
+    def _take(self, st: SymbolState, o: SimOrder, limit: int | None) -> None:
+        """Walk the opposite side level by level (taker fills, never beyond ``limit``)."""
+        if o.is_buy:
+            consumed = st.consumed_asks
+            levels = st.book.iter_asks()
+        else:
+            consumed = st.consumed_bids
+            levels = st.book.iter_bids()
+        for p, q in levels:
+            if limit is not None and (p > limit if o.is_buy else p < limit):
+                break
+            eff = q - consumed.get(p, 0)
+            if eff <= 0:
+                continue
+            want = self._fillable(st, o)
+            if want <= 0:
+                break
+            take = eff if eff < want else want
+            consumed[p] = consumed.get(p, 0) + take
+            self._fill(st, o, p, take, Liquidity.TAKER)
+            if o.status is not _PARTIAL:
+                break
+
+    def _fillable(self, st: SymbolState, o: SimOrder) -> int:
+        leaves = o.qty - o.filled
+        if o.reduce_only:
+            room = -st.pos if o.is_buy else st.pos
+            if room < leaves:
+                return room if room > 0 else 0
+        return leaves
+
+    def _rest(self, st: SymbolState, o: SimOrder) -> None:
+        px = o.px
+        assert px is not None
+        if o.is_buy:
+            level = st.our_bids.get(px)
+            visible = st.book.bids.get(px, 0) - st.consumed_bids.get(px, 0)
+            if level is None:
+                level = st.our_bids[px] = []
+                st.traded_bids[px] = 0
+            if st.best_bid is None or px > st.best_bid:
+                st.best_bid = px
+            st.open_buy += o.leaves
+            st.open_buy_notional += o.leaves * px
+        else:
+            level = st.our_asks.get(px)
+            visible = st.book.asks.get(px, 0) - st.consumed_asks.get(px, 0)
+            if level is None:
+                level = st.our_asks[px] = []
+                st.traded_asks[px] = 0
+            if st.best_ask is None or px < st.best_ask:
+                st.best_ask = px
+            st.open_sell += o.leaves
+            st.open_sell_notional += o.leaves * px
+        o.ahead = visible if visible > 0 else 0
+        level.append(o)
+        st.resting += 1
+        if o.reduce_only:
+            self._reduce_only_open += 1
+        self.orders[o.client_id] = o
+        if o.inst.category == "spot":
+            self._lock_spot(o)
+
+    def _lock_spot(self, o: SimOrder) -> None:
+        inst = o.inst
+        base, quote, _ = self.account.register(inst)
+        if o.is_buy:
+            assert o.px is not None
+            amount = inst.price(o.px) * inst.qty(o.leaves)
+            self.account.lock(quote, amount)
+        else:
+            amount = inst.qty(o.leaves)
+            self.account.lock(base, amount)
+        o.locked = amount
+
+    def _unlock_spot(self, o: SimOrder, leaves_before: int, leaves_after: int) -> None:
+        if not o.locked:
+            return
+        inst = o.inst
+        base, quote, _ = self.account.register(inst)
+        if leaves_after <= 0:
+            release = o.locked
+        else:
+            release = o.locked * Decimal(leaves_before - leaves_after) / Decimal(leaves_before)
+        o.locked -= release
+        self.account.unlock(quote if o.is_buy else base, release)
+
+    def _unrest(self, st: SymbolState, o: SimOrder) -> None:
+        """Take a resting order off the book (it was filled, cancelled or is re-priced)."""
+        px = o.px
+        assert px is not None
+        if o.is_buy:
+            level = st.our_bids[px]
+            level.remove(o)
+            st.open_buy -= o.leaves
+            st.open_buy_notional -= o.leaves * px
+            if not level:
+                del st.our_bids[px]
+                st.traded_bids.pop(px, None)
+                if px == st.best_bid:
+                    st.best_bid = max(st.our_bids) if st.our_bids else None
+        else:
+            level = st.our_asks[px]
+            level.remove(o)
+            st.open_sell -= o.leaves
+            st.open_sell_notional -= o.leaves * px
+            if not level:
+                del st.our_asks[px]
+                st.traded_asks.pop(px, None)
+                if px == st.best_ask:
+                    st.best_ask = min(st.our_asks) if st.our_asks else None
+        st.resting -= 1
+        if o.reduce_only:
+            self._reduce_only_open -= 1
+        self.orders.pop(o.client_id, None)
+
+    def _touch_funds(self, inst: Instrument) -> None:
+        base, quote, settle = self.account.register(inst)
+        if inst.category == "spot":
+            self._touched_assets[base] = None
+            self._touched_assets[quote] = None
+        else:
+            self._touched_assets[settle] = None
+
+    def _cancel(self, o: SimOrder, reason: str) -> None:
+        st = self.symbols[o.symbol]
+        leaves = o.leaves
+        self._unrest(st, o)
+        if o.locked:
+            self._unlock_spot(o, leaves, 0)
+        o.status = self.rules.cancelled_status(o.inst.category, o.filled > 0)
+        self.n_cancelled += 1
+        self._touched_orders.pop(o.client_id, None)
+        self._order_update(o, reason)
+        if self.balance_on_order_change:
+            self._touch_funds(o.inst)
+
+    def _cancel_request(self, a: CancelOrder, t: int) -> None:
+        o = self.orders.get(a.client_id)
+        if o is None:
+            # Already final (its final update is on its way) or never known: nothing to say.
+            self.count("paper_cancel_unknown")
+            return
+        self._cancel(o, self.rules.user_cancel)
+
+    def _amend(self, a: AmendOrder, t: int) -> None:
+        o = self.orders.get(a.client_id)
+        if o is None:
+            self.count("paper_amend_unknown")
+            return
+        st = self.symbols[o.symbol]
+        inst = o.inst
+        new_qty = a.qty if a.qty is not None else inst.qty(o.qty)
+        new_price = a.price if a.price is not None else o.price
+        problem = inst.check_order(new_qty, new_price)
+        if problem is None and (a.qty is None and a.price is None):
+            problem = "nothing to amend"
+        try:
+            qty_u = inst.qty_units(new_qty)
+            px = inst.price_units(new_price) if new_price is not None else o.px
+        except InvalidNumber as e:
+            problem = str(e)
+        if problem is None and qty_u <= o.filled:
+            problem = f"qty {new_qty} is not above the filled qty {inst.qty(o.filled)}"
+        if problem is not None:
+            self.count("paper_amend_rejected")
+            self._order_update(o, self.rules.invalid_order.format(detail=problem))
+            return
+        leaves_before = o.leaves
+        if px == o.px and qty_u <= o.qty:
+            # A smaller size keeps the queue position.
+            delta = o.qty - qty_u
+            o.qty = qty_u
+            if o.is_buy:
+                st.open_buy -= delta
+                st.open_buy_notional -= delta * o.px  # type: ignore[operator]
+            else:
+                st.open_sell -= delta
+                st.open_sell_notional -= delta * o.px  # type: ignore[operator]
+            if o.locked:
+                self._unlock_spot(o, leaves_before, o.leaves)
+            self._order_update(o)
+            if self.balance_on_order_change:
+                self._touch_funds(inst)
+            return
+        # A new price or a larger size: the order loses its place and is matched again.
+        self._unrest(st, o)
+        if o.locked:
+            self._unlock_spot(o, leaves_before, 0)
+        o.qty = qty_u
+        o.px = px
+        o.price = new_price
+        self._execute_amended(st, o)
+
+    def _execute_amended(self, st: SymbolState, o: SimOrder) -> None:
+        if o.tif is TimeInForce.POST_ONLY and self._crossable(st, o.is_buy, o.px) > 0:
+            o.status = self.rules.cancelled_status(o.inst.category, o.filled > 0)
+            self.n_cancelled += 1
+            self._order_update(o, self.rules.post_only_would_take)
+            return
+        if self._crossable(st, o.is_buy, o.px) > 0:
+            self._take(st, o, o.px)
+        if o.leaves <= 0 or o.status is _FILLED:
+            self._touched_orders.pop(o.client_id, None)
+            self._order_update(o)
+            return
+        o.status = _PARTIAL if o.filled else _NEW
+        self._rest(st, o)
+        self._touched_orders.pop(o.client_id, None)
+        self._order_update(o)
+        if self.balance_on_order_change:
+            self._touch_funds(o.inst)
+
+    # -- fills -----------------------------------------------------------------------------------
+    def _fill(self, st: SymbolState, o: SimOrder, px: int, qty_u: int, liq: Liquidity) -> None:
+        inst = o.inst
+        resting = o.client_id in self.orders and liq is Liquidity.MAKER
+        leaves_before = o.qty - o.filled
+        o.filled += qty_u
+        o.notional += px * qty_u
+        price = inst.price(px)
+        qty = inst.qty(qty_u)
+        charge = self.account.apply_fill(inst, o.side, price, qty, liq)
+        st.pos += qty_u if o.is_buy else -qty_u
+        if resting:
+            if o.is_buy:
+                st.open_buy -= qty_u
+                st.open_buy_notional -= qty_u * o.px  # type: ignore[operator]
+            else:
+                st.open_sell -= qty_u
+                st.open_sell_notional -= qty_u * o.px  # type: ignore[operator]
+            if o.locked:
+                self._unlock_spot(o, leaves_before, o.qty - o.filled)
+        self._fill_seq += 1
+        fill = Fill(
+            ts=self._step_time, recv_ts=self._deliver_at(), symbol=o.symbol,
+            client_id=o.client_id, order_id=o.order_id, fill_id=f"{o.order_id}-{self._fill_seq}",
+            side=o.side, price=price, qty=qty, fee=charge.fee, fee_asset=charge.fee_asset,
+            liquidity=liq, leaves_qty=inst.qty(o.qty - o.filled), venue=self.venue,
+        )
+        self._push(fill)
+        self.n_fills += 1
+        if liq is Liquidity.MAKER:
+            self.n_maker += 1
+        else:
+            self.n_taker += 1
+        if self.on_fill is not None:
+            self.on_fill(fill, self._step_time)
+        o.status = _FILLED if o.filled >= o.qty else _PARTIAL
+        self._touched_orders[o.client_id] = o
+        self._touched_symbols[o.symbol] = st
+        self._touch_funds(inst)
+        if resting and o.status is _FILLED:
+            self._unrest(st, o)
+        if self._reduce_only_open:
+            self._trim_reduce_only(st)
+
+    def _trim_reduce_only(self, st: SymbolState) -> None:
+        """Reduce-only orders never open a position: cancel those with nothing left to reduce."""
+        for o in [o for o in self.orders.values() if o.symbol == st.symbol and o.reduce_only]:
+            room = -st.pos if o.is_buy else st.pos
+            if room <= 0:
+                self._cancel(o, self.rules.reduce_only_cancel)
+
+    # -- market data -----------------------------------------------------------------------------
+    def on_market(self, ev: Event, t: int) -> None:
+        """Apply one market event at exchange time ``t`` and match our resting orders."""
+        tp = type(ev)
+        if tp is BookDelta:
+            self._on_delta(ev, t)  # type: ignore[arg-type]
+        elif tp is Trade:
+            self._on_trade(ev, t)  # type: ignore[arg-type]
+        elif tp is BookSnapshot:
+            self._on_snapshot(ev, t)  # type: ignore[arg-type]
+
+    def _on_delta(self, ev: BookDelta, t: int) -> None:
+        st = self.symbols.get(ev.symbol)
+        if st is None:
+            st = self.state(ev.symbol)
+        book = st.book
+        if not st.resting:
+            book.apply_delta(ev.bids, ev.asks)
+            if st.consumed_bids:
+                _cap_consumed(st.consumed_bids, ev.bids)
+            if st.consumed_asks:
+                _cap_consumed(st.consumed_asks, ev.asks)
+            return
+        # Sizes before the update at the prices where we rest (for the queue model).
+        old_b = [(p, q, book.bids.get(p, 0)) for p, q in ev.bids if p in st.our_bids] \
+            if st.our_bids else None
+        old_a = [(p, q, book.asks.get(p, 0)) for p, q in ev.asks if p in st.our_asks] \
+            if st.our_asks else None
+        book.apply_delta(ev.bids, ev.asks)
+        if st.consumed_bids:
+            _cap_consumed(st.consumed_bids, ev.bids)
+        if st.consumed_asks:
+            _cap_consumed(st.consumed_asks, ev.asks)
+        if old_b:
+            self._requeue(st.our_bids, st.traded_bids, old_b)
+        if old_a:
+            self._requeue(st.our_asks, st.traded_asks, old_a)
+        self._check_cross(st, t)
+
+    def _on_snapshot(self, ev: BookSnapshot, t: int) -> None:
+        st = self.state(ev.symbol)
+        book = st.book
+        old_b = [(p, book.bids.get(p, 0)) for p in st.our_bids]
+        old_a = [(p, book.asks.get(p, 0)) for p in st.our_asks]
+        book.apply_snapshot(ev.bids, ev.asks)
+        st.consumed_bids.clear()
+        st.consumed_asks.clear()
+        if old_b:
+            self._requeue(st.our_bids, st.traded_bids,
+                          [(p, book.bids.get(p, 0), old) for p, old in old_b])
+        if old_a:
+            self._requeue(st.our_asks, st.traded_asks,
+                          [(p, book.asks.get(p, 0), old) for p, old in old_a])
+        if st.resting:
+            self._check_cross(st, t)
+
+    def _requeue(self, ours: dict[int, list[SimOrder]], traded: dict[int, int],
+                 changes: list[tuple[int, int, int]]) -> None:
+        model = self.queue
+        for p, new, old in changes:
+            tr = traded.get(p, 0)
+            if new < old:
+                prev = -1
+                for o in ours[p]:
+                    a = model.on_decrease(o.ahead, old, new, tr)
+                    # Our later orders at this price are never ahead of our earlier ones.
+                    o.ahead = a if a > prev else prev
+                    prev = o.ahead
+            traded[p] = 0
+
+    def _check_cross(self, st: SymbolState, t: int) -> None:
+        if not self.fill_on_cross:
+            return
+        book = st.book
+        if st.best_bid is not None:
+            ask = book.best_ask
+            if ask is not None and ask <= st.best_bid:
+                self._begin(t)
+                self._cross(st, True)
+                self._end()
+        if st.best_ask is not None:
+            bid = book.best_bid
+            if bid is not None and bid >= st.best_ask:
+                self._begin(t)
+                self._cross(st, False)
+                self._end()
+
+    def _cross(self, st: SymbolState, our_buys: bool) -> None:
+        """The opposite side reached our resting price: its size there would have traded
+        with us (we were there first). Fill at our price, as maker."""
+        book = st.book
+        if book.crossed:
+            self.count("paper_crossed_book")
+            return
+        if our_buys:
+            ours, consumed, own_side = st.our_bids, st.consumed_asks, book.bids
+            top = st.best_bid
+            levels = list(takewhile(lambda lv: lv[0] <= top, book.iter_asks()))
+            prices = sorted((p for p in ours if p >= levels[0][0]), reverse=True)
+        else:
+            ours, consumed, own_side = st.our_asks, st.consumed_bids, book.asks
+            top = st.best_ask
+            levels = list(takewhile(lambda lv: lv[0] >= top, book.iter_bids()))
+            prices = sorted(p for p in ours if p <= levels[0][0])
+        i = 0
+        for px in prices:
+            for o in list(ours.get(px, ())):
+                # Their side reached our price, so nothing visible is left ahead of us there.
+                o.ahead = min(o.ahead, own_side.get(px, 0))
+                if o.ahead > 0:
+                    continue
+                while i < len(levels):
+                    p, q = levels[i]
+                    if (p > px) if our_buys else (p < px):
+                        break
+                    eff = q - consumed.get(p, 0)
+                    if eff <= 0:
+                        i += 1
+                        continue
+                    want = self._fillable(st, o)
+                    if want <= 0:
+                        break
+                    take = eff if eff < want else want
+                    consumed[p] = consumed.get(p, 0) + take
+                    self._fill(st, o, px, take, Liquidity.MAKER)
+                    if o.status is _FILLED:
+                        break
+
+    def _on_trade(self, ev: Trade, t: int) -> None:
+        st = self.symbols.get(ev.symbol)
+        if st is None:
+            st = self.state(ev.symbol)
+        p = ev.price
+        st.last_price = p
+        if not st.resting:
+            return
+        if ev.side is _SELL:
+            best = st.best_bid
+            if best is None or best < p:
+                return
+            ours, traded = st.our_bids, st.traded_bids
+            prices = sorted((x for x in ours if x >= p), reverse=True)
+        else:
+            best = st.best_ask
+            if best is None or best > p:
+                return
+            ours, traded = st.our_asks, st.traded_asks
+            prices = sorted(x for x in ours if x <= p)
+        if p in traded:
+            traded[p] += ev.qty
+        self._begin(t)
+        left = ev.qty
+        for px in prices:
+            data_consumed = 0
+            for o in list(ours.get(px, ())):
+                need = o.ahead - data_consumed
+                if need > 0 and left > 0:
+                    d = need if need < left else left
+                    data_consumed += d
+                    left -= d
+                a = o.ahead - data_consumed
+                o.ahead = a if a > 0 else 0
+                if o.ahead == 0 and left > 0:
+                    want = self._fillable(st, o)
+                    if want > 0:
+                        f = want if want < left else left
+                        left -= f
+                        self._fill(st, o, px, f, Liquidity.MAKER)
+            if left <= 0:
+                # The print is used up; later orders at worse prices are untouched.
+                break
+        self._end()
+
+    # -- figures ---------------------------------------------------------------------------------
+    def track_equity(self, equity: Decimal) -> Decimal:
+        """Update the peak/drawdown with an equity observation; returns the drawdown."""
+        peak = self.peak_equity
+        if peak is None or equity > peak:
+            self.peak_equity = peak = equity
+        dd = peak - equity
+        if dd > self.max_drawdown:
+            self.max_drawdown = dd
+        return dd
+
+    def open_orders(self) -> Mapping[str, SimOrder]:
+        return self.orders
+
+    def describe(self) -> dict[str, Any]:
+        return {"open_orders": len(self.orders), "symbols": sorted(self.symbols)}
+
+
+def _cap_consumed(consumed: dict[int, int], levels: list[tuple[int, int]]) -> None:
+    """The feed changed these levels: what we consumed there can be at most what is left."""
+    for p, q in levels:
+        c = consumed.get(p)
+        if c is not None:
+            if q <= 0:
+                del consumed[p]
+            elif c > q:
+                consumed[p] = q

@@ -1,0 +1,448 @@
+"""``paper.exchange``: an executor that trades against a simulated venue fed by real data.
+
+It *wraps* a market-data collector (config ``source``): the engine hands it that
+collector's events instead of delivering them to the bot. In a simulation it runs a small
+discrete-event loop (see :meth:`PaperExchangeExecutor.wrap_events`):
+
+- each market event is applied to the venue-side book at its venue time ``ts``;
+- a request reaches the matching engine at its send time plus the entry (new orders) or
+  cancel (cancel, amend, cancel-all) latency, and sees the book as of then; requests travel
+  over one ordered connection, so they never overtake each other;
+- the venue's responses (order updates, fills, positions, balances) reach the bot at their
+  exchange time plus the response latency, in order;
+- market data reaches the bot at its recorded receive time, or at venue time plus the
+  market-data latency when it carries none.
+
+Deliveries are yielded in time order with ``recv_ts`` set to the delivery time. At equal
+times venue-side work (market data first, then requests) happens before deliveries, and
+the next market event is always peeked first, so an order the bot sends at T is matched
+before any market event later than its arrival time. Live (:meth:`wrap_run`) the same
+engine runs on the wall clock: market data is applied as it arrives (it already carries
+its real latency) and requests/responses wait out their simulated latencies.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import anyio
+import msgspec
+from pydantic import Field
+
+from hayate.actions import Action, AmendOrder, CancelAll, CancelOrder, PlaceOrder
+from hayate.clock import NS
+from hayate.events import Event, Fill
+from hayate.spec.models import Duration
+from hayate.types import Emit, Executor, ExecutorConfig
+from hayate_paper.account import Account
+from hayate_paper.exchange import PaperExchange
+from hayate_paper.fees import FeeSchedule
+from hayate_paper.latency import LatencyConfig, make_sampler
+from hayate_paper.outputs import EquityWriter, FillLog, fmt_decimal
+from hayate_paper.queue import make_queue_model
+from hayate_paper.rules import VenueRules
+
+__all__ = ["PaperExchangeConfig", "PaperExchangeExecutor"]
+
+log = logging.getLogger("hayate_paper.executor")
+
+_INF = 1 << 62
+_LIVELOCK = 100_000
+_ZERO = Decimal(0)
+
+
+class PaperExchangeConfig(ExecutorConfig):
+    source: str = Field(
+        description="Instance id of the market-data collector this venue trades against "
+        "(live, recorded or simulated)."
+    )
+    balances: dict[str, Decimal] = Field(
+        default_factory=lambda: {"USDT": Decimal(10_000)},
+        description="Starting wallet balances per coin.",
+    )
+    settle_asset: str = Field(
+        "USDT", description="Margin/settle coin of linear contracts; P&L is reported in it."
+    )
+    leverage: Decimal = Field(Decimal(10), gt=0, le=200, description="Leverage of linear positions.")
+    leverage_by_symbol: dict[str, Decimal] = Field(
+        default_factory=dict, description="Per-symbol leverage overrides."
+    )
+    fees: FeeSchedule = Field(default_factory=FeeSchedule, description="Maker/taker fee rates.")
+    latency: LatencyConfig = Field(
+        default_factory=LatencyConfig,
+        description="Entry, cancel, response and market-data latencies.",
+    )
+    queue_model: Literal["conservative", "probabilistic"] = Field(
+        "conservative",
+        description="How cancellations move a resting order up its queue: 'conservative' "
+        "(only trades do) or 'probabilistic' (seeded draws split them ahead/behind).",
+    )
+    queue_power: float = Field(
+        1.0, gt=0, description="Probabilistic model: P(cancel ahead) = a^p / (a^p + b^p)."
+    )
+    fill_on_cross: bool = Field(
+        True, description="Fill resting orders when the opposite side of the book reaches them."
+    )
+    market_protection_bps: Decimal | None = Field(
+        None, ge=0,
+        description="Cap market orders at this many basis points beyond the best price "
+        "(none: walk the whole book).",
+    )
+    rules: VenueRules = Field(
+        default_factory=VenueRules, description="Statuses and reject/cancel reasons (Bybit's)."
+    )
+    balance_on_order_change: bool = Field(
+        True, description="Push a balance update when orders lock/release funds (as Bybit does)."
+    )
+    spot_position_updates: bool = Field(
+        False, description="Emit position updates for spot (Bybit has none)."
+    )
+    seed: int = Field(0, description="Mixed with the bot seed for latency and queue draws.")
+    equity_interval: Duration = Field(
+        1.0, gt=0, description="Simulated seconds between rows of equity.csv."
+    )
+    fills_file: str | None = Field(
+        "fills.jsonl", description="Fill log written into the run's --out directory (none: off)."
+    )
+    equity_file: str | None = Field(
+        "equity.csv", description="Equity curve written into the --out directory (none: off)."
+    )
+
+
+class PaperExchangeExecutor(Executor):
+    """Simulated venue: queue- and latency-aware matching, fees, account (see module doc)."""
+
+    kind: ClassVar[str] = "paper.exchange"
+    Config: ClassVar[type[PaperExchangeConfig]] = PaperExchangeConfig
+    wraps_source_field: ClassVar[str] = "source"
+
+    def __init__(self, id: str, config: Any, ctx: Any) -> None:
+        super().__init__(id, config, ctx)
+        c: PaperExchangeConfig = config
+        self.wrapped_source = c.source
+        base_seed = f"{ctx.seed}:{c.seed}"
+
+        def rng(name: str) -> random.Random:
+            return random.Random(f"{base_seed}:{name}")
+
+        lat = c.latency
+        self._entry, self._entry_c = make_sampler(lat.entry, rng("entry"))
+        self._cancel, self._cancel_c = make_sampler(lat.cancel, rng("cancel"))
+        self._response, _ = make_sampler(lat.response, rng("response"))
+        self._md, self._md_c = make_sampler(lat.market_data, rng("market_data"))
+        self.account = Account(c.balances, c.fees, c.leverage, c.leverage_by_symbol,
+                               c.settle_asset)
+        self.fill_log: FillLog | None = None
+        self.equity_log: EquityWriter | None = None
+        self.exchange = PaperExchange(
+            instruments=ctx.instruments, account=self.account, rules=c.rules,
+            queue=make_queue_model(c.queue_model, rng("queue"), c.queue_power),
+            response_latency=self._response, fill_on_cross=c.fill_on_cross,
+            market_protection_bps=c.market_protection_bps,
+            balance_on_order_change=c.balance_on_order_change,
+            spot_position_updates=c.spot_position_updates,
+            on_fill=self._on_fill, on_count=ctx.count,
+        )
+        self.requests: deque[tuple[int, Action]] = deque()
+        self._last_request = 0
+        self._accepting = True
+        self._dropped_requests = 0
+        self._wake: anyio.Event | None = None
+        self._sample_ns = max(1, int(c.equity_interval * NS))
+        self._next_sample: int | None = None
+        self._last_t = 0
+        self._start_equity: Decimal | None = None
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    async def setup(self) -> None:
+        for inst in self.ctx.instruments:
+            self.exchange.state(inst.symbol)
+        self._open_outputs()
+
+    def _open_outputs(self) -> None:
+        """Small local files, opened once before the run (blocking is fine here)."""
+        out = self.ctx.out_dir
+        if out is not None:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            if self.config.fills_file:
+                self.fill_log = FillLog(Path(out) / self.config.fills_file)
+            if self.config.equity_file:
+                self.equity_log = EquityWriter(
+                    Path(out) / self.config.equity_file,
+                    sorted(inst.symbol for inst in self.ctx.instruments),
+                )
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._next_sample is not None:
+            self._sample(self._last_t)
+        if self.fill_log is not None:
+            self.fill_log.close()
+        if self.equity_log is not None:
+            self.equity_log.close()
+
+    def _on_fill(self, fill: Fill, t: int) -> None:
+        if self.fill_log is not None:
+            self.fill_log.write(fill, t)
+
+    # -- requests ----------------------------------------------------------------------------------
+    async def submit(self, actions: Sequence[Action]) -> None:
+        """Queue requests; they reach the matching engine after their latency."""
+        now = self.ctx.clock.now()
+        if not self._accepting:
+            self._dropped_requests += len(actions)
+            self.ctx.count("paper_requests_after_end", len(actions))
+            return
+        req = self.requests
+        last = self._last_request
+        for a in actions:
+            if isinstance(a, PlaceOrder):
+                c = self._entry_c
+                arrive = now + (c if c is not None else self._entry())
+            elif isinstance(a, CancelOrder | AmendOrder | CancelAll):
+                c = self._cancel_c
+                arrive = now + (c if c is not None else self._cancel())
+            else:
+                arrive = now
+            if arrive < last:
+                arrive = last  # one ordered connection: no request overtakes another
+            last = arrive
+            req.append((arrive, a))
+        self._last_request = last
+        if self._wake is not None:
+            self._wake.set()
+
+    async def cancel_all_open(self) -> None:
+        t = max(self._last_t, self.ctx.clock.now())
+        n = self.exchange.cancel_all_open(t)
+        if n:
+            self.log.info("cancelled %d open paper orders at exit", n)
+
+    # -- equity sampling ---------------------------------------------------------------------------
+    def _sample(self, t: int) -> None:
+        ex = self.exchange
+        acct = self.account
+        marks = ex.marks()
+        realized = acct.realized()
+        unrealized = acct.unrealized(marks)
+        fees = acct.fees_quote
+        net = realized + unrealized - fees
+        if self._start_equity is None:
+            self._start_equity = acct.equity(marks)
+        dd = ex.track_equity(net)
+        if self.equity_log is not None:
+            equity = acct.equity(marks)
+            positions = {s: p.size for s, p in acct.positions.items()}
+            self.equity_log.write(t, equity, realized, unrealized, fees, net, dd, positions, marks)
+
+    # -- simulated driver --------------------------------------------------------------------------
+    def wrap_events(self, inner: Iterator[Event]) -> Iterator[tuple[str, Event]]:
+        """Discrete-event loop over the source, our requests and the venue's responses."""
+        ex = self.exchange
+        on_market = ex.on_market
+        on_action = ex.on_action
+        resp = ex.responses
+        seq = ex.seq
+        req = self.requests
+        md: deque[tuple[int, int, Event]] = deque()
+        md_append = md.append
+        src_id = self.wrapped_source
+        own_id = self.id
+        replace = msgspec.structs.replace
+        md_c = self._md_c
+        md_draw = self._md
+        use_recorded = self.config.latency.use_recorded_receive_time
+        every = self._sample_ns
+        it = iter(inner)
+        ev: Event | None = next(it, None)
+        last_d = 0
+        same_t = -1
+        same_n = 0
+        if ev is None:
+            ta = _INF
+        else:
+            ta = ev.ts or ev.recv_ts
+            self._next_sample = ta
+        next_sample = self._next_sample if self._next_sample is not None else _INF
+        while True:
+            tr = req[0][0] if req else _INF
+            tex = ta if ta <= tr else tr
+            # The next delivery: market data or a response, by time then by venue order.
+            if md:
+                head = md[0]
+                from_resp = False
+                if resp:
+                    r = resp[0]
+                    if r < head:
+                        head = r
+                        from_resp = True
+            elif resp:
+                head = resp[0]
+                from_resp = True
+            else:
+                if tex == _INF:
+                    break
+                head = None
+                from_resp = False
+            if head is None or tex <= head[0]:
+                # Venue-side work first: the next market event, or the next request.
+                if ta <= tr:
+                    assert ev is not None
+                    on_market(ev, ta)
+                    rt = ev.recv_ts
+                    if use_recorded and rt and rt != ev.ts:
+                        d = rt if rt > ta else ta
+                    else:
+                        d = ta + (md_c if md_c is not None else md_draw())
+                    if d < last_d:
+                        d = last_d
+                    last_d = d
+                    md_append((d, next(seq), ev if d == rt else replace(ev, recv_ts=d)))
+                    if ta >= next_sample:
+                        self._last_t = ta
+                        self._sample(ta)
+                        next_sample = (ta // every + 1) * every
+                        self._next_sample = next_sample
+                    ev = next(it, None)
+                    if ev is None:
+                        self._last_t = ta
+                        ta = _INF
+                    else:
+                        t = ev.ts or ev.recv_ts
+                        if t > ta:
+                            ta = t
+                else:
+                    t_arr, action = req.popleft()
+                    if t_arr > self._last_t:
+                        self._last_t = t_arr
+                    on_action(action, t_arr)
+            elif from_resp:
+                resp.popleft()
+                if head[0] == same_t:
+                    same_n += 1
+                    if same_n > _LIVELOCK:
+                        raise RuntimeError(
+                            f"more than {_LIVELOCK} venue responses at the same simulated time: "
+                            "a strategy answering its own order updates with new requests at "
+                            "zero latency never lets time advance (set [latency] entry/cancel "
+                            "above zero, or fix the loop)")
+                else:
+                    same_t = head[0]
+                    same_n = 0
+                yield own_id, head[2]
+            else:
+                md.popleft()
+                yield src_id, head[2]
+                if ev is None and not md:
+                    # All market data is out: what the bot sends from now on would reach a
+                    # venue with no more data; it is counted and dropped (no endless echo).
+                    self._accepting = False
+        self._accepting = False
+
+    # -- live driver -------------------------------------------------------------------------------
+    async def wrap_run(self, inner: AsyncIterator[Sequence[Event]],
+                       emit_to: Callable[[str], Emit]) -> None:
+        """Wall clock: apply market data as it arrives, simulate request/response latency."""
+        md_emit = emit_to(self.wrapped_source)
+        own_emit = emit_to(self.id)
+        clock = self.ctx.clock
+        ex = self.exchange
+        self._wake = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._live_scheduler, own_emit)
+            async for batch in inner:
+                now = clock.now()
+                for ev in batch:
+                    ex.on_market(ev, now)
+                self._last_t = now
+                if self._next_sample is None:
+                    self._next_sample = now
+                if now >= self._next_sample:
+                    self._sample(now)
+                    self._next_sample = (now // self._sample_ns + 1) * self._sample_ns
+                await md_emit(batch)
+                if ex.responses:
+                    self._wake.set()
+            tg.cancel_scope.cancel()
+        # The source ended: what is still in flight is delivered now.
+        now = clock.now()
+        while self.requests:
+            _, action = self.requests.popleft()
+            ex.on_action(action, now)
+        if ex.responses:
+            batch = [e for _, _, e in ex.responses]
+            ex.responses.clear()
+            await own_emit(batch)
+
+    async def _live_scheduler(self, emit: Emit) -> None:
+        clock = self.ctx.clock
+        ex = self.exchange
+        req = self.requests
+        resp = ex.responses
+        while True:
+            wake = self._wake = anyio.Event()
+            now = clock.now()
+            while req and req[0][0] <= now:
+                _, action = req.popleft()
+                ex.on_action(action, now)
+                self._last_t = now
+            batch: list[Event] = []
+            while resp and resp[0][0] <= now:
+                batch.append(resp.popleft()[2])
+            if batch:
+                await emit(batch)
+                continue
+            nxt = min(req[0][0] if req else _INF, resp[0][0] if resp else _INF)
+            if nxt == _INF:
+                await wake.wait()
+            else:
+                with anyio.move_on_after(max(0.0, (nxt - now) / NS)):
+                    await wake.wait()
+
+    # -- results -----------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        ex = self.exchange
+        acct = self.account
+        marks = ex.marks()
+        realized = acct.realized()
+        unrealized = acct.unrealized(marks)
+        fees = acct.fees_quote
+        net = realized + unrealized - fees
+        ex.track_equity(net)
+        f = fmt_decimal
+        out: dict[str, Any] = {
+            "orders": ex.n_orders,
+            "fills": ex.n_fills,
+            "maker_fills": ex.n_maker,
+            "taker_fills": ex.n_taker,
+            "volume": f(acct.volume, 2),
+            "fees": f(fees),
+            "realized_pnl": f(realized),
+            "unrealized_pnl": f(unrealized),
+            "net_pnl": f(net),
+            "max_drawdown": f(ex.max_drawdown),
+            "final_position": {s: f(p.size, 12) for s, p in sorted(acct.positions.items())},
+            "rejected_orders": ex.n_rejected,
+            "cancelled_orders": ex.n_cancelled,
+            "open_orders_at_end": len(ex.orders),
+            "equity_start": f(self._start_equity),
+            "equity_end": f(acct.equity(marks)),
+            "balances": {a: f(v) for a, v in sorted(acct.wallet.items())},
+            "queue_model": self.config.queue_model,
+        }
+        if self._dropped_requests:
+            out["requests_after_end"] = self._dropped_requests
+        if self.fill_log is not None:
+            out["fills_file"] = str(self.fill_log.path)
+        if self.equity_log is not None:
+            out["equity_file"] = str(self.equity_log.path)
+        return out

@@ -114,6 +114,25 @@ class CountingState(State):
         return {"state_events": self.n}
 
 
+class Journal(State):
+    """Records, with the time, every event of its sources and every action sent to its
+    executor sources: what reached the venue and what it answered, to check afterwards."""
+
+    kind: ClassVar[str] = "testing.journal"
+    Config: ClassVar[type[StateConfig]] = StateConfig
+
+    def __init__(self, id: str, config: Any, ctx: Any) -> None:
+        super().__init__(id, config, ctx)
+        self.events: list[Event] = []
+        self.actions: list[tuple[int, Action]] = []
+
+    def apply(self, event: Event) -> None:
+        self.events.append(event)
+
+    def on_action(self, action: Action) -> None:
+        self.actions.append((self.ctx.clock.now(), action))
+
+
 class QuoterConfig(StrategyConfig):
     symbol: str = "TESTUSDT"
     every: int = Field(10, ge=1, description="Act on every n-th event.")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from hayate.plugins import hookimpl
 from hayate.plugins.hookspecs import Register
-from hayate_testing.components import CountingState, LiveTicks, Probe, Quoter, Recorder, SimTicks
+from hayate_testing.components import (
+    CountingState,
+    Journal,
+    LiveTicks,
+    Probe,
+    Quoter,
+    Recorder,
+    SimTicks,
+)
 
 
 @hookimpl
@@ -16,6 +24,7 @@ def hayate_register_collectors(register: Register) -> None:
 @hookimpl
 def hayate_register_states(register: Register) -> None:
     register(CountingState)
+    register(Journal)
 
 
 @hookimpl

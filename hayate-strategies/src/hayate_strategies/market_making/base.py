@@ -48,30 +48,16 @@ __all__ = ["LadderMarketMaker", "SymbolQuotes"]
 _BUY = Side.BUY
 _SELL = Side.SELL
 _PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+_CANCELLED = OrderStatus.CANCELLED
 _ZERO = Decimal(0)
 
 
 class SymbolQuotes:
     """Everything one strategy instance keeps about one quoted symbol."""
 
-    __slots__ = (
-        "book",
-        "dirty",
-        "inst",
-        "live",
-        "max_abs_position",
-        "min_life_ns",
-        "mine",
-        "model",
-        "params",
-        "ref_m2",
-        "stale_ns",
-        "symbol",
-        "thr2",
-        "thr_units",
-        "tick",
-        "wake_at",
-    )
+    __slots__ = ("book", "cancelling", "dirty", "inst", "live", "max_abs_position", "min_life_ns",
+                 "mine", "model", "params", "ref_m2", "room_limited", "stale_ns", "symbol",
+                 "thr2", "thr_units", "tick", "wake_at")
 
     def __init__(self, symbol: str, params: QuoteParams) -> None:
         self.symbol = symbol
@@ -85,7 +71,9 @@ class SymbolQuotes:
         self.dirty = True  # something besides the mid changed: recompute on the next event
         self.wake_at = 0  # a held quote may be replaced from this time on (0: none held)
         self.live = False  # we believe some of our quotes are working
-        self.mine: set[str] = set()  # client ids of our orders that may still be open
+        self.mine: dict[str, int] = {}  # our orders that may still be open -> price units
+        self.cancelling: set[str] = set()  # our cancels in flight: their acks change nothing
+        self.room_limited = False  # the position limit cut a quote: a freed order matters
         self.min_life_ns = int(params.min_quote_lifetime * NS)
         self.stale_ns = None if params.stale_after is None else int(params.stale_after * NS)
         self.max_abs_position = _ZERO
@@ -189,8 +177,14 @@ class LadderMarketMaker(Strategy):
             q.book = None
 
     def _on_private(self, q: SymbolQuotes, event: Event, view: Any) -> Sequence[Action] | None:
-        if type(event) is OrderUpdate and event.status.is_open:  # type: ignore[attr-defined]
-            return None  # an acknowledgement changes nothing we decide on
+        if type(event) is OrderUpdate:
+            if event.status.is_open:  # type: ignore[attr-defined]
+                return None  # an acknowledgement changes nothing we decide on
+            cid = event.client_id  # type: ignore[attr-defined]
+            if (cid in q.cancelling and event.status is _CANCELLED  # type: ignore[attr-defined]
+                    and not q.room_limited):
+                q.cancelling.discard(cid)
+                return None  # the cancel we asked for
         if type(event) is Fill:
             self.fills += 1
             size = abs(view.position(q.symbol).size)
@@ -222,14 +216,16 @@ class LadderMarketMaker(Strategy):
         acts: list[Action] = []
         for o in self._own_open(q, view):
             if o.status is not _PENDING_CANCEL:
-                acts.append(CancelOrder(symbol=q.symbol, client_id=o.client_id))
+                acts.append(_cancel(q, o.client_id))
         self.cancelled += len(acts)
         return acts
 
     def _own_open(self, q: SymbolQuotes, view: Any) -> list[TrackedOrder]:
         mine = q.mine
         own = [o for o in view.open_orders(q.symbol) if o.client_id in mine]
-        q.mine = {o.client_id for o in own}
+        q.mine = {o.client_id: mine[o.client_id] for o in own}
+        if q.cancelling:
+            q.cancelling.intersection_update(q.mine)
         return own
 
     def _requote(self, q: SymbolQuotes, view: Any) -> list[Action] | None:
@@ -280,10 +276,12 @@ class LadderMarketMaker(Strategy):
         plan_b, held_b, wake = self._plan_side(q, bid_prices, bids, now, cancels, wake)
         plan_a, held_a, wake = self._plan_side(q, ask_prices, asks, now, cancels, wake)
         # Never cross our own orders on the other side (self-trade).
-        lowest_ask = min((inst.price_units(o.price) for o in held_a + [o for _, o, _ in plan_a if o]
-                          if o.price is not None), default=None)
-        highest_bid = max((inst.price_units(o.price) for o in held_b + [o for _, o, _ in plan_b if o]
-                           if o.price is not None), default=None)
+        mine = q.mine
+        lowest_ask = min((mine[o.client_id] for o in held_a + [o for _, o, _ in plan_a if o]),
+                         default=None)
+        highest_bid = max((mine[o.client_id] for o in held_b + [o for _, o, _ in plan_b if o]),
+                          default=None)
+        q.room_limited = False
         places: list[Action] = []
         self._emit_side(q, _BUY, now, plan_b, held_b, bid_cap, pend_b, lowest_ask, cancels, places)
         self._emit_side(q, _SELL, now, plan_a, held_a, ask_cap, pend_a, highest_bid, cancels, places)
@@ -303,10 +301,9 @@ class LadderMarketMaker(Strategy):
         level are cancelled, except those younger than the minimum quote lifetime, which
         are *held* (left working, and occupying a level) until ``wake``.
         """
-        inst = q.inst
-        assert inst is not None
         p = q.params
         thr = q.thr_units
+        mine = q.mine
         remaining = list(working)
         plan: list[tuple[int, TrackedOrder | None, int]] = []
         for level, price in enumerate(prices):
@@ -316,9 +313,9 @@ class LadderMarketMaker(Strategy):
             for o in remaining:
                 # A smaller order still fits its level: it was cut to the position limit or
                 # is partly filled (_emit_side decides whether it should grow back).
-                if o.qty > qty or o.price is None:
+                if o.qty > qty:
                     continue
-                d = abs(inst.price_units(o.price) - price)
+                d = abs(mine[o.client_id] - price)
                 if d < thr and (best is None or d < best_d):
                     best, best_d = o, d
             if best is not None:
@@ -331,7 +328,7 @@ class LadderMarketMaker(Strategy):
                 due = o.created_ts + q.min_life_ns
                 wake = due if not wake or due < wake else wake
             else:
-                cancels.append(CancelOrder(symbol=q.symbol, client_id=o.client_id))
+                cancels.append(_cancel(q, o.client_id))
         return plan, held, wake
 
     def _emit_side(self, q: SymbolQuotes, side: Side, now: int,
@@ -354,14 +351,14 @@ class LadderMarketMaker(Strategy):
                 leaves = o.leaves_qty
                 if cap is not None and leaves > cap:
                     # The position moved since this quote went out: it could now overshoot.
-                    cancels.append(CancelOrder(symbol=q.symbol, client_id=o.client_id))
+                    cancels.append(_cancel(q, o.client_id))
                     continue
                 if (o.qty < p.level_qty(level) and not o.filled_qty
                         and now - o.created_ts >= q.min_life_ns
                         and capped_qty(p.level_qty(level), room_new, inst.qty_step,
                                        inst.min_qty) > o.qty):
                     # Cut to the position limit earlier, and there is room again: resize.
-                    cancels.append(CancelOrder(symbol=q.symbol, client_id=o.client_id))
+                    cancels.append(_cancel(q, o.client_id))
                     free += 1
                 else:
                     if cap is not None:
@@ -377,7 +374,10 @@ class LadderMarketMaker(Strategy):
                     price = other_limit + tick
                 if price <= 0:
                     continue
-            qty = capped_qty(p.level_qty(level), room_new, inst.qty_step, inst.min_qty)
+            want = p.level_qty(level)
+            qty = capped_qty(want, room_new, inst.qty_step, inst.min_qty)
+            if qty < want:
+                q.room_limited = True
             if qty <= 0:
                 continue  # no room left; later working orders may still need a cancel
             if cap is not None:
@@ -385,7 +385,7 @@ class LadderMarketMaker(Strategy):
                 room_new -= qty  # type: ignore[operator]
             free -= 1
             cid = self.ctx.new_client_id(("b" if side is _BUY else "a") + str(level))
-            q.mine.add(cid)
+            q.mine[cid] = price
             places.append(PlaceOrder(
                 symbol=q.symbol, side=side, qty=qty, price=inst.price(price), client_id=cid,
                 time_in_force=TimeInForce.POST_ONLY if p.post_only else TimeInForce.GTC))
@@ -400,3 +400,8 @@ class LadderMarketMaker(Strategy):
             "strategy_fills": self.fills,
             "max_abs_position": {s: str(q.max_abs_position) for s, q in self.quotes.items()},
         }
+
+
+def _cancel(q: SymbolQuotes, client_id: str) -> CancelOrder:
+    q.cancelling.add(client_id)
+    return CancelOrder(symbol=q.symbol, client_id=client_id)

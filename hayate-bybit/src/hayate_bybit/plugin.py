@@ -1,3 +1,24 @@
 """Hook implementations of the hayate-bybit plugin (registration only)."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from hayate.plugins import hookimpl
+from hayate.plugins.hookspecs import Register
+
+
+@hookimpl
+def hayate_register_collectors(register: Register) -> None:
+    from hayate_bybit.collectors.public import BybitPublic
+    from hayate_bybit.collectors.replay import BybitReplay
+
+    register(BybitPublic)
+    register(BybitReplay)
+
+
+@hookimpl
+def hayate_register_commands(app: Any) -> None:
+    from hayate_bybit.cli import register_record_command
+
+    register_record_command(app)

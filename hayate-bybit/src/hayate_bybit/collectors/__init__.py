@@ -1,0 +1,1 @@
+"""The Bybit collectors: ``bybit.public`` (live) and ``bybit.replay`` (recordings)."""

@@ -1,0 +1,1 @@
+"""Bybit v5 REST calls (public market data so far)."""

@@ -1,0 +1,56 @@
+"""Fetch trading rules from ``GET /v5/market/instruments-info`` (every page)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+import msgspec
+
+from hayate.exceptions import ConfigError, ProtocolError
+from hayate.plugins.registry import did_you_mean
+from hayate.transport import paginate
+from hayate_bybit.schemas.market import InstrumentsPage, RestResponse
+
+__all__ = ["fetch_instruments_info"]
+
+PATH = "/v5/market/instruments-info"
+
+
+_decode_response = msgspec.json.Decoder(RestResponse).decode
+
+
+def _page(resp: RestResponse) -> tuple[list[Any], str | None]:
+    if resp.retCode != 0:
+        raise ProtocolError(f"{PATH}: retCode {resp.retCode}: {resp.retMsg}")
+    page = msgspec.json.decode(resp.result, type=InstrumentsPage)
+    return page.list, page.nextPageCursor
+
+
+async def fetch_instruments_info(
+    client: httpx.AsyncClient, base_url: str, category: str, symbols: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """The raw ``result.list`` items of ``symbols``, keyed by symbol.
+
+    Reads the whole category page by page (linear has more than one page of 500) rather
+    than one request per symbol, so fifty symbols cost two requests, not fifty. Raises
+    :class:`ConfigError` naming any symbol the venue does not list as trading.
+    """
+    items = await paginate(
+        client,
+        base_url.rstrip("/") + PATH,
+        params={"category": category, "limit": 1000},
+        page=_page,
+        decode=_decode_response,
+    )
+    by_symbol = {it.get("symbol"): it for it in items if isinstance(it, dict)}
+    wanted = list(dict.fromkeys(symbols))
+    missing = [s for s in wanted if s not in by_symbol]
+    if missing:
+        hints = []
+        for s in missing:
+            guess = did_you_mean(s, list(by_symbol))
+            hints.append(f"{s} (did you mean {guess}?)" if guess else s)
+        raise ConfigError(f"Bybit {category} does not list {', '.join(hints)} as trading")
+    return {s: by_symbol[s] for s in wanted}

@@ -1,0 +1,57 @@
+"""Stream the lines of a file that may be gzip, zip or plain, without loading it."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["open_lines"]
+
+log = logging.getLogger("hayate_bybit.recording")
+
+_GZIP = b"\x1f\x8b"
+_ZIP = b"PK\x03\x04"
+
+
+def _members(zf: zipfile.ZipFile) -> list[str]:
+    names = [n for n in zf.namelist() if not n.endswith("/") and not n.startswith("__MACOSX")]
+    return sorted(names)
+
+
+def open_lines(path: str | Path) -> Iterator[str]:
+    """Lines (without the newline) of ``path``; the kind is told by the content, not the name.
+
+    A zip is read member by member in name order (Bybit's history zips hold one file). A
+    gzip stream that ends early (the recorder was killed) yields what it has, with a
+    warning, instead of failing the whole replay.
+    """
+    p = Path(path)
+    with open(p, "rb") as raw:
+        magic = raw.read(4)
+    if magic.startswith(_ZIP):
+        with zipfile.ZipFile(p) as zf:
+            for name in _members(zf):
+                with zf.open(name) as member:
+                    yield from _lines(io.TextIOWrapper(member, encoding="utf-8"), f"{p}:{name}")
+        return
+    if magic.startswith(_GZIP):
+        with gzip.open(p, "rb") as gz:
+            yield from _lines(io.TextIOWrapper(gz, encoding="utf-8"), str(p))
+        return
+    with open(p, encoding="utf-8") as fh:
+        yield from _lines(fh, str(p))
+
+
+def _lines(fh: io.TextIOBase, name: str) -> Iterator[str]:
+    try:
+        for line in fh:
+            line = line.rstrip("\r\n")
+            if line:
+                yield line
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        log.warning("%s ends early (%s): replayed what it holds", name, e)

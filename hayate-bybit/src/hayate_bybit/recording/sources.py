@@ -1,0 +1,237 @@
+"""Replayable files: our recordings, Bybit's history order-book files, trade-history CSVs.
+
+Every kind is told from the first line, read as a stream (memory does not grow with the
+file), and turned into events by the same :class:`PublicDecoder` the live collector uses.
+
+- **recording** (ours): a header line with ``"format": "hayate.bybit.recording"``; frames
+  carry the local receive time, which becomes ``recv_ts``; a ``disconnected`` line makes
+  every book invalid exactly as it did live.
+- **frames**: one raw public message per line, no receive time (Bybit's history
+  ``*.data`` order-book files, or a raw capture); ``recv_ts`` is the message's ``ts``.
+- **trades_csv**: Bybit's trade history, derivatives
+  (``timestamp,symbol,side,size,price,tickDirection,trdMatchID,...``, seconds with a
+  fraction) or spot (``id,timestamp,price,volume,side,rpi``, milliseconds, no symbol
+  column: the symbol comes from the config or the file name).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from hayate.events import Event, Side, Trade
+from hayate.exceptions import ConfigError, InvalidNumber
+from hayate.instruments import Instrument
+from hayate.transport import LogThrottle
+from hayate_bybit.recording.files import open_lines
+from hayate_bybit.recording.format import FORMAT, Header, Line
+from hayate_bybit.ws.decoder import PublicDecoder
+
+__all__ = ["ReplayFile", "TradeColumns", "csv_time_ns", "sniff", "symbol_from_filename"]
+
+Kind = Literal["recording", "frames", "trades_csv"]
+Count = Callable[..., None]
+
+_SYMBOL_IN_NAME = re.compile(r"(?:^|[^A-Za-z0-9])([A-Z0-9]+?)_?\d{4}-\d{2}-\d{2}")
+_decode_line = msgspec.json.Decoder(Line).decode
+
+
+def symbol_from_filename(path: str | Path) -> str | None:
+    """``1INCHUSDT_2025-05-19.csv`` / ``BTCUSDT2024-01-01.csv.gz`` -> the symbol."""
+    m = _SYMBOL_IN_NAME.search(Path(path).name)
+    return m.group(1) if m else None
+
+
+def csv_time_ns(text: str) -> int:
+    """A history timestamp in ns, exactly: seconds with a fraction, or integer ms/us/ns."""
+    whole, dot, frac = text.strip().partition(".")
+    if dot:
+        if len(frac) > 9 or not (whole.isdigit() and frac.isdigit()):
+            raise InvalidNumber(f"not a timestamp: {text!r}")
+        return int(whole) * 1_000_000_000 + int(frac.ljust(9, "0"))
+    if not whole.isdigit():
+        raise InvalidNumber(f"not a timestamp: {text!r}")
+    value = int(whole)
+    if value >= 10**17:
+        return value
+    if value >= 10**14:
+        return value * 1_000
+    if value >= 10**11:
+        return value * 1_000_000
+    return value * 1_000_000_000
+
+
+@dataclass(frozen=True)
+class TradeColumns:
+    """Where the fields of a trade-history CSV are, by header name."""
+
+    time: int
+    price: int
+    qty: int
+    side: int
+    symbol: int | None
+    trade_id: int | None
+    width: int
+
+    @classmethod
+    def from_header(cls, line: str) -> TradeColumns:
+        names = [n.strip() for n in line.split(",")]
+        idx = {n: i for i, n in enumerate(names)}
+
+        def need(*options: str) -> int:
+            for o in options:
+                if o in idx:
+                    return idx[o]
+            raise ConfigError(f"trade CSV header {line!r} has none of {', '.join(options)}")
+
+        return cls(
+            time=need("timestamp"),
+            price=need("price"),
+            qty=need("size", "volume"),
+            side=need("side"),
+            symbol=idx.get("symbol"),
+            trade_id=idx.get("trdMatchID", idx.get("id")),
+            width=len(names),
+        )
+
+
+def sniff(path: str | Path) -> tuple[Kind, Header | None, str | None]:
+    """The kind of a file from its first line, with our header or the CSV header."""
+    first = next(open_lines(path), None)
+    if first is None:
+        return "frames", None, None
+    if first.lstrip().startswith("{"):
+        try:
+            obj = msgspec.json.decode(first)
+        except msgspec.DecodeError:
+            return "frames", None, None
+        if isinstance(obj, dict) and obj.get("format") == FORMAT:
+            try:
+                header = msgspec.convert(obj, Header)
+            except msgspec.ValidationError as e:
+                raise ConfigError(f"{path}: bad recording header: {e}") from None
+            if header.version > 1:
+                raise ConfigError(f"{path}: recording format version {header.version} is newer "
+                                  "than this hayate-bybit understands (1)")
+            return "recording", header, None
+        return "frames", None, None
+    if "," in first and "timestamp" in first:
+        return "trades_csv", None, first
+    raise ConfigError(f"{path}: neither a recording, Bybit public messages nor a trade CSV "
+                      f"(first line {first[:80]!r})")
+
+
+class ReplayFile:
+    """One file's events, in file order, decoded by a fresh :class:`PublicDecoder`."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        instruments: Mapping[str, Instrument] | Any,
+        symbols: Collection[str] | None = None,
+        csv_symbol: str | None = None,
+        count: Count | None = None,
+        log: logging.Logger | None = None,
+        throttle: LogThrottle | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.kind, self.header, self.csv_header = sniff(self.path)
+        self.instruments = instruments
+        self.symbols = frozenset(symbols) if symbols else None
+        self.csv_symbol = csv_symbol or symbol_from_filename(self.path)
+        self._count = count or (lambda name, n=1: None)
+        self.log = log or logging.getLogger("hayate_bybit.recording")
+        self.throttle = throttle or LogThrottle(self.log)
+        self.decoder: PublicDecoder | None = None
+        self.lines = 0
+
+    def events(self) -> Iterator[Event]:
+        if self.kind == "trades_csv":
+            return self._csv_events()
+        return self._frame_events()
+
+    def _frame_events(self) -> Iterator[Event]:
+        decoder = self.decoder = PublicDecoder(
+            self.instruments, count=self._count, log=self.log, symbols=self.symbols,
+            throttle=self.throttle)
+        feed = decoder.feed
+        lines = open_lines(self.path)
+        if self.kind == "frames":
+            for line in lines:
+                self.lines += 1
+                events = feed(line, 0)
+                if events:
+                    yield from events
+            return
+        next(lines, None)  # the header
+        for raw in lines:
+            self.lines += 1
+            try:
+                line = _decode_line(raw)
+            except msgspec.DecodeError as e:
+                self._count("recording_lines_malformed")
+                self.throttle(logging.WARNING, "line", "%s: skipped a bad line: %s",
+                              self.path.name, e)
+                continue
+            if line.frame is not None:
+                events = feed(line.frame, line.t)
+                if events:
+                    yield from events
+            elif line.event == "disconnected":
+                yield from decoder.reset(f"connection lost: {line.detail}", line.t)
+
+    def _csv_events(self) -> Iterator[Event]:
+        assert self.csv_header is not None
+        cols = TradeColumns.from_header(self.csv_header)
+        if cols.symbol is None and not self.csv_symbol:
+            raise ConfigError(f"{self.path}: the CSV has no symbol column and the file name "
+                              "names none; set csv_symbol")
+        lines = open_lines(self.path)
+        next(lines, None)
+        last = 0
+        first_time: int | None = None
+        for line in lines:
+            self.lines += 1
+            parts = line.split(",")
+            try:
+                if len(parts) < cols.width:
+                    raise ValueError(f"{len(parts)} columns, expected {cols.width}")
+                symbol = parts[cols.symbol].strip() if cols.symbol is not None else self.csv_symbol
+                assert symbol is not None
+                if self.symbols is not None and symbol not in self.symbols:
+                    continue
+                inst = self.instruments.get(symbol)
+                if inst is None:
+                    self._count("frames_unknown_symbol")
+                    continue
+                t = csv_time_ns(parts[cols.time])
+                side_text = parts[cols.side].strip()
+                side = Side.BUY if side_text.lower() == "buy" else (
+                    Side.SELL if side_text.lower() == "sell" else None)
+                if side is None:
+                    raise ValueError(f"bad side {side_text!r}")
+                price = inst.price_parser(parts[cols.price].strip())
+                qty = inst.qty_parser(parts[cols.qty].strip())
+            except (ValueError, InvalidNumber) as e:
+                self._count("csv_rows_malformed")
+                self.throttle(logging.WARNING, "csv", "%s: skipped row %r: %s",
+                              self.path.name, line[:120], e)
+                continue
+            if first_time is None:
+                first_time = t
+            elif t < last:
+                if self.lines <= 3 and t < first_time:
+                    raise ConfigError(f"{self.path}: trades are in descending time order; "
+                                      "sort the file by timestamp (ascending) first")
+                self._count("csv_rows_out_of_order")
+            # recv_ts never goes back, so the replay stays in time order; ts stays true.
+            last = max(last, t)
+            yield Trade(symbol=symbol, ts=t, recv_ts=last, price=price, qty=qty, side=side,
+                        trade_id=parts[cols.trade_id].strip() if cols.trade_id is not None else "")

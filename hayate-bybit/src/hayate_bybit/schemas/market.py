@@ -1,0 +1,91 @@
+"""``GET /v5/market/instruments-info``: the trading rules of each symbol."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import msgspec
+
+from hayate.instruments import Instrument
+
+__all__ = ["InstrumentInfo", "RestResponse", "instrument_from_info"]
+
+
+class RestResponse(msgspec.Struct):
+    """Bybit's REST envelope; ``result`` is decoded per endpoint once ``retCode`` is 0."""
+
+    retCode: int
+    retMsg: str = ""
+    result: msgspec.Raw = msgspec.Raw(b"{}")
+    time: int = 0
+
+
+class PriceFilter(msgspec.Struct):
+    tickSize: str
+    minPrice: str = ""
+    maxPrice: str = ""
+
+
+class LotSizeFilter(msgspec.Struct):
+    qtyStep: str = ""  # linear, inverse, option
+    basePrecision: str = ""  # spot: the size step
+    minOrderQty: str = ""
+    maxOrderQty: str = ""
+    maxLimitOrderQty: str = ""  # spot
+    minNotionalValue: str = ""  # linear
+    minOrderAmt: str = ""  # spot: the minimum the exchange checks (notional)
+
+
+class InstrumentInfo(msgspec.Struct):
+    symbol: str
+    priceFilter: PriceFilter
+    lotSizeFilter: LotSizeFilter
+    status: str = ""
+    contractType: str = ""
+    baseCoin: str = ""
+    quoteCoin: str = ""
+    settleCoin: str = ""
+
+
+class InstrumentsPage(msgspec.Struct):
+    list: list[dict[str, Any]]
+    category: str = ""
+    nextPageCursor: str | None = None
+
+
+def _dec(text: str) -> Decimal:
+    if not text:
+        return Decimal(0)
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"not a decimal: {text!r}") from None
+
+
+def instrument_from_info(raw: dict[str, Any], category: str) -> Instrument:
+    """One ``result.list`` item (as received) -> an :class:`Instrument`.
+
+    Spot sizes step by ``basePrecision`` and the exchange checks the notional
+    (``minOrderAmt``); derivatives step by ``qtyStep`` with ``minOrderQty`` and, for linear,
+    ``minNotionalValue``.
+    """
+    info = msgspec.convert(raw, InstrumentInfo)
+    lot = info.lotSizeFilter
+    spot = category == "spot"
+    step = lot.basePrecision if spot and lot.basePrecision else lot.qtyStep
+    if not step:
+        raise ValueError(f"{info.symbol}: no size step in lotSizeFilter")
+    return Instrument(
+        symbol=info.symbol,
+        category=category,  # type: ignore[arg-type]
+        venue="bybit",
+        tick_size=_dec(info.priceFilter.tickSize),
+        qty_step=_dec(step),
+        min_qty=_dec("" if spot else lot.minOrderQty),
+        max_qty=_dec(lot.maxLimitOrderQty if spot else lot.maxOrderQty),
+        min_notional=_dec(lot.minOrderAmt if spot else lot.minNotionalValue),
+        base=info.baseCoin,
+        quote=info.quoteCoin,
+        settle=info.settleCoin or (info.quoteCoin if category != "inverse" else info.baseCoin),
+    )

@@ -1,0 +1,1 @@
+"""Bybit v5 public WebSocket: topics, frame decoding, book sequencing, sessions."""

@@ -1,0 +1,221 @@
+"""Sequencing of one ``orderbook.{depth}.{symbol}`` topic: when is the book trustworthy?
+
+Rules (protocol notes §2.4, checklist §6):
+
+- a ``snapshot`` always replaces the book, and so does any message with ``u == 1`` (the
+  service restarted), even one labelled ``delta``;
+- a delta must carry ``u == previous u + 1``; anything else is a gap: the book is
+  invalid (``BookInvalid``) and the topic must be subscribed again for a fresh snapshot;
+  the same delta twice (same ``u``) is harmless and skipped;
+- level 1 re-sends its snapshot with the **same** ``u`` when nothing changed: normal;
+- a book that crosses (best bid >= best ask) after an update cannot be right: invalid,
+  resubscribe;
+- while invalid, deltas are dropped until the next snapshot, which brings ``BookReady``.
+
+The sequencer keeps its own :class:`~hayate.book.OrderBook` (it needs one to see a
+crossed book) and turns each accepted message into a ``BookSnapshot`` / ``BookDelta``
+event in integer units. Book events carry the matching-engine time ``cts`` as ``ts``
+(comparable with trade times), or the push time ``ts`` when ``cts`` is absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from hayate.book.book import OrderBook
+from hayate.events import BookDelta, BookInvalid, BookReady, BookSnapshot, Event, Level
+from hayate.exceptions import InvalidNumber
+from hayate.instruments import Instrument
+from hayate.numbers import UnitParser
+from hayate_bybit.schemas.public import BookMessage
+
+__all__ = ["BookSequencer", "to_levels"]
+
+_MS = 1_000_000
+
+
+def to_levels(
+    raw: list[tuple[str, str]],
+    pc: dict[str, int],
+    qc: dict[str, int],
+    pp: UnitParser,
+    qp: UnitParser,
+) -> list[Level]:
+    """Decimal-string levels -> integer units, through the instrument's parser caches.
+
+    Venues repeat the same price strings all day, so almost every price is one dict
+    lookup; a miss goes through the exact parser (which raises on a value off the
+    instrument's grid). Sizes are checked for sign only on a miss: a cached string was
+    already checked.
+    """
+    out: list[Level] = []
+    append = out.append
+    for p, q in raw:
+        try:
+            pu = pc[p]
+        except KeyError:
+            pu = pp(p)
+            if pu <= 0:
+                raise InvalidNumber(f"price must be positive: {p!r}") from None
+        try:
+            qu = qc[q]
+        except KeyError:
+            qu = qp(q)
+            if qu < 0:
+                raise InvalidNumber(f"size must not be negative: {q!r}") from None
+        append((pu, qu))
+    return out
+
+
+class BookSequencer:
+    """One book topic's state machine. Not thread-safe; one per topic per connection."""
+
+    __slots__ = (
+        "book",
+        "count",
+        "instrument",
+        "last_u",
+        "pc",
+        "pp",
+        "qc",
+        "qp",
+        "ready",
+        "resubscribe",
+        "stats",
+        "symbol",
+        "topic",
+    )
+
+    def __init__(
+        self, topic: str, instrument: Instrument, count: Callable[[str], None] | None = None
+    ) -> None:
+        self.topic = topic
+        self.count = count
+        self.symbol = instrument.symbol
+        self.instrument = instrument
+        self.book = OrderBook(instrument.symbol)
+        self.pp = instrument.price_parser
+        self.qp = instrument.qty_parser
+        self.pc = self.pp.cache
+        self.qc = self.qp.cache
+        self.last_u = 0
+        self.ready = False
+        self.resubscribe = False  # set when a fresh snapshot is needed; the session clears it
+        self.stats: dict[str, int] = {}
+
+    def _bump(self, name: str) -> None:
+        self.stats[name] = self.stats.get(name, 0) + 1
+        if self.count is not None:
+            self.count("book_" + name)
+
+    def _price(self, text: str) -> int:
+        units = self.pp(text)
+        if units <= 0:
+            raise InvalidNumber(f"price must be positive: {text!r}")
+        return units
+
+    def _qty(self, text: str) -> int:
+        units = self.qp(text)
+        if units < 0:
+            raise InvalidNumber(f"size must not be negative: {text!r}")
+        return units
+
+    def invalidate(self, reason: str, ts: int, recv_ts: int, out: list[Event]) -> None:
+        """Mark the book untrustworthy (once) and ask for a fresh snapshot."""
+        self.resubscribe = True
+        if self.ready:
+            self.ready = False
+            self.book.valid = False
+            out.append(BookInvalid(symbol=self.symbol, ts=ts, recv_ts=recv_ts, reason=reason))
+
+    def reset(self, reason: str, ts: int, recv_ts: int, out: list[Event]) -> None:
+        """The connection is gone: invalid until the next snapshot; no resubscribe needed
+        (the reconnect subscribes everything)."""
+        if self.ready:
+            self.ready = False
+            self.book.valid = False
+            out.append(BookInvalid(symbol=self.symbol, ts=ts, recv_ts=recv_ts, reason=reason))
+        self.resubscribe = False
+
+    def on_message(self, m: BookMessage, recv_ns: int, out: list[Event]) -> None:
+        """Apply one decoded message; append the resulting events to ``out``.
+
+        Raises :class:`~hayate.exceptions.InvalidNumber` (before touching the book) when a
+        price or size is not on the instrument's grid.
+        """
+        d = m.data
+        u = d.u
+        ts = (m.cts or m.ts) * _MS
+        recv = recv_ns or m.ts * _MS
+        book = self.book
+        if m.type == "snapshot" or u == 1:
+            bids = to_levels(d.b, self.pc, self.qc, self.pp, self.qp)
+            asks = to_levels(d.a, self.pc, self.qc, self.pp, self.qp)
+            if u == 1 and self.last_u > 1:
+                self._bump("restarts")
+            book.apply_snapshot(bids, asks)
+            book.update_id = self.last_u = u
+            out.append(BookSnapshot(symbol=self.symbol, ts=ts, recv_ts=recv, bids=bids,
+                                    asks=asks, update_id=u, seq=d.seq))
+            bk = book._bk
+            ak = book._ak
+            if bk and ak and bk[-1] >= -ak[-1]:
+                self._bump("crossed")
+                book.valid = False
+                if self.ready:
+                    self.invalidate("crossed snapshot", ts, recv, out)
+                else:
+                    self.resubscribe = True
+                return
+            if not self.ready:
+                self.ready = True
+                self.resubscribe = False
+                out.append(BookReady(symbol=self.symbol, ts=ts, recv_ts=recv))
+            return
+        if not self.ready:
+            self._bump("dropped_while_invalid")
+            return
+        last = self.last_u
+        if u != last + 1:
+            if u == last:
+                self._bump("duplicates")
+                return
+            self._bump("gaps")
+            self.invalidate(f"gap in u: expected {last + 1}, got {u}", ts, recv, out)
+            return
+        # to_levels() inlined for both sides: this is the hot path of every feed.
+        pc = self.pc
+        qc = self.qc
+        bids: list[Level] = []
+        append = bids.append
+        for p, q in d.b:
+            try:
+                pu = pc[p]
+            except KeyError:
+                pu = self._price(p)
+            try:
+                qu = qc[q]
+            except KeyError:
+                qu = self._qty(q)
+            append((pu, qu))
+        asks: list[Level] = []
+        append = asks.append
+        for p, q in d.a:
+            try:
+                pu = pc[p]
+            except KeyError:
+                pu = self._price(p)
+            try:
+                qu = qc[q]
+            except KeyError:
+                qu = self._qty(q)
+            append((pu, qu))
+        book.apply_delta(bids, asks)
+        book.update_id = self.last_u = u
+        out.append(BookDelta(symbol=self.symbol, ts=ts, recv_ts=recv, bids=bids, asks=asks,
+                             update_id=u, seq=d.seq))
+        bk = book._bk
+        ak = book._ak
+        if bk and ak and bk[-1] >= -ak[-1]:
+            self._bump("crossed")
+            self.invalidate(f"crossed after u={u} (bid {bk[-1]} >= ask {-ak[-1]})", ts, recv, out)

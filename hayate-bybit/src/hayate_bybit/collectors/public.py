@@ -9,7 +9,7 @@ import httpx
 from pydantic import Field, field_validator, model_validator
 
 from hayate.spec.models import Duration
-from hayate.transport import Backoff, LogThrottle, ReconnectingWebSocket
+from hayate.transport import Backoff, LogThrottle, ReconnectingWebSocket, first_error
 from hayate.types import Collector, CollectorConfig, Emit
 from hayate_bybit.config import (
     KLINE_INTERVALS,
@@ -142,14 +142,17 @@ class BybitPublic(Collector):
         pairs = self.make_sessions(emit)
         self.sockets = [ws for ws, _ in pairs]
         self.sessions = [s for _, s in pairs]
-        async with anyio.create_task_group() as tg:
-            for ws, session in pairs:
-                tg.start_soon(ws.run, session)
-            for session in self.sessions:
-                await session.ready.wait()
-            self.log.info("subscribed to %d topics on %d connection(s); books ready",
-                          sum(len(s.topics) for s in self.sessions), len(self.sessions))
-            self.ctx.set_ready()
+        try:
+            async with anyio.create_task_group() as tg:
+                for ws, session in pairs:
+                    tg.start_soon(ws.run, session)
+                for session in self.sessions:
+                    await session.ready.wait()
+                self.log.info("subscribed to %d topics on %d connection(s); books ready",
+                              sum(len(s.topics) for s in self.sessions), len(self.sessions))
+                self.ctx.set_ready()
+        except BaseExceptionGroup as group:
+            raise first_error(group) from None
 
     def summary(self) -> dict[str, Any]:
         if not self.sessions:

@@ -25,7 +25,7 @@ def _page(resp: RestResponse) -> tuple[list[Any], str | None]:
     if resp.retCode != 0:
         raise ProtocolError(f"{PATH}: retCode {resp.retCode}: {resp.retMsg}")
     page = msgspec.json.decode(resp.result, type=InstrumentsPage)
-    return page.list, page.nextPageCursor
+    return page.items, page.nextPageCursor
 
 
 async def fetch_instruments_info(

@@ -19,6 +19,7 @@ import hayate_bybit
 from hayate.clock import Clock, WallClock
 from hayate.context import BotContext, ClientIdFactory, ComponentContext
 from hayate.events import Event
+from hayate.transport import first_error
 from hayate_bybit.collectors.public import BybitPublic, BybitPublicConfig
 from hayate_bybit.recording.format import Header, RecordingWriter
 
@@ -73,14 +74,17 @@ class Recorder:
             self.collector.sockets = [ws for ws, _ in pairs]
             self.collector.sessions = [s for _, s in pairs]
             with anyio.move_on_after(duration):
-                async with anyio.create_task_group() as tg:
-                    for ws, session in pairs:
-                        tg.start_soon(ws.run, session)
-                    tg.start_soon(self._flush_every_second, writer)
-                    for _, session in pairs:
-                        await session.ready.wait()
-                    if on_ready is not None:
-                        on_ready()
+                try:
+                    async with anyio.create_task_group() as tg:
+                        for ws, session in pairs:
+                            tg.start_soon(ws.run, session)
+                        tg.start_soon(self._flush_every_second, writer)
+                        for _, session in pairs:
+                            await session.ready.wait()
+                        if on_ready is not None:
+                            on_ready()
+                except BaseExceptionGroup as group:
+                    raise first_error(group) from None
         finally:
             writer.close()
 

@@ -49,7 +49,7 @@ class InstrumentInfo(msgspec.Struct):
 
 
 class InstrumentsPage(msgspec.Struct):
-    list: list[dict[str, Any]]
+    items: list[dict[str, Any]] = msgspec.field(name="list")
     category: str = ""
     nextPageCursor: str | None = None
 

@@ -130,6 +130,7 @@ class PublicServer:
         page_size: int = 500,
         max_pending: int = 100_000,
         rename_topics: dict[str, str] | None = None,
+        write_limit: int = 1 << 15,
     ) -> None:
         if category not in ("spot", "linear", "inverse", "option"):
             raise ValueError(f"unknown category {category!r}")
@@ -137,6 +138,7 @@ class PublicServer:
         self.instruments = list(instruments)
         self.page_size = page_size
         self.max_pending = max_pending
+        self.write_limit = write_limit
         renames = rename_topics or {}
         self.feed: list[tuple[str, dict[str, Any]]] = []
         for raw in frames:
@@ -175,7 +177,8 @@ class PublicServer:
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> PublicServer:
         self._server = await serve(self._handler, self.host, 0, process_request=self._http,
-                                   compression=None, ping_interval=None)
+                                   compression=None, ping_interval=None,
+                                   write_limit=self.write_limit)
         self.port = self._server.sockets[0].getsockname()[1]  # type: ignore[index]
         return self
 
@@ -205,7 +208,7 @@ class PublicServer:
         self._changed = asyncio.Event()
 
     async def wait_for(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
-        """Until ``predicate()`` holds (checked on every connect, subscribe and close)."""
+        """Until ``predicate()`` holds (checked on every connect, subscribe, ping and close)."""
         async with asyncio.timeout(within):
             while not predicate():
                 await self._changed.wait()
@@ -309,7 +312,7 @@ class PublicServer:
         book = self.books[topic]
         _, ask = book.best()
         assert ask is not None
-        price = str(ask + ask.scaleb(-3))
+        price = str(ask + Decimal(1).scaleb(ask.as_tuple().exponent))  # one digit above
         data = {"s": book.symbol, "b": [[price, "1"]], "a": [], "u": book.u + 1, "seq": book.seq}
         self._broadcast(topic, self._book_message(topic, "delta", data))
 
@@ -373,6 +376,7 @@ class PublicServer:
                 if op == "ping":
                     self.pings += 1
                     c.push(self._pong(c, req_id))
+                    self._notify()
                 elif op in ("subscribe", "unsubscribe"):
                     topics = [t for t in req.get("args", []) if isinstance(t, str)]
                     if op == "unsubscribe":

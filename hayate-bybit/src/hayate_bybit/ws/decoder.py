@@ -203,8 +203,10 @@ class PublicDecoder:
             self._bad("malformed", f"bad number in {m.topic}", e)
             seq.invalidate(f"unreadable update: {e}", (m.cts or m.ts) * _MS,
                            recv_ns or m.ts * _MS, out)
-        if seq.resubscribe and m.topic not in self.resubscribe:
-            self.resubscribe.append(m.topic)
+        if seq.resubscribe:
+            seq.resubscribe = False  # asked once; the session retries if no snapshot comes
+            if m.topic not in self.resubscribe:
+                self.resubscribe.append(m.topic)
         return out
 
     def _trades(self, frame: str, recv_ns: int) -> list[Event]:

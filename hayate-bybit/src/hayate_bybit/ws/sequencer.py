@@ -100,7 +100,7 @@ class BookSequencer:
         self.qc = self.qp.cache
         self.last_u = 0
         self.ready = False
-        self.resubscribe = False  # set when a fresh snapshot is needed; the session clears it
+        self.resubscribe = False  # set when a fresh snapshot is needed; the decoder clears it
         self.stats: dict[str, int] = {}
 
     def _bump(self, name: str) -> None:

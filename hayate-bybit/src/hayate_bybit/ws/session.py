@@ -50,6 +50,7 @@ class PublicSession:
         clock: Clock,
         log: logging.Logger,
         count: Callable[..., None] | None = None,
+        resubscribe_timeout: float = 10.0,
         on_frame: Callable[[str | bytes, int], None] | None = None,
         on_link: Callable[[str, str, int], None] | None = None,
     ) -> None:
@@ -68,6 +69,8 @@ class PublicSession:
         self._refused: list[str] = []
         self._sessions = 0
         self.resubscribes = 0
+        self.resubscribe_timeout_ns = int(resubscribe_timeout * 1e9)
+        self._awaiting: dict[str, int] = {}  # topic -> monotonic deadline for its snapshot
         decoder.on_control = self._control
 
     # -- WebSocketHandler -----------------------------------------------------------------------
@@ -75,6 +78,7 @@ class PublicSession:
         self.ws = ws
         self._sessions += 1
         self._pending.clear()
+        self._awaiting.clear()
         if self.on_link is not None:
             self.on_link("connected", ws.url, self.clock.now())
         await self._send_op("subscribe", self.topics)
@@ -85,6 +89,8 @@ class PublicSession:
         events = self.decoder.feed(message, recv_ns)
         if self._refused:
             self._on_refused()
+        if self._awaiting:
+            self._check_awaiting()
         if self.decoder.resubscribe:
             await self._resubscribe()
         if events:
@@ -130,9 +136,23 @@ class PublicSession:
         self.count("subscribe_refused")
         self.log.error("Bybit refused a subscription: %s", problems)
 
+    def _check_awaiting(self) -> None:
+        """A resubscription whose snapshot never came is asked for again."""
+        now = self.clock.monotonic()
+        books = self.decoder.books
+        for topic, deadline in list(self._awaiting.items()):
+            seq = books.get(topic)
+            if seq is not None and seq.ready:
+                del self._awaiting[topic]
+            elif now > deadline and topic not in self.decoder.resubscribe:
+                self.decoder.resubscribe.append(topic)
+
     async def _resubscribe(self) -> None:
         topics = list(self.decoder.resubscribe)
         self.decoder.resubscribe.clear()
+        deadline = self.clock.monotonic() + self.resubscribe_timeout_ns
+        for t in topics:
+            self._awaiting[t] = deadline
         self.resubscribes += len(topics)
         self.count("resubscribes", len(topics))
         self.log.warning("asking again for %s (fresh snapshot needed)", ", ".join(topics))

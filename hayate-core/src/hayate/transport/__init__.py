@@ -10,7 +10,12 @@
 from hayate.transport.backoff import Backoff
 from hayate.transport.http import HttpError, get_json, paginate
 from hayate.transport.log_throttle import LogThrottle
-from hayate.transport.websocket import NotConnected, ReconnectingWebSocket, WebSocketHandler
+from hayate.transport.websocket import (
+    NotConnected,
+    ReconnectingWebSocket,
+    WebSocketHandler,
+    first_error,
+)
 
 __all__ = [
     "Backoff",
@@ -19,6 +24,7 @@ __all__ = [
     "NotConnected",
     "ReconnectingWebSocket",
     "WebSocketHandler",
+    "first_error",
     "get_json",
     "paginate",
 ]

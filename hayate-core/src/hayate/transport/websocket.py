@@ -29,7 +29,23 @@ from hayate.clock import Clock, WallClock
 from hayate.exceptions import HayateError
 from hayate.transport.backoff import Backoff
 
-__all__ = ["NotConnected", "ReconnectingWebSocket", "WebSocketHandler"]
+__all__ = ["NotConnected", "ReconnectingWebSocket", "WebSocketHandler", "first_error"]
+
+
+def first_error(group: BaseExceptionGroup) -> BaseException:  # type: ignore[type-arg]
+    """The first real error inside (nested) task-group exception groups.
+
+    A task group reports even a single failure as a group; callers (and users reading the
+    error) want the failure itself, e.g. "Bybit refused the subscription", not "unhandled
+    errors in a TaskGroup".
+    """
+    cancelled = anyio.get_cancelled_exc_class()
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return first_error(exc)
+        if not isinstance(exc, cancelled):
+            return exc
+    return group
 
 
 class NotConnected(HayateError):
@@ -150,12 +166,15 @@ class ReconnectingWebSocket:
                 self._last_rx = self.clock.monotonic()
                 self.log.info("connected to %s", self.url)
                 await handler.on_connect(self)
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(self._watchdog, tg.cancel_scope)
-                    if self.heartbeat is not None:
-                        tg.start_soon(self._heartbeat, ws)
-                    reason = await self._receive(ws, handler)
-                    tg.cancel_scope.cancel()
+                try:
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(self._watchdog, tg.cancel_scope)
+                        if self.heartbeat is not None:
+                            tg.start_soon(self._heartbeat, ws)
+                        reason = await self._receive(ws, handler)
+                        tg.cancel_scope.cancel()
+                except BaseExceptionGroup as group:
+                    raise first_error(group) from None
                 return self._silence or reason, True
         except InvalidURI:
             raise

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from hayate.events import Liquidity, Side
 from hayate.instruments import Instrument
@@ -132,7 +132,9 @@ class Account:
             fee = self.fees.fee(notional, rate)
             fee_asset, fee_quote = settle, fee
             realized = self.position(inst.symbol).apply_fill(side, price, qty, fee)
-            wallet[settle] += realized - fee
+            # The venue books P&L at the fee precision (the average entry is a rational
+            # number, so the exact P&L may have more digits than a balance can hold).
+            wallet[settle] += realized.quantize(self.fees.quantum(), rounding=ROUND_HALF_EVEN) - fee
         self.fees_quote += fee_quote
         self.volume += notional
         return FillCharge(fee, fee_asset, fee_quote, realized)

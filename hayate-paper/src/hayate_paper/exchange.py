@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from itertools import takewhile
 from typing import Any
@@ -228,6 +228,7 @@ class PaperExchange:
         self._order_seq = 0
         self._fill_seq = 0
         self._reduce_only_open = 0
+        self._avail: Decimal | None = None  # available margin, cached within a step
         # figures
         self.n_orders = 0
         self.n_rejected = 0
@@ -277,6 +278,7 @@ class PaperExchange:
     def _begin(self, t: int) -> None:
         self._step_time = t
         self._step_delivery = None
+        self._avail = None
 
     def _end(self) -> None:
         """Flush the step: one order update per touched order, then positions, balances."""
@@ -331,6 +333,7 @@ class PaperExchange:
             total = acct.wallet.get(asset, _ZERO)
             if asset == settle:
                 if avail_margin is None:
+                    self._avail = None  # cancels and fills in this step released margin
                     avail_margin = self._available_margin()
                 available = min(total - acct.locked.get(asset, _ZERO), avail_margin)
             else:
@@ -339,60 +342,79 @@ class PaperExchange:
                                      total=total, available=available, venue=self.venue))
 
     # -- margin ----------------------------------------------------------------------------------
-    def _order_margin(self, extra: tuple[SymbolState, bool, int, int] | None = None) -> Decimal:
-        """Initial margin of open linear orders (plus one hypothetical order).
+    @staticmethod
+    def _im_units(st: SymbolState, is_buy: bool = True, q: int = 0, n: int = 0) -> int:
+        """Notional (price units x qty units) of one symbol's open orders that needs initial
+        margin, with one hypothetical order of ``q`` units and notional ``n`` added.
 
-        Per symbol, orders on the side that reduces the position need no margin up to the
-        position's size, and only the larger of the two sides counts (one-way mode)."""
+        Orders on the side that reduces the position need none up to the position's size,
+        and only the larger of the two sides counts (one-way mode, as Bybit does)."""
+        buy_q, buy_n = st.open_buy, st.open_buy_notional
+        sell_q, sell_n = st.open_sell, st.open_sell_notional
+        if q:
+            if is_buy:
+                buy_q += q
+                buy_n += n
+            else:
+                sell_q += q
+                sell_n += n
+        pos = st.pos
+        buy_x = buy_q - (-pos if pos < 0 else 0)
+        sell_x = sell_q - (pos if pos > 0 else 0)
+        buy_v = buy_n * buy_x // buy_q if buy_x > 0 else 0
+        sell_v = sell_n * sell_x // sell_q if sell_x > 0 else 0
+        return buy_v if buy_v > sell_v else sell_v
+
+    def _im(self, st: SymbolState, units: int) -> Decimal:
+        inst = st.inst
+        assert inst is not None
+        notional = Decimal(units).scaleb(-(inst.price_decimals + inst.qty_decimals))
+        return notional * inst.contract_multiplier / self.account.leverage_of(st.symbol)
+
+    def _order_margin(self) -> Decimal:
+        """Initial margin of all open linear orders."""
         total = _ZERO
         for st in self.symbols.values():
             inst = st.inst
-            if inst is None or inst.category == "spot":
+            if inst is None or inst.category == "spot" or not st.resting:
                 continue
-            buy_q, buy_n = st.open_buy, st.open_buy_notional
-            sell_q, sell_n = st.open_sell, st.open_sell_notional
-            if extra is not None and extra[0] is st:
-                _, is_buy, q, n = extra
-                if is_buy:
-                    buy_q += q
-                    buy_n += n
-                else:
-                    sell_q += q
-                    sell_n += n
-            if not buy_q and not sell_q:
-                continue
-            pos = st.pos
-            buy_x = buy_q - (-pos if pos < 0 else 0)
-            sell_x = sell_q - (pos if pos > 0 else 0)
-            buy_v = buy_n * buy_x // buy_q if buy_x > 0 else 0
-            sell_v = sell_n * sell_x // sell_q if sell_x > 0 else 0
-            v = buy_v if buy_v > sell_v else sell_v
+            v = self._im_units(st)
             if v:
-                notional = Decimal(v).scaleb(-(inst.price_decimals + inst.qty_decimals))
-                notional *= inst.contract_multiplier
-                total += notional / self.account.leverage_of(st.symbol)
+                total += self._im(st, v)
         return total
 
     def _available_margin(self) -> Decimal:
-        return self.account.available_margin(self.marks(), self._order_margin())
+        """What linear orders may still use; computed at most once per step (orders accepted
+        in the step take their share off it, fills invalidate it)."""
+        a = self._avail
+        if a is None:
+            a = self._avail = self.account.available_margin(self.marks(), self._order_margin())
+        return a
 
     # -- actions ---------------------------------------------------------------------------------
     def on_action(self, action: Action, t: int) -> None:
         """Process one request at its arrival time ``t``."""
+        self.on_actions((action,), t)
+
+    def on_actions(self, actions: Sequence[Action], t: int) -> None:
+        """Process requests that arrive together (one venue step: their balance changes
+        are reported once, as one push)."""
         self._begin(t)
         try:
-            if isinstance(action, PlaceOrder):
-                self._place(action, t)
-            elif isinstance(action, CancelOrder):
-                self._cancel_request(action, t)
-            elif isinstance(action, AmendOrder):
-                self._amend(action, t)
-            elif isinstance(action, CancelAll):
-                for o in [o for o in self.orders.values()
-                          if not action.symbol or o.symbol == action.symbol]:
-                    self._cancel(o, self.rules.user_cancel)
-            else:
-                self.count("paper_unknown_actions")
+            for action in actions:
+                tp = type(action)
+                if tp is PlaceOrder:
+                    self._place(action, t)  # type: ignore[arg-type]
+                elif tp is CancelOrder:
+                    self._cancel_request(action, t)  # type: ignore[arg-type]
+                elif tp is AmendOrder:
+                    self._amend(action, t)  # type: ignore[arg-type]
+                elif tp is CancelAll:
+                    sym = action.symbol  # type: ignore[attr-defined]
+                    for o in [o for o in self.orders.values() if not sym or o.symbol == sym]:
+                        self._cancel(o, self.rules.user_cancel)
+                else:
+                    self.count("paper_unknown_actions")
         finally:
             self._end()
 
@@ -506,15 +528,16 @@ class PaperExchange:
             elif inst.qty(qty_u) > acct.free(base):
                 return self.rules.insufficient_balance
             return None
-        before = self._order_margin()
-        after = self._order_margin((st, is_buy, qty_u, px * qty_u))
-        extra = after - before
-        if extra <= 0:
+        extra_units = self._im_units(st, is_buy, qty_u, px * qty_u) - self._im_units(st)
+        if extra_units <= 0:
             return None
+        extra = self._im(st, extra_units)
         rates = acct.fees.rates(inst.symbol, inst.category)
         fee = inst.price(px) * inst.qty(qty_u) * inst.contract_multiplier * rates.taker
-        if extra + fee > acct.available_margin(self.marks(), before):
+        avail = self._available_margin()
+        if extra + fee > avail:
             return self.rules.insufficient_balance
+        self._avail = avail - extra
         return None
 
     def _execute_new(self, st: SymbolState, o: SimOrder, is_market: bool) -> None:
@@ -810,6 +833,7 @@ class PaperExchange:
         price = inst.price(px)
         qty = inst.qty(qty_u)
         charge = self.account.apply_fill(inst, o.side, price, qty, liq)
+        self._avail = None
         st.pos += qty_u if o.is_buy else -qty_u
         if resting:
             if o.is_buy:

@@ -250,6 +250,7 @@ class PaperExchangeExecutor(Executor):
         ex = self.exchange
         on_market = ex.on_market
         on_action = ex.on_action
+        on_actions = ex.on_actions
         resp = ex.responses
         seq = ex.seq
         req = self.requests
@@ -324,7 +325,13 @@ class PaperExchangeExecutor(Executor):
                     t_arr, action = req.popleft()
                     if t_arr > self._last_t:
                         self._last_t = t_arr
-                    on_action(action, t_arr)
+                    if req and req[0][0] == t_arr:
+                        batch = [action]
+                        while req and req[0][0] == t_arr:
+                            batch.append(req.popleft()[1])
+                        on_actions(batch, t_arr)
+                    else:
+                        on_action(action, t_arr)
             elif from_resp:
                 resp.popleft()
                 if head[0] == same_t:
@@ -391,9 +398,11 @@ class PaperExchangeExecutor(Executor):
         while True:
             wake = self._wake = anyio.Event()
             now = clock.now()
-            while req and req[0][0] <= now:
-                _, action = req.popleft()
-                ex.on_action(action, now)
+            if req and req[0][0] <= now:
+                due = []
+                while req and req[0][0] <= now:
+                    due.append(req.popleft()[1])
+                ex.on_actions(due, now)
                 self._last_t = now
             batch: list[Event] = []
             while resp and resp[0][0] <= now:

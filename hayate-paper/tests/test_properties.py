@@ -137,9 +137,9 @@ def test_a_resting_order_fills_at_most_the_volume_traded_after_its_queue(make_ve
         for tr in v.trades_fed:
             if tr.ts <= rest_ts:
                 continue
-            if side is BUY and tr.side is SELL and tr.price <= limit:
-                volume += tr.qty
-            elif side is SELL and tr.side is BUY and tr.price >= limit:
+            hits_bid = side is BUY and tr.side is SELL and tr.price <= limit
+            hits_ask = side is SELL and tr.side is BUY and tr.price >= limit
+            if hits_bid or hits_ask:
                 volume += tr.qty
         maker = sum((f.qty for f in v.fills(cid) if f.liquidity is Liquidity.MAKER), D(0))
         assert maker <= D(max(0, volume - ahead0)).scaleb(-3)

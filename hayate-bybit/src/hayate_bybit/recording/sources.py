@@ -42,6 +42,21 @@ _SYMBOL_IN_NAME = re.compile(r"(?:^|[^A-Za-z0-9])([A-Z0-9]+?)_?\d{4}-\d{2}-\d{2}
 _decode_line = msgspec.json.Decoder(Line).decode
 
 
+def _frame_ts_ns(line: str) -> int:
+    """The top-level ``ts`` (ms) of a raw frame in ns, read without decoding it; 0 if none."""
+    i = line.find('"ts":')
+    if i < 0:
+        return 0
+    j = i + 5
+    n = len(line)
+    while j < n and line[j] == " ":
+        j += 1
+    k = j
+    while k < n and line[k].isdigit():
+        k += 1
+    return int(line[j:k]) * 1_000_000 if k > j else 0
+
+
 def symbol_from_filename(path: str | Path) -> str | None:
     """``1INCHUSDT_2025-05-19.csv`` / ``BTCUSDT2024-01-01.csv.gz`` -> the symbol."""
     m = _SYMBOL_IN_NAME.search(Path(path).name)
@@ -164,9 +179,14 @@ class ReplayFile:
         feed = decoder.feed
         lines = open_lines(self.path)
         if self.kind == "frames":
+            # No receive times: a frame counts as received at its own ts, but never before
+            # the frame ahead of it (Bybit pushes a book snapshot built a moment earlier than
+            # the ticker sent just before it), so the replay stays in time order.
+            recv = 0
             for line in lines:
                 self.lines += 1
-                events = feed(line, 0)
+                recv = max(recv, _frame_ts_ns(line))
+                events = feed(line, recv)
                 if events:
                     yield from events
             return

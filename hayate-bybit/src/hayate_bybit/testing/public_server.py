@@ -177,7 +177,7 @@ class PublicServer:
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> PublicServer:
         self._server = await serve(self._handler, self.host, 0, process_request=self._http,
-                                   compression=None, ping_interval=None,
+                                   compression=None, ping_interval=None, close_timeout=1,
                                    write_limit=self.write_limit)
         self.port = self._server.sockets[0].getsockname()[1]  # type: ignore[index]
         return self

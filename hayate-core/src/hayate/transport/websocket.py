@@ -155,35 +155,44 @@ class ReconnectingWebSocket:
             await anyio.sleep(delay)
 
     async def _connection(self, handler: WebSocketHandler) -> tuple[str, bool]:
-        was_open = False
         self._silence = None
         try:
-            async with connect(self.url, **self._connect_kwargs) as ws:
-                was_open = True
-                self._ws = ws
-                self.connects += 1
-                self._busy = False
-                self._last_rx = self.clock.monotonic()
-                self.log.info("connected to %s", self.url)
-                await handler.on_connect(self)
-                try:
-                    async with anyio.create_task_group() as tg:
-                        tg.start_soon(self._watchdog, tg.cancel_scope)
-                        if self.heartbeat is not None:
-                            tg.start_soon(self._heartbeat, ws)
-                        reason = await self._receive(ws, handler)
-                        tg.cancel_scope.cancel()
-                except BaseExceptionGroup as group:
-                    raise first_error(group) from None
-                return self._silence or reason, True
+            ws = await connect(self.url, **self._connect_kwargs)
         except InvalidURI:
             raise
-        except ConnectionClosed as e:
-            return _describe(e), was_open
         except (OSError, TimeoutError, WebSocketException) as e:
-            return _describe(e), was_open
+            return _describe(e), False
+        self._ws = ws
+        self.connects += 1
+        self._busy = False
+        self._last_rx = self.clock.monotonic()
+        self.log.info("connected to %s", self.url)
+        try:
+            await handler.on_connect(self)
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._watchdog, tg.cancel_scope)
+                    if self.heartbeat is not None:
+                        tg.start_soon(self._heartbeat, ws)
+                    reason = await self._receive(ws, handler)
+                    tg.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                raise first_error(group) from None
+            return self._silence or reason, True
+        except ConnectionClosed as e:
+            return _describe(e), True
+        except (OSError, TimeoutError, WebSocketException) as e:
+            return _describe(e), True
         finally:
             self._ws = None
+            await self._close(ws)
+
+    async def _close(self, ws: ClientConnection) -> None:
+        """Close politely but briefly, even while being cancelled; then drop the socket."""
+        with anyio.CancelScope(shield=True):
+            with anyio.move_on_after(self._connect_kwargs["close_timeout"]):
+                await ws.close()
+            ws.transport.abort()  # no-op after a clean close; frees the socket otherwise
 
     async def _receive(self, ws: ClientConnection, handler: WebSocketHandler) -> str:
         clock = self.clock

@@ -312,7 +312,7 @@ def test_summary_reports_pnl_and_drawdown() -> None:
     bot.advance(0.01)
     bot.book("101")
     s = bot.risk.summary()
-    assert (s["pnl"], s["peak_pnl"], s["max_drawdown"]) == ("1.0", "4.0", "3.0")
+    assert (s["pnl"], s["peak_pnl"], s["max_drawdown"]) == ("1", "4", "3")
     assert s["max_abs_position"] == {"BTCUSDT": "1"} and s["fills"] == 1
 
 

@@ -115,22 +115,21 @@ class CountingState(State):
 
 
 class Journal(State):
-    """Records, with the time, every event of its sources and every action sent to its
-    executor sources: what reached the venue and what it answered, to check afterwards."""
+    """Records, in order and with the time, every event of its sources and every action
+    sent to its executor sources: what reached the venue and what it answered."""
 
     kind: ClassVar[str] = "testing.journal"
     Config: ClassVar[type[StateConfig]] = StateConfig
 
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)
-        self.events: list[Event] = []
-        self.actions: list[tuple[int, Action]] = []
+        self.entries: list[tuple[int, Action | Event]] = []
 
     def apply(self, event: Event) -> None:
-        self.events.append(event)
+        self.entries.append((self.ctx.clock.now(), event))
 
     def on_action(self, action: Action) -> None:
-        self.actions.append((self.ctx.clock.now(), action))
+        self.entries.append((self.ctx.clock.now(), action))
 
 
 class QuoterConfig(StrategyConfig):

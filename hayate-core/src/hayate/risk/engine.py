@@ -64,7 +64,7 @@ class RiskEngine:
         self.mode_reason = ""
         self._mode_daily = False  # the mode came from a daily breaker: lifted at midnight UTC
         self.trips: dict[str, int] = {}
-        self._tripped: set[str] = set()  # breakers whose condition currently holds
+        self._tripped: set[str] = set()  # breakers that tripped (daily ones: today)
         self._pending: list[Action] = []
         self._stop: str | None = None
         self._stop_taken = False
@@ -254,8 +254,6 @@ class RiskEngine:
             if rate >= limit:
                 self._trip("reject_rate", self.config.on_reject_rate,
                            f"{self._rejects} of the last {len(win)} orders rejected")
-            else:
-                self._tripped.discard("reject_rate")
 
     def _fresh(self, sym: str) -> None:
         self._stale.discard(sym)
@@ -288,9 +286,7 @@ class RiskEngine:
         if limit is None:
             return
         if value >= limit:
-            self._trip(name, self.config.on_loss, f"{value} >= {limit}", daily=daily)
-        else:
-            self._tripped.discard(name)
+            self._trip(name, self.config.on_loss, f"{_fmt(value)} >= {limit}", daily=daily)
 
     def current_pnl(self) -> Decimal:
         """Realized P&L minus fees plus unrealized P&L at the marks, over every symbol."""
@@ -374,11 +370,17 @@ class RiskEngine:
                                "trips": dict(sorted(self.trips.items()))}
         if self.active:
             out.update({
-                "pnl": str(self.pnl.pnl),
-                "peak_pnl": str(self.pnl.peak),
-                "max_drawdown": str(self.pnl.max_drawdown),
+                "pnl": _fmt(self.pnl.pnl),
+                "peak_pnl": _fmt(self.pnl.peak),
+                "max_drawdown": _fmt(self.pnl.max_drawdown),
                 "fills": self.fills,
                 "max_abs_position": {s: str(v) for s, v in sorted(self.max_abs_position.items())},
                 "open_orders": len(self.orders.open_orders()),
             })
         return out
+
+
+def _fmt(d: Decimal) -> str:
+    """A P&L figure for people: 8 decimal places at most, no trailing zeros."""
+    q = d.quantize(Decimal("1e-8")).normalize()
+    return f"{q:f}"

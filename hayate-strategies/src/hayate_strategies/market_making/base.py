@@ -14,6 +14,10 @@ strategy is going to act.
 Requoting is cancel-and-replace: a level whose price moved is cancelled and a new order
 placed (both in one batch). It behaves the same on every venue, needs no amend support,
 and costs no queue priority that an amend of the price would not also lose.
+
+When the engine's risk gate refuses every new quote of a requote (halted, reduce-only, a
+limit reached), the strategy waits before trying again: 0.1 s, doubling up to 5 s, reset
+by the first quote that gets through.
 """
 
 from __future__ import annotations
@@ -49,15 +53,17 @@ _BUY = Side.BUY
 _SELL = Side.SELL
 _PENDING_CANCEL = OrderStatus.PENDING_CANCEL
 _CANCELLED = OrderStatus.CANCELLED
+_BACKOFF_MIN = NS // 10  # first wait after the risk gate refused every new quote
+_BACKOFF_MAX = 5 * NS
 _ZERO = Decimal(0)
 
 
 class SymbolQuotes:
     """Everything one strategy instance keeps about one quoted symbol."""
 
-    __slots__ = ("book", "cancelling", "dirty", "inst", "live", "max_abs_position", "min_life_ns",
-                 "mine", "model", "params", "ref_m2", "room_limited", "stale_ns", "symbol",
-                 "thr2", "thr_units", "tick", "wake_at")
+    __slots__ = ("backoff", "book", "cancelling", "dirty", "inst", "live", "max_abs_position",
+                 "min_life_ns", "mine", "model", "params", "placed_last", "ref_m2", "retry_at",
+                 "room_limited", "stale_ns", "symbol", "thr2", "thr_units", "tick", "wake_at")
 
     def __init__(self, symbol: str, params: QuoteParams) -> None:
         self.symbol = symbol
@@ -74,6 +80,9 @@ class SymbolQuotes:
         self.mine: dict[str, int] = {}  # our orders that may still be open -> price units
         self.cancelling: set[str] = set()  # our cancels in flight: their acks change nothing
         self.room_limited = False  # the position limit cut a quote: a freed order matters
+        self.placed_last: list[str] = []  # client ids placed by the last requote
+        self.backoff = 0  # ns; grows while the risk gate refuses every new quote
+        self.retry_at = 0
         self.min_life_ns = int(params.min_quote_lifetime * NS)
         self.stale_ns = None if params.stale_after is None else int(params.stale_after * NS)
         self.max_abs_position = _ZERO
@@ -100,6 +109,7 @@ class LadderMarketMaker(Strategy):
         self.requotes = 0
         self.pulls = 0
         self.fills = 0
+        self.refused = 0  # requotes whose every new order the risk gate refused
 
     # -- what subclasses provide -----------------------------------------------------------------
     def make_model(self, q: SymbolQuotes) -> Any:
@@ -234,6 +244,22 @@ class LadderMarketMaker(Strategy):
             return None
         if not view.book_ok(sym, q.stale_ns):
             return self._pull(q, view)
+        now = view.now
+        if q.placed_last:
+            # Orders the engine never recorded were refused by the risk gate (halted,
+            # reduce-only, a limit): wait before trying again instead of on every tick.
+            if all(view.order(c) is None for c in q.placed_last):
+                q.backoff = min(max(q.backoff * 2, _BACKOFF_MIN), _BACKOFF_MAX)
+                q.retry_at = now + q.backoff
+                self.refused += 1
+            else:
+                q.backoff = 0
+            q.placed_last = []
+        if q.retry_at:
+            if now < q.retry_at:
+                q.wake_at = q.retry_at
+                return None
+            q.retry_at = 0
         book = view.book(sym)
         position = view.position(sym).size
         ref = self.quote_reference(q, view, book, position)
@@ -256,7 +282,6 @@ class LadderMarketMaker(Strategy):
             spacing=mid * p.level_spacing_bps / 1e4, levels=p.levels, tick=tick,
             best_bid=book.best_bid, best_ask=book.best_ask, post_only=p.post_only)
 
-        now = view.now
         inst = q.inst
         assert inst is not None
         own = self._own_open(q, view)
@@ -289,6 +314,7 @@ class LadderMarketMaker(Strategy):
         q.live = bool(places) or any(o for _, o, _ in plan_b + plan_a) or bool(held_b or held_a)
         self.cancelled += len(cancels)
         self.placed += len(places)
+        q.placed_last = [a.client_id for a in places]  # type: ignore[attr-defined]
         acts = cancels + places
         return acts or None
 
@@ -397,6 +423,7 @@ class LadderMarketMaker(Strategy):
             "quotes_cancelled": self.cancelled,
             "requotes": self.requotes,
             "quote_pulls": self.pulls,
+            "quotes_refused": self.refused,
             "strategy_fills": self.fills,
             "max_abs_position": {s: str(q.max_abs_position) for s, q in self.quotes.items()},
         }

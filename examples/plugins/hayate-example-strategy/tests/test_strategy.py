@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hayate_example_strategy import ImbalanceJoiner
 
 from hayate.actions import CancelOrder, PlaceOrder
 from hayate.events import Side
 from hayate.instruments import Instrument
-from hayate_example_strategy import ImbalanceJoiner
 from hayate_testing import make_plugins, run_spec_dict
 from hayate_testing.conformance import StrategyConformance
 from hayate_testing.market import ScriptedMarket

@@ -255,3 +255,38 @@ def venue() -> Venue:
 @pytest.fixture
 def make_venue() -> type[Venue]:
     return Venue
+
+
+@pytest.fixture
+def sim(plugins: PluginManager) -> Any:
+    """``sim(name, events, plan, **venue_config)``: run the scripted source through
+    ``paper.exchange`` with a ``test.plan`` strategy; returns (what the bot saw, result)."""
+    from hayate_testing import run_spec_dict  # noqa: PLC0415
+
+    def run(name: str, events: list[Event], plan: dict[int, list[Action]],
+            **venue: Any) -> tuple[list[tuple[int, Event]], Any]:
+        SCRIPTS[name] = events
+        PLANS[name] = plan
+        spec = {
+            "name": "t",
+            "collectors": {"market": {"type": "test.script", "script": name}},
+            "strategies": {"bot": {"type": "test.plan", "inputs": ["market"], "plan": name}},
+            "executors": {"venue": {"type": "paper.exchange", "source": "market", **venue}},
+        }
+        result, _ = run_spec_dict(spec, plugins)
+        assert result.exit_code == 0, result.exit_reason
+        return SEEN[name], result
+
+    return run
+
+
+@pytest.fixture
+def plans() -> dict[str, dict[int, list[Action]]]:
+    """What ``test.plan`` strategies send, by plan name."""
+    return PLANS
+
+
+@pytest.fixture
+def seen() -> dict[str, list[tuple[int, Event]]]:
+    """What ``test.plan`` strategies saw (clock time, event), by plan name."""
+    return SEEN

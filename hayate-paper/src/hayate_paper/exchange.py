@@ -830,7 +830,7 @@ class PaperExchange:
         leaves_before = o.qty - o.filled
         o.filled += qty_u
         o.notional += px * qty_u
-        price = inst.price(px)
+        price = o.price if px == o.px and o.price is not None else inst.price(px)
         qty = inst.qty(qty_u)
         charge = self.account.apply_fill(inst, o.side, price, qty, liq)
         self._avail = None
@@ -876,6 +876,10 @@ class PaperExchange:
                 self._cancel(o, self.rules.reduce_only_cancel)
 
     # -- market data -----------------------------------------------------------------------------
+    def market_handlers(self) -> dict[type, Callable[[Any, int], None]]:
+        """``{event type: handler(event, t)}`` for the hot loop (others are ignored)."""
+        return {BookDelta: self._on_delta, Trade: self._on_trade, BookSnapshot: self._on_snapshot}
+
     def on_market(self, ev: Event, t: int) -> None:
         """Apply one market event at exchange time ``t`` and match our resting orders."""
         tp = type(ev)
@@ -899,10 +903,21 @@ class PaperExchange:
                 _cap_consumed(st.consumed_asks, ev.asks)
             return
         # Sizes before the update at the prices where we rest (for the queue model).
-        old_b = [(p, q, book.bids.get(p, 0)) for p, q in ev.bids if p in st.our_bids] \
-            if st.our_bids else None
-        old_a = [(p, q, book.asks.get(p, 0)) for p, q in ev.asks if p in st.our_asks] \
-            if st.our_asks else None
+        old_b = old_a = None
+        ours = st.our_bids
+        if ours:
+            for p, q in ev.bids:
+                if p in ours:
+                    if old_b is None:
+                        old_b = []
+                    old_b.append((p, q, book.bids.get(p, 0)))
+        ours = st.our_asks
+        if ours:
+            for p, q in ev.asks:
+                if p in ours:
+                    if old_a is None:
+                        old_a = []
+                    old_a.append((p, q, book.asks.get(p, 0)))
         book.apply_delta(ev.bids, ev.asks)
         if st.consumed_bids:
             _cap_consumed(st.consumed_bids, ev.bids)

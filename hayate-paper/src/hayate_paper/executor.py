@@ -248,7 +248,7 @@ class PaperExchangeExecutor(Executor):
     def wrap_events(self, inner: Iterator[Event]) -> Iterator[tuple[str, Event]]:
         """Discrete-event loop over the source, our requests and the venue's responses."""
         ex = self.exchange
-        on_market = ex.on_market
+        handler = ex.market_handlers().get
         on_action = ex.on_action
         on_actions = ex.on_actions
         resp = ex.responses
@@ -298,7 +298,9 @@ class PaperExchangeExecutor(Executor):
                 # Venue-side work first: the next market event, or the next request.
                 if ta <= tr:
                     assert ev is not None
-                    on_market(ev, ta)
+                    h = handler(type(ev))
+                    if h is not None:
+                        h(ev, ta)
                     rt = ev.recv_ts
                     if use_recorded and rt and rt != ev.ts:
                         d = rt if rt > ta else ta
@@ -307,7 +309,7 @@ class PaperExchangeExecutor(Executor):
                     if d < last_d:
                         d = last_d
                     last_d = d
-                    md_append((d, next(seq), ev if d == rt else replace(ev, recv_ts=d)))
+                    out = ev if d == rt else replace(ev, recv_ts=d)
                     if ta >= next_sample:
                         self._last_t = ta
                         self._sample(ta)
@@ -321,6 +323,14 @@ class PaperExchangeExecutor(Executor):
                         t = ev.ts or ev.recv_ts
                         if t > ta:
                             ta = t
+                    if ta > d and not md and not resp and not req:
+                        # Nothing else happens before this delivery (the common case):
+                        # hand it over without queueing it.
+                        yield src_id, out
+                        if ev is None:
+                            self._accepting = False
+                    else:
+                        md_append((d, next(seq), out))
                 else:
                     t_arr, action = req.popleft()
                     if t_arr > self._last_t:

@@ -9,6 +9,7 @@ half-even so that a run is reproducible to the last digit.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,8 +52,13 @@ class FeeSchedule(BaseModel):
         return self.spot if category == "spot" else self.linear
 
     def quantum(self) -> Decimal:
-        return Decimal(1).scaleb(-self.fee_decimals)
+        return _quantum(self.fee_decimals)
 
     def fee(self, amount: Decimal, rate: Decimal) -> Decimal:
         """``amount * rate`` rounded to the fee precision (amount in the fee's currency)."""
-        return (amount * rate).quantize(self.quantum(), rounding=ROUND_HALF_EVEN)
+        return (amount * rate).quantize(_quantum(self.fee_decimals), rounding=ROUND_HALF_EVEN)
+
+
+@lru_cache(maxsize=32)
+def _quantum(decimals: int) -> Decimal:
+    return Decimal(1).scaleb(-decimals)

@@ -261,7 +261,7 @@ def make_venue() -> type[Venue]:
 def sim(plugins: PluginManager) -> Any:
     """``sim(name, events, plan, **venue_config)``: run the scripted source through
     ``paper.exchange`` with a ``test.plan`` strategy; returns (what the bot saw, result)."""
-    from hayate_testing import run_spec_dict  # noqa: PLC0415
+    from hayate_testing import run_spec_dict
 
     def run(name: str, events: list[Event], plan: dict[int, list[Action]],
             **venue: Any) -> tuple[list[tuple[int, Event]], Any]:

@@ -130,6 +130,7 @@ def test_outputs_summary_fills_and_equity(plugins, tmp_path):
         "executors": {"venue": {"type": "paper.exchange", "source": "market"}},
     }
     result, _ = run_spec_dict(spec, plugins, out_dir=tmp_path)
+    assert result.exit_code == 0
     s = json.loads((tmp_path / "summary.json").read_text())
     for key in ("events", "events_per_second", "wall_seconds", "orders", "fills", "maker_fills",
                 "taker_fills", "volume", "fees", "realized_pnl", "unrealized_pnl", "net_pnl",

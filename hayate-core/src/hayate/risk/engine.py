@@ -68,6 +68,7 @@ class RiskEngine:
         self._pending: list[Action] = []
         self._stop: str | None = None
         self._stop_taken = False
+        self._attention = False  # actions queued or a stop wanted: the engine must look
         self._last_seen: dict[str, int] = {}
         self._stale: set[str] = set()
         self._last_trade: dict[str, int] = {}
@@ -203,22 +204,25 @@ class RiskEngine:
         if ev.private:
             self._private(ev)
         else:
-            sym = getattr(ev, "symbol", None)
-            if sym is not None:
-                self._last_seen[sym] = ev.recv_ts or ev.ts
-                if type(ev) is Trade:
-                    self._last_trade[sym] = ev.price  # type: ignore[attr-defined]
-                if sym in self._stale:
-                    self._fresh(sym)
+            if self._stale_ns is not None:
+                sym = getattr(ev, "symbol", None)
+                if sym is not None:
+                    self._last_seen[sym] = ev.recv_ts or ev.ts
+                    if sym in self._stale:
+                        self._fresh(sym)
+            if type(ev) is Trade:
+                self._last_trade[ev.symbol] = ev.price
+            if (ev.recv_ts or ev.ts) < self._next_eval:
+                return self._attention  # the common case: nothing to evaluate yet
         now = self.clock.now()
         if now >= self._next_eval:
             self._evaluate(now)
-        return bool(self._pending) or (self._stop is not None and not self._stop_taken)
+        return self._attention
 
     def poll(self) -> bool:
         """Periodic check without an event (live runs): stale data, marks moving P&L."""
         self._evaluate(self.clock.now())
-        return bool(self._pending) or (self._stop is not None and not self._stop_taken)
+        return self._attention
 
     def _private(self, ev: Event) -> None:
         t = type(ev)
@@ -267,6 +271,7 @@ class RiskEngine:
                 if sym not in self._stale and now - last > stale_ns:
                     self._stale.add(sym)
                     self._pending.append(CancelAll(symbol=sym))
+                    self._attention = True
                     self._count_trip("stale_data")
                     log.warning("no market data for %s for %.1fs: cancelling its orders",
                                 sym, (now - last) / NS)
@@ -326,10 +331,12 @@ class RiskEngine:
             self.mode_reason = reason
             self._mode_daily = daily
             self._pending.append(CancelAll())
+            self._attention = True
         elif _RANK[target] == _RANK[self.mode] and not daily:
             self._mode_daily = False  # a run breaker holds it now: midnight does not lift it
         if action == "stop" and self._stop is None:
             self._stop = f"risk: {reason}"
+            self._attention = True
 
     def _count_trip(self, reason: str) -> None:
         self.trips[reason] = self.trips.get(reason, 0) + 1
@@ -353,6 +360,7 @@ class RiskEngine:
     def take_actions(self) -> list[Action]:
         """The actions breakers queued (cancels), recorded as sent."""
         acts, self._pending = self._pending, []
+        self._attention = self._stop is not None and not self._stop_taken
         now = self.clock.now()
         for a in acts:
             self.orders.on_action(a, now)
@@ -362,6 +370,7 @@ class RiskEngine:
         """The reason a breaker wants the bot stopped, once."""
         if self._stop is not None and not self._stop_taken:
             self._stop_taken = True
+            self._attention = bool(self._pending)
             return self._stop
         return None
 

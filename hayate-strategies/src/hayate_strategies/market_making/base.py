@@ -31,7 +31,6 @@ from hayate.actions import Action, CancelOrder, PlaceOrder, TimeInForce
 from hayate.book.book import OrderBook
 from hayate.clock import NS
 from hayate.events import (
-    BookInvalid,
     Event,
     Fill,
     OrderStatus,
@@ -103,6 +102,7 @@ class LadderMarketMaker(Strategy):
             q.model = self.make_model(q)
             self.quotes[sym] = q
         self.symbols = frozenset(self.quotes)
+        self._observes = self.observes_market
         self._view: Any = None
         self.placed = 0
         self.cancelled = 0
@@ -167,9 +167,9 @@ class LadderMarketMaker(Strategy):
         book = q.book
         if book is None:
             book = q.book = view.book(q.symbol)
-        if self.observes_market:
+        if self._observes:
             self.observe(q, event, book)
-        if not book.valid or type(event) is BookInvalid:
+        if not book.valid:  # BookInvalid, a gap, a crossed update (the state saw it first)
             return self._pull(q, view) if q.live else None
         m2 = book.mid2()
         if m2 is None:
@@ -188,10 +188,10 @@ class LadderMarketMaker(Strategy):
 
     def _on_private(self, q: SymbolQuotes, event: Event, view: Any) -> Sequence[Action] | None:
         if type(event) is OrderUpdate:
-            if event.status.is_open:  # type: ignore[attr-defined]
+            if event.status.is_open:
                 return None  # an acknowledgement changes nothing we decide on
-            cid = event.client_id  # type: ignore[attr-defined]
-            if (cid in q.cancelling and event.status is _CANCELLED  # type: ignore[attr-defined]
+            cid = event.client_id
+            if (cid in q.cancelling and event.status is _CANCELLED
                     and not q.room_limited):
                 q.cancelling.discard(cid)
                 return None  # the cancel we asked for
@@ -314,7 +314,7 @@ class LadderMarketMaker(Strategy):
         q.live = bool(places) or any(o for _, o, _ in plan_b + plan_a) or bool(held_b or held_a)
         self.cancelled += len(cancels)
         self.placed += len(places)
-        q.placed_last = [a.client_id for a in places]  # type: ignore[attr-defined]
+        q.placed_last = [a.client_id for a in places]
         acts = cancels + places
         return acts or None
 
@@ -389,7 +389,7 @@ class LadderMarketMaker(Strategy):
                 else:
                     if cap is not None:
                         cap -= leaves
-                        room_new -= leaves  # type: ignore[operator]
+                        room_new -= leaves
                     continue
             if free <= 0:
                 continue

@@ -102,7 +102,7 @@ class DynamicMarketMaker(LadderMarketMaker):
                 if m2 is not None:
                     sig.sampler.update(event.recv_ts or event.ts, m2 / 2)
         elif t is Trade:
-            sig.sampler.update(event.recv_ts or event.ts, event.price)  # type: ignore[attr-defined]
+            sig.sampler.update(event.recv_ts or event.ts, event.price)
 
     def spread_bps(self, q: SymbolQuotes) -> tuple[float, float]:
         """(bid half-spread, ask half-spread) in bps of the mid, from the indicators."""

@@ -64,6 +64,7 @@ class HayateSpec:
     def hayate_check_action(self, action: Any, context: Any) -> Any:
         """Pre-trade gate. Return None to allow, or a string (the reason) to block the action.
 
-        The first non-None result wins. ``context`` is the engine's risk context: the
-        bot's market view, its account and clock.
+        The first non-None result wins. ``context`` is the bot's
+        :class:`hayate.risk.RiskEngine` (its configured limits, positions, open orders, P&L
+        and clock), through which a plugin can also read the runtime.
         """

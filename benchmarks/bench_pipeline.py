@@ -42,7 +42,7 @@ MM = {
     "type": "mm.simple",
     "inputs": ["market"],
     "symbol": "BTCUSDT",
-    "spread_bps": 2,
+    "spread_bps": 5,
     "order_qty": "0.01",
     "levels": 2,
     "level_spacing_bps": 1,

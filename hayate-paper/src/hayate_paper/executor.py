@@ -157,6 +157,7 @@ class PaperExchangeExecutor(Executor):
         self._sample_ns = max(1, int(c.equity_interval * NS))
         self._next_sample: int | None = None
         self._last_t = 0
+        self._last_sample = -1
         self._start_equity: Decimal | None = None
         self._closed = False
 
@@ -183,8 +184,8 @@ class PaperExchangeExecutor(Executor):
         if self._closed:
             return
         self._closed = True
-        if self._next_sample is not None:
-            self._sample(self._last_t)
+        if self._next_sample is not None and self._last_t > self._last_sample:
+            self._sample(self._last_t)  # the state at the very end
         if self.fill_log is not None:
             self.fill_log.close()
         if self.equity_log is not None:
@@ -229,6 +230,7 @@ class PaperExchangeExecutor(Executor):
 
     # -- equity sampling ---------------------------------------------------------------------------
     def _sample(self, t: int) -> None:
+        self._last_sample = t
         ex = self.exchange
         acct = self.account
         marks = ex.marks()

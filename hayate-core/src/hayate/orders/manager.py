@@ -16,6 +16,7 @@ Positions are kept per symbol from fills (see :class:`~hayate.orders.position.Po
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -64,7 +65,8 @@ class TrackedOrder:
 
 
 class OrderManager:
-    def __init__(self, *, inverse_symbols: frozenset[str] = frozenset()) -> None:
+    def __init__(self, *, inverse_symbols: frozenset[str] = frozenset(),
+                 keep_final: int = 10_000) -> None:
         self.orders: dict[str, TrackedOrder] = {}
         self.by_order_id: dict[str, str] = {}
         self.positions: dict[str, Position] = {}
@@ -75,6 +77,10 @@ class OrderManager:
         self.adopted = 0
         self.ignored_updates = 0
         self._open: dict[str, dict[str, TrackedOrder]] = {}  # symbol -> client_id -> order
+        # Finished orders are kept for late venue messages, but only the last `keep_final`
+        # of them (with their fill ids), so a bot's memory does not grow with its age.
+        self.keep_final = keep_final
+        self._final: deque[str] = deque()
 
     # -- queries -------------------------------------------------------------------------------
     def position(self, symbol: str) -> Position:
@@ -206,5 +212,18 @@ class OrderManager:
         book = self._open.setdefault(o.symbol, {})
         if o.status.is_open:
             book[o.client_id] = o
-        else:
-            book.pop(o.client_id, None)
+        elif book.pop(o.client_id, None) is not None:
+            self._retire(o)
+
+    def _retire(self, o: TrackedOrder) -> None:
+        """Remember a finished order; forget the oldest beyond ``keep_final``."""
+        final = self._final
+        final.append(o.client_id)
+        while len(final) > self.keep_final:
+            old = self.orders.get(final.popleft())
+            if old is None or old.is_open:
+                continue
+            del self.orders[old.client_id]
+            if old.order_id and self.by_order_id.get(old.order_id) == old.client_id:
+                del self.by_order_id[old.order_id]
+            self.seen_fills.difference_update(old.fill_ids)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from hayate.clock import NS
-from hayate.spec.models import Duration
+from hayate.spec.models import Duration, parse_duration
 
 __all__ = [
     "Constant",
@@ -67,10 +67,32 @@ class LogNormal(_Dist):
     max: Duration | None = Field(None, description="Draws above this are clamped down to it.")
 
 
-LatencySpec = Annotated[
-    Duration | Constant | Uniform | Normal | LogNormal,
-    Field(union_mode="left_to_right"),
-]
+_DISTS: dict[str, type[_Dist]] = {
+    "constant": Constant, "uniform": Uniform, "normal": Normal, "lognormal": LogNormal,
+}
+
+
+def _parse_latency(value: Any) -> Any:
+    """A duration, or a table naming its distribution: one clear error either way."""
+    if isinstance(value, _Dist):
+        return value
+    if isinstance(value, dict):
+        kind = value.get("dist", "constant")
+        cls = _DISTS.get(kind)
+        if cls is None:
+            raise ValueError(f"unknown latency distribution {kind!r}; valid: "
+                             f"{', '.join(_DISTS)}")
+        try:
+            return cls.model_validate(value)
+        except ValidationError as e:
+            detail = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}"
+                               for err in e.errors())
+            raise ValueError(f"{kind} latency: {detail}") from None
+    return parse_duration(value)
+
+
+LatencySpec = Annotated[float | _Dist, BeforeValidator(_parse_latency)]
+"""A duration (``"5ms"``, ``0.005``) or ``{ dist = "uniform" | "normal" | "lognormal", ... }``."""
 
 
 class LatencyConfig(_Dist):

@@ -58,9 +58,8 @@ def _source(kind: str, path: str | None, messages: int) -> dict[str, Any]:
         return {"type": "bybit.replay", "path": path, "category": "linear", "infer_rules": False,
                 "instruments": {"BTCUSDT": {"tick_size": "0.1", "qty_step": "0.001",
                                             "min_qty": "0.001", "min_notional": "5"}}}
-    # sim.market makes about 15 events a simulated second at these settings.
-    return {"type": "sim.market", "symbol": "BTCUSDT", "duration": messages / 15.0,
-            "book_interval": 0.1}
+    # sim.market makes about 125 events a simulated second at its default settings.
+    return {"type": "sim.market", "symbol": "BTCUSDT", "duration": messages / 125.0}
 
 
 def _spec(config: str, kind: str, path: str | None, messages: int) -> dict[str, Any]:

@@ -158,6 +158,7 @@ class PaperExchangeExecutor(Executor):
         self._next_sample: int | None = None
         self._last_t = 0
         self._last_sample = -1
+        self._sampled_fills = -1
         self._start_equity: Decimal | None = None
         self._closed = False
 
@@ -233,6 +234,13 @@ class PaperExchangeExecutor(Executor):
         self._last_sample = t
         ex = self.exchange
         acct = self.account
+        if self.equity_log is None and self._start_equity is not None:
+            # Only the drawdown needs this sample: skip it while nothing can have changed
+            # (no new fill and no open position whose value moves with the market).
+            fills = ex.n_fills
+            if fills == self._sampled_fills and not any(p.size for p in acct.positions.values()):
+                return
+            self._sampled_fills = fills
         marks = ex.marks()
         realized = acct.realized()
         unrealized = acct.unrealized(marks)

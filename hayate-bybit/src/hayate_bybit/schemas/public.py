@@ -19,6 +19,7 @@ __all__ = [
     "Envelope",
     "KlineData",
     "KlineMessage",
+    "PublicMessage",
     "TickerMessage",
     "TradeData",
     "TradeMessage",
@@ -63,6 +64,22 @@ class TradeMessage(msgspec.Struct, gc=False):
     ts: int
     data: list[TradeData]
     type: str = "snapshot"
+
+
+class PublicMessage(msgspec.Struct, gc=False):
+    """The two hot topics in one struct: a book message or a trade message.
+
+    Decoding every frame with this first (``data`` is an object for books, an array for
+    trades) skips any routing work on the frames that make up almost all of a feed;
+    anything it does not fit (tickers, klines, acks, malformed frames) takes the slow,
+    per-topic path.
+    """
+
+    topic: str
+    type: str
+    ts: int
+    data: BookData | list[TradeData]
+    cts: int = 0
 
 
 class TickerMessage(msgspec.Struct, gc=False):

@@ -23,10 +23,12 @@ from hayate.instruments import Instrument
 from hayate.transport import LogThrottle
 from hayate_bybit.events import Kline
 from hayate_bybit.schemas.public import (
+    BookData,
     BookMessage,
     ControlMessage,
     Envelope,
     KlineMessage,
+    PublicMessage,
     TickerMessage,
     TradeMessage,
 )
@@ -94,6 +96,10 @@ class PublicDecoder:
         self.tickers: dict[str, dict[str, Any]] = {}  # merged ticker fields by symbol
         self.resubscribe: list[str] = []  # topics that need a fresh snapshot
         self.frames = 0
+        self._last_symbol = ""
+        self._last_book: BookSequencer | None = None
+        self._last_inst: Instrument | None = None
+        self._dec_public = msgspec.json.Decoder(PublicMessage).decode
         self._dec_book = msgspec.json.Decoder(BookMessage).decode
         self._dec_trade = msgspec.json.Decoder(TradeMessage).decode
         self._dec_ticker = msgspec.json.Decoder(TickerMessage).decode
@@ -112,6 +118,51 @@ class PublicDecoder:
         """Events from one frame. ``recv_ns`` is the local receive time (0: unknown, the
         events then take the message's ``ts`` as their receive time)."""
         self.frames += 1
+        if self.symbols is not None and self._filtered(frame):
+            return []
+        # Fast path: book deltas and trades are nearly every frame; one decode, no routing.
+        try:
+            m = self._dec_public(frame)
+        except msgspec.DecodeError:
+            return self._routed(frame, recv_ns)
+        data = m.data
+        if type(data) is BookData:
+            topic = m.topic
+            seq = self._last_book
+            if seq is None or topic != seq.topic:  # comparing beats hashing a fresh string
+                seq = self._last_book = self.books.get(topic)
+                if seq is None:
+                    return self._routed(frame, recv_ns)  # a topic's first frame: validate it
+            out: list[Event] = []
+            try:
+                seq.on_message(m, recv_ns, out)
+            except InvalidNumber as e:
+                self._unreadable(seq, m, recv_ns, e, out)
+            if seq.resubscribe:
+                self._want_snapshot(seq)
+            return out
+        if m.topic.startswith("publicTrade."):
+            return self._trade_events(m, recv_ns)
+        return self._routed(frame, recv_ns)
+
+    def _filtered(self, frame: str | bytes) -> bool:
+        """Replays of a few symbols skip the others' frames before decoding them."""
+        key = _TOPIC_KEY if type(frame) is str else _TOPIC_KEY.encode()
+        i = frame.find(key)  # type: ignore[arg-type]
+        if i < 0:
+            return False
+        start = i + 9
+        end = frame.find(key[-1], start)  # type: ignore[arg-type]
+        topic = frame[start:end]
+        if type(topic) is not str:
+            topic = bytes(topic).decode("utf-8", "replace")
+        if topic.rpartition(".")[2] in self.symbols:  # type: ignore[operator]
+            return False
+        self._count("frames_filtered")
+        return True
+
+    def _routed(self, frame: str | bytes, recv_ns: int) -> list[Event]:
+        """The slow path: tickers, klines, acks, a topic's first frame, anything odd."""
         if type(frame) is not str:
             try:
                 frame = bytes(frame).decode("utf-8")
@@ -121,13 +172,6 @@ class PublicDecoder:
         if i < 0:
             return self._untyped(frame, recv_ns)
         start = i + 9
-        if self.symbols is not None:
-            end = frame.find('"', start)
-            if frame[start:end].rpartition(".")[2] not in self.symbols:
-                self._count("frames_filtered")
-                return []
-        if frame.startswith("orderbook.", start):
-            return self._book(frame, recv_ns)
         for prefix, handler in self._routes:
             if frame.startswith(prefix, start):
                 return handler(frame, recv_ns)
@@ -189,6 +233,8 @@ class PublicDecoder:
             m = self._dec_book(frame)
         except msgspec.DecodeError as e:
             return self._bad("malformed", "bad orderbook message", e, frame)
+        if m.type not in ("snapshot", "delta"):
+            return self._bad("malformed", f"orderbook message of type {m.type!r}", None, frame)
         seq = self.books.get(m.topic)
         if seq is None:
             inst = self._instrument(m.data.s)
@@ -199,25 +245,36 @@ class PublicDecoder:
         try:
             seq.on_message(m, recv_ns, out)
         except InvalidNumber as e:
-            # The book may have missed a real change: distrust it until a fresh snapshot.
-            self._bad("malformed", f"bad number in {m.topic}", e)
-            seq.invalidate(f"unreadable update: {e}", (m.cts or m.ts) * _MS,
-                           recv_ns or m.ts * _MS, out)
+            self._unreadable(seq, m, recv_ns, e, out)
         if seq.resubscribe:
-            seq.resubscribe = False  # asked once; the session retries if no snapshot comes
-            if m.topic not in self.resubscribe:
-                self.resubscribe.append(m.topic)
+            self._want_snapshot(seq)
         return out
+
+    def _unreadable(self, seq: BookSequencer, m: Any, recv_ns: int, err: InvalidNumber,
+                    out: list[Event]) -> None:
+        # The book may have missed (or half applied) a real change: distrust it until a
+        # fresh snapshot.
+        self._bad("malformed", f"bad number in {m.topic}", err)
+        seq.invalidate(f"unreadable update: {err}", (m.cts or m.ts) * _MS,
+                       recv_ns or m.ts * _MS, out)
+
+    def _want_snapshot(self, seq: BookSequencer) -> None:
+        seq.resubscribe = False  # asked once; the session retries if no snapshot comes
+        if seq.topic not in self.resubscribe:
+            self.resubscribe.append(seq.topic)
 
     def _trades(self, frame: str, recv_ns: int) -> list[Event]:
         try:
             m = self._dec_trade(frame)
         except msgspec.DecodeError as e:
             return self._bad("malformed", "bad publicTrade message", e, frame)
+        return self._trade_events(m, recv_ns)
+
+    def _trade_events(self, m: Any, recv_ns: int) -> list[Event]:
         out: list[Event] = []
         recv = recv_ns or m.ts * _MS
         for t in m.data:
-            inst = self._instrument(t.s)
+            inst = self._last_inst if t.s == self._last_symbol else self._trade_instrument(t.s)
             side = _SIDES.get(t.S)
             if inst is None or side is None:
                 if side is None:
@@ -226,14 +283,27 @@ class PublicDecoder:
             pp = inst.price_parser
             qp = inst.qty_parser
             try:
-                price = pp.cache[t.p] if t.p in pp.cache else pp(t.p)
-                qty = qp(t.v)
+                try:
+                    price = pp.cache[t.p]
+                except KeyError:
+                    price = pp(t.p)
+                try:
+                    qty = qp.cache[t.v]
+                except KeyError:
+                    qty = qp(t.v)
             except InvalidNumber as e:
                 self._bad("malformed", "bad trade number", e)
                 continue
             out.append(Trade(symbol=t.s, ts=t.T * _MS, recv_ts=recv, price=price, qty=qty,
                              side=side, trade_id=t.i))
         return out
+
+    def _trade_instrument(self, symbol: str) -> Instrument | None:
+        inst = self._instrument(symbol)
+        if inst is not None:
+            self._last_symbol = symbol
+            self._last_inst = inst
+        return inst
 
     def _ticker(self, frame: str, recv_ns: int) -> list[Event]:
         try:

@@ -75,6 +75,8 @@ class BookSequencer:
         "count",
         "instrument",
         "last_u",
+        "parse_price",
+        "parse_qty",
         "pc",
         "pp",
         "qc",
@@ -102,6 +104,9 @@ class BookSequencer:
         self.ready = False
         self.resubscribe = False  # set when a fresh snapshot is needed; the decoder clears it
         self.stats: dict[str, int] = {}
+        # Bound once: a bound method made per message is an allocation per message.
+        self.parse_price = self._price
+        self.parse_qty = self._qty
 
     def _bump(self, name: str) -> None:
         self.stats[name] = self.stats.get(name, 0) + 1
@@ -140,9 +145,32 @@ class BookSequencer:
     def on_message(self, m: BookMessage, recv_ns: int, out: list[Event]) -> None:
         """Apply one decoded message; append the resulting events to ``out``.
 
-        Raises :class:`~hayate.exceptions.InvalidNumber` (before touching the book) when a
-        price or size is not on the instrument's grid.
+        Raises :class:`~hayate.exceptions.InvalidNumber` when a price or size is not on
+        the instrument's grid (a snapshot is then not applied; a delta may be half
+        applied, so the caller invalidates the book).
         """
+        d = m.data
+        u = d.u
+        if m.type != "delta" or u == 1 or not self.ready or u != self.last_u + 1:
+            self._exceptional(m, recv_ns, out)
+            return
+        # The hot path: the next delta of a trusted book.
+        book = self.book
+        bids, asks = book.apply_delta_text(d.b, d.a, self.pc, self.qc, self.parse_price,
+                                           self.parse_qty)
+        book.update_id = self.last_u = u
+        ts = (m.cts or m.ts) * _MS
+        recv = recv_ns or m.ts * _MS
+        out.append(BookDelta(symbol=self.symbol, ts=ts, recv_ts=recv, bids=bids, asks=asks,
+                             update_id=u, seq=d.seq))
+        bk = book._bk
+        ak = book._ak
+        if bk and ak and bk[-1] >= -ak[-1]:
+            self._bump("crossed")
+            self.invalidate(f"crossed after u={u} (bid {bk[-1]} >= ask {-ak[-1]})", ts, recv, out)
+
+    def _exceptional(self, m: BookMessage, recv_ns: int, out: list[Event]) -> None:
+        """Snapshots, restarts, and deltas that do not follow: everything but the hot path."""
         d = m.data
         u = d.u
         ts = (m.cts or m.ts) * _MS
@@ -176,46 +204,8 @@ class BookSequencer:
             self._bump("dropped_while_invalid")
             return
         last = self.last_u
-        if u != last + 1:
-            if u == last:
-                self._bump("duplicates")
-                return
-            self._bump("gaps")
-            self.invalidate(f"gap in u: expected {last + 1}, got {u}", ts, recv, out)
+        if u == last:
+            self._bump("duplicates")
             return
-        # to_levels() inlined for both sides: this is the hot path of every feed.
-        pc = self.pc
-        qc = self.qc
-        bids: list[Level] = []
-        append = bids.append
-        for p, q in d.b:
-            try:
-                pu = pc[p]
-            except KeyError:
-                pu = self._price(p)
-            try:
-                qu = qc[q]
-            except KeyError:
-                qu = self._qty(q)
-            append((pu, qu))
-        asks: list[Level] = []
-        append = asks.append
-        for p, q in d.a:
-            try:
-                pu = pc[p]
-            except KeyError:
-                pu = self._price(p)
-            try:
-                qu = qc[q]
-            except KeyError:
-                qu = self._qty(q)
-            append((pu, qu))
-        book.apply_delta(bids, asks)
-        book.update_id = self.last_u = u
-        out.append(BookDelta(symbol=self.symbol, ts=ts, recv_ts=recv, bids=bids, asks=asks,
-                             update_id=u, seq=d.seq))
-        bk = book._bk
-        ak = book._ak
-        if bk and ak and bk[-1] >= -ak[-1]:
-            self._bump("crossed")
-            self.invalidate(f"crossed after u={u} (bid {bk[-1]} >= ask {-ak[-1]})", ts, recv, out)
+        self._bump("gaps")
+        self.invalidate(f"gap in u: expected {last + 1}, got {u}", ts, recv, out)

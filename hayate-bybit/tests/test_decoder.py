@@ -272,3 +272,12 @@ def test_reset_invalidates_ready_books_only(dec: tuple[PublicDecoder, Metrics]) 
     (inv,) = d.reset("connection lost: test", 42)
     assert isinstance(inv, BookInvalid) and inv.symbol == "BTCUSDT" and inv.ts == 42
     assert d.reset("again", 43) == []
+
+
+def test_a_second_depth_of_the_same_symbol_is_ignored(dec: tuple[PublicDecoder, Metrics]) -> None:
+    d, m = dec
+    d.feed(SNAP)
+    other = frame("snapshot", 5, [("1.0", "1")], [("2.0", "1")], topic="orderbook.200.BTCUSDT")
+    assert d.feed(other) == []
+    assert m.counter_total("frames_other_depth") == 1
+    assert list(d.books) == ["orderbook.50.BTCUSDT"]

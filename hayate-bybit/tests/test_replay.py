@@ -18,7 +18,7 @@ from hayate.exceptions import ConfigError
 from hayate.instruments import InstrumentRegistry
 from hayate_bybit.recording.format import Header, RecordingWriter
 from hayate_bybit.recording.sources import ReplayFile, csv_time_ns
-from hayate_bybit.testing import TrueBook, instrument_item, make_context, reference
+from hayate_bybit.testing import TrueBook, instrument_item, reference
 from hayate_testing import make_plugins, run_spec_dict
 
 SPOT = "bybit_spot_BTC-ETH_ob200_mixed_2026-08-09.jsonl"
@@ -278,5 +278,8 @@ def test_replay_events_are_time_ordered_and_typed(recordings: Path) -> None:
     assert not [e for e in events if isinstance(e, BookInvalid)]
 
 
-def test_ctx_is_available() -> None:
-    assert make_context().clock.now() > 0
+def test_speed_paces_the_replay() -> None:
+    result, _, _ = run(path="sample:spot-btcusdt-ethusdt", speed=100.0)
+    # 42.8 simulated seconds at 100x take at least 0.43 s of wall time (as fast as
+    # possible, the same replay takes a few hundredths of a second).
+    assert result.summary["wall_seconds"] >= 0.4

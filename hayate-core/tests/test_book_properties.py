@@ -17,7 +17,7 @@ ops = st.lists(
     st.one_of(
         st.tuples(st.just("snapshot"), levels, levels),
         st.tuples(st.just("delta"), levels, levels),
-        st.tuples(st.just("delta"), levels, levels),
+        st.tuples(st.just("delta_text"), levels, levels),
         st.tuples(st.just("set"), st.sampled_from([Side.BUY, Side.SELL]), st.tuples(prices, sizes)),
         st.tuples(st.just("clear"), st.just(None), st.just(None)),
     ),
@@ -100,6 +100,15 @@ def test_book_matches_the_model(script: list[tuple[str, object, object]]) -> Non
             m.snapshot(x, y)  # type: ignore[arg-type]
         elif kind == "delta":
             book.apply_delta(x, y)  # type: ignore[arg-type]
+            m.delta(x, y)  # type: ignore[arg-type]
+        elif kind == "delta_text":
+            # Venue text through (deliberately half-empty) caches: same result as ints.
+            b = [(str(p), str(q)) for p, q in x]  # type: ignore[attr-defined]
+            a = [(str(p), str(q)) for p, q in y]  # type: ignore[attr-defined]
+            prices = {str(p): p for p in range(1, 121, 2)}
+            sizes = {str(q): q for q in range(0, 41, 3)}
+            got_b, got_a = book.apply_delta_text(b, a, prices, sizes, int, int)
+            assert (got_b, got_a) == (list(x), list(y))  # type: ignore[call-overload]
             m.delta(x, y)  # type: ignore[arg-type]
         elif kind == "set":
             p, q = y  # type: ignore[misc]

@@ -166,5 +166,5 @@ class BybitPublic(Collector):
             "connects": sum(ws.connects for ws in self.sockets),
             "disconnects": sum(ws.disconnects for ws in self.sockets),
             "resubscribes": sum(s.resubscribes for s in self.sessions),
-            "books": stats,
+            "book_sequencing": stats,
         }

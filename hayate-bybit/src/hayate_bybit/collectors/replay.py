@@ -137,5 +137,5 @@ class BybitReplay(Collector):
             "replay_files": [str(p) for p in self.paths],
             "replay_lines": sum(f.lines for f in self.files),
             "replay_events": self.events_out,
-            "books": stats,
+            "book_sequencing": stats,
         }

@@ -240,6 +240,14 @@ class PublicDecoder:
             inst = self._instrument(m.data.s)
             if inst is None:
                 return []
+            other = next((b.topic for b in self.books.values() if b.symbol == m.data.s), None)
+            if other is not None:
+                # Two depths of one symbol would interleave into one book: keep the first.
+                self._count("frames_other_depth")
+                self._throttle(logging.WARNING, "depth:" + m.topic,
+                               "ignoring %s: the book of %s already comes from %s",
+                               m.topic, m.data.s, other)
+                return []
             seq = self.books[m.topic] = BookSequencer(m.topic, inst, self._count)
         out: list[Event] = []
         try:

@@ -121,6 +121,23 @@ class OrderBookState(State):
         self.log.warning("%d events of %s were dropped: all books marked invalid",
                          ev.dropped, ev.source)
 
+    def summary(self) -> dict[str, Any]:
+        """Where each book ended: validity, top of book (as prices when the instrument is
+        known) and depth, so a replay's summary.json shows the books it rebuilt."""
+        books: dict[str, Any] = {}
+        for sym, b in sorted(self.books.items()):
+            inst = self.ctx.instruments.get(sym)
+            bid, ask = b.best_bid, b.best_ask
+
+            def price(units: int | None, inst: Any = inst) -> str | int | None:
+                if units is None or inst is None:
+                    return units
+                return str(inst.price(units))
+
+            books[sym] = {"valid": b.valid, "bid": price(bid), "ask": price(ask),
+                          "levels": list(b.levels()), "update_id": b.update_id}
+        return {"books": books} if books else {}
+
     def is_stale(self, symbol: str, max_age_ns: int) -> bool:
         b = self.books.get(symbol)
         if b is None:

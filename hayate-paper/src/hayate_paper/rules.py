@@ -40,7 +40,6 @@ class VenueRules(BaseModel):
     invalid_order: str = Field("10001: {detail}", description="Format; {detail} says which rule.")
     unknown_symbol: str = "10001: unknown symbol {symbol}"
     unsupported: str = Field("10001: {detail}", description="Format for unsupported requests.")
-    order_not_found: str = "110001: order does not exist"
     duplicate_client_id: str = "110072: OrderLinkedID is duplicate"
     too_many_orders: str = "110020: too many active orders"
     max_open_orders: int = Field(500, ge=1, description="Open orders per symbol (Bybit: 500).")

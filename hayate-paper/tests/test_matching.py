@@ -332,3 +332,11 @@ def test_responses_carry_exchange_time_and_delivery_time(make_venue):
     evs = v.events()
     assert evs and all(e.recv_ts == e.ts + 5_000_000 for e in evs)
     assert v.last(cid).status is OrderStatus.FILLED
+
+
+def test_inverse_and_option_orders_are_refused_not_misreported(make_venue):
+    v = make_venue("inverse")
+    v.snapshot(bids=[("100.0", "1")], asks=[("100.1", "1")])
+    cid = v.place(BUY, "1", "100.0")
+    assert v.last(cid).status is OrderStatus.REJECTED
+    assert "not simulated" in v.last(cid).reason

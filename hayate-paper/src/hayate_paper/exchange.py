@@ -447,6 +447,11 @@ class PaperExchange:
         if inst is None:
             self._reject(a, rules.unknown_symbol.format(symbol=a.symbol), None)
             return
+        if inst.category not in ("linear", "spot"):
+            # Inverse and option accounting are not simulated: refuse rather than misreport.
+            self._reject(a, rules.unsupported.format(
+                detail=f"{inst.category} instruments are not simulated"), inst)
+            return
         if a.client_id in self.orders:
             self._reject(a, rules.duplicate_client_id, inst)
             return

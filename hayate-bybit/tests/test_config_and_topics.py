@@ -65,10 +65,13 @@ def test_connections_respect_the_args_length_limit() -> None:
 
 def test_spot_subscribes_ten_topics_per_request() -> None:
     topics = [f"publicTrade.S{i}" for i in range(25)]
-    reqs = [json.loads(r) for r in subscribe_requests(topics, 10)]
+    made = subscribe_requests(topics, 10)
+    reqs = [json.loads(text) for _, _, text in made]
     assert [len(r["args"]) for r in reqs] == [10, 10, 5]
-    assert all(r["op"] == "subscribe" and r["req_id"] for r in reqs)
+    assert all(r["op"] == "subscribe" for r in reqs)
+    assert [r["req_id"] for r in reqs] == [req_id for req_id, _, _ in made]
     assert len({r["req_id"] for r in reqs}) == 3
+    assert [chunk for _, chunk, _ in made] == [r["args"] for r in reqs]
 
 
 def test_instruments_from_bybit_items(samples: Path) -> None:

@@ -56,7 +56,7 @@ class BybitPublicConfig(CollectorConfig):
     )
     reconnect_min: Duration = Field(0.5, gt=0, description="First reconnect delay (seconds).")
     reconnect_max: Duration = Field(30.0, gt=0, description="Longest reconnect delay (seconds).")
-    overflow: Literal["block", "conflate"] = Field(  # type: ignore[assignment]
+    overflow: Literal["block", "conflate"] = Field(
         "block",
         description=(
             "'block' slows the feed down (Bybit may then drop us: we reconnect and resync); "

@@ -44,7 +44,9 @@ async def fetch_instruments_info(
         page=_page,
         decode=_decode_response,
     )
-    by_symbol = {it.get("symbol"): it for it in items if isinstance(it, dict)}
+    by_symbol: dict[str, dict[str, Any]] = {
+        it["symbol"]: it for it in items if isinstance(it, dict) and isinstance(it.get("symbol"), str)
+    }
     wanted = list(dict.fromkeys(symbols))
     missing = [s for s in wanted if s not in by_symbol]
     if missing:

@@ -194,18 +194,18 @@ class ReplayFile:
         for raw in lines:
             self.lines += 1
             try:
-                line = _decode_line(raw)
+                rec = _decode_line(raw)
             except msgspec.DecodeError as e:
                 self._count("recording_lines_malformed")
                 self.throttle(logging.WARNING, "line", "%s: skipped a bad line: %s",
                               self.path.name, e)
                 continue
-            if line.frame is not None:
-                events = feed(line.frame, line.t)
+            if rec.frame is not None:
+                events = feed(rec.frame, rec.t)
                 if events:
                     yield from events
-            elif line.event == "disconnected":
-                yield from decoder.reset(f"connection lost: {line.detail}", line.t)
+            elif rec.event == "disconnected":
+                yield from decoder.reset(f"connection lost: {rec.detail}", rec.t)
 
     def _csv_events(self) -> Iterator[Event]:
         assert self.csv_header is not None

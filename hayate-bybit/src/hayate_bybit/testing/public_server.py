@@ -179,7 +179,7 @@ class PublicServer:
         self._server = await serve(self._handler, self.host, 0, process_request=self._http,
                                    compression=None, ping_interval=None, close_timeout=1,
                                    write_limit=self.write_limit)
-        self.port = self._server.sockets[0].getsockname()[1]  # type: ignore[index]
+        self.port = self._server.sockets[0].getsockname()[1]
         return self
 
     async def stop(self) -> None:
@@ -312,7 +312,9 @@ class PublicServer:
         book = self.books[topic]
         _, ask = book.best()
         assert ask is not None
-        price = str(ask + Decimal(1).scaleb(ask.as_tuple().exponent))  # one digit above
+        exponent = ask.as_tuple().exponent
+        assert isinstance(exponent, int)
+        price = str(ask + Decimal(1).scaleb(exponent))  # one digit above the best ask
         data = {"s": book.symbol, "b": [[price, "1"]], "a": [], "u": book.u + 1, "seq": book.seq}
         self._broadcast(topic, self._book_message(topic, "delta", data))
 

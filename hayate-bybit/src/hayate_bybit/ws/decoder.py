@@ -154,7 +154,7 @@ class PublicDecoder:
         start = i + 9
         end = frame.find(key[-1], start)  # type: ignore[arg-type]
         topic = frame[start:end]
-        if type(topic) is not str:
+        if not isinstance(topic, str):
             topic = bytes(topic).decode("utf-8", "replace")
         if topic.rpartition(".")[2] in self.symbols:  # type: ignore[operator]
             return False
@@ -163,7 +163,7 @@ class PublicDecoder:
 
     def _routed(self, frame: str | bytes, recv_ns: int) -> list[Event]:
         """The slow path: tickers, klines, acks, a topic's first frame, anything odd."""
-        if type(frame) is not str:
+        if not isinstance(frame, str):
             try:
                 frame = bytes(frame).decode("utf-8")
             except UnicodeDecodeError as e:
@@ -193,7 +193,7 @@ class PublicDecoder:
             self._count("frames_unknown_symbol")
             self._throttle(logging.WARNING, "symbol:" + symbol,
                            "skipped a frame of %s: no instrument for that symbol", symbol)
-        return inst  # type: ignore[no-any-return]
+        return inst
 
     def _untyped(self, frame: str, recv_ns: int) -> list[Event]:
         """A frame without a compact ``"topic":"`` key: control message or spaced JSON."""

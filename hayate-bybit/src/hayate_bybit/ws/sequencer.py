@@ -21,13 +21,17 @@ event in integer units. Book events carry the matching-engine time ``cts`` as ``
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from hayate.book.book import OrderBook
 from hayate.events import BookDelta, BookInvalid, BookReady, BookSnapshot, Event, Level
 from hayate.exceptions import InvalidNumber
 from hayate.instruments import Instrument
 from hayate.numbers import UnitParser
-from hayate_bybit.schemas.public import BookMessage
+from hayate_bybit.schemas.public import BookMessage, PublicMessage
+
+BookLike = BookMessage | PublicMessage
+"""A book message: decoded on its own, or by the fast path (``data`` is then ``BookData``)."""
 
 __all__ = ["BookSequencer", "to_levels"]
 
@@ -142,8 +146,8 @@ class BookSequencer:
             out.append(BookInvalid(symbol=self.symbol, ts=ts, recv_ts=recv_ts, reason=reason))
         self.resubscribe = False
 
-    def on_message(self, m: BookMessage, recv_ns: int, out: list[Event]) -> None:
-        """Apply one decoded message; append the resulting events to ``out``.
+    def on_message(self, m: Any, recv_ns: int, out: list[Event]) -> None:
+        """Apply one decoded :data:`BookLike` message; append the resulting events to ``out``.
 
         Raises :class:`~hayate.exceptions.InvalidNumber` when a price or size is not on
         the instrument's grid (a snapshot is then not applied; a delta may be half
@@ -169,7 +173,7 @@ class BookSequencer:
             self._bump("crossed")
             self.invalidate(f"crossed after u={u} (bid {bk[-1]} >= ask {-ak[-1]})", ts, recv, out)
 
-    def _exceptional(self, m: BookMessage, recv_ns: int, out: list[Event]) -> None:
+    def _exceptional(self, m: Any, recv_ns: int, out: list[Event]) -> None:
         """Snapshots, restarts, and deltas that do not follow: everything but the hot path."""
         d = m.data
         u = d.u

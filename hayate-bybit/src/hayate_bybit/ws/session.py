@@ -109,10 +109,10 @@ class PublicSession:
     # -- internals ------------------------------------------------------------------------------
     async def _send_op(self, op: str, topics: Sequence[str]) -> None:
         assert self.ws is not None
-        for req in subscribe_requests(topics, subscribe_batch_size(self.category), op):
+        for req_id, chunk, req in subscribe_requests(topics, subscribe_batch_size(self.category),
+                                                     op):
             if op == "subscribe":
-                req_id = req.split('"req_id":"', 1)[1].split('"', 1)[0]
-                self._pending[req_id] = [t for t in topics if f'"{t}"' in req]
+                self._pending[req_id] = chunk
             await self.ws.send(req)
             if self.on_link is not None:
                 self.on_link("sent", req, self.clock.now())

@@ -73,10 +73,14 @@ def split_by_connection(
     return connections
 
 
-def subscribe_requests(topics: Sequence[str], batch: int, op: str = "subscribe") -> list[str]:
-    """JSON requests of at most ``batch`` topics each (spot allows 10 per request)."""
+def subscribe_requests(
+    topics: Sequence[str], batch: int, op: str = "subscribe"
+) -> list[tuple[str, list[str], str]]:
+    """``(req_id, topics, JSON request)`` for at most ``batch`` topics each (spot: 10)."""
     out = []
     for i in range(0, len(topics), batch):
-        req = {"req_id": f"hy{next(_ids)}", "op": op, "args": list(topics[i : i + batch])}
-        out.append(msgspec.json.encode(req).decode())
+        chunk = list(topics[i : i + batch])
+        req_id = f"hy{next(_ids)}"
+        req = {"req_id": req_id, "op": op, "args": chunk}
+        out.append((req_id, chunk, msgspec.json.encode(req).decode()))
     return out

@@ -32,7 +32,7 @@ from hayate.transport.backoff import Backoff
 __all__ = ["NotConnected", "ReconnectingWebSocket", "WebSocketHandler", "first_error"]
 
 
-def first_error(group: BaseExceptionGroup) -> BaseException:  # type: ignore[type-arg]
+def first_error(group: BaseExceptionGroup) -> BaseException:
     """The first real error inside (nested) task-group exception groups.
 
     A task group reports even a single failure as a group; callers (and users reading the

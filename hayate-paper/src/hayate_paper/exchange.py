@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from itertools import takewhile
 from typing import Any
@@ -236,7 +236,7 @@ class PaperExchange:
         self.n_fills = 0
         self.n_maker = 0
         self.n_taker = 0
-        self.peak_equity: Decimal | None = None
+        self.peak_pnl: Decimal | None = None
         self.max_drawdown = _ZERO
 
     # -- symbols ---------------------------------------------------------------------------------
@@ -1069,21 +1069,15 @@ class PaperExchange:
         self._end()
 
     # -- figures ---------------------------------------------------------------------------------
-    def track_equity(self, equity: Decimal) -> Decimal:
-        """Update the peak/drawdown with an equity observation; returns the drawdown."""
-        peak = self.peak_equity
-        if peak is None or equity > peak:
-            self.peak_equity = peak = equity
-        dd = peak - equity
+    def track_drawdown(self, net_pnl: Decimal) -> Decimal:
+        """Record one observation of net P&L; returns the drawdown from its peak so far."""
+        peak = self.peak_pnl
+        if peak is None or net_pnl > peak:
+            self.peak_pnl = peak = net_pnl
+        dd = peak - net_pnl
         if dd > self.max_drawdown:
             self.max_drawdown = dd
         return dd
-
-    def open_orders(self) -> Mapping[str, SimOrder]:
-        return self.orders
-
-    def describe(self) -> dict[str, Any]:
-        return {"open_orders": len(self.orders), "symbols": sorted(self.symbols)}
 
 
 def _cap_consumed(consumed: dict[int, int], levels: list[tuple[int, int]]) -> None:

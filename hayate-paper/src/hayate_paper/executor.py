@@ -248,7 +248,7 @@ class PaperExchangeExecutor(Executor):
         net = realized + unrealized - fees
         if self._start_equity is None:
             self._start_equity = acct.equity(marks)
-        dd = ex.track_equity(net)
+        dd = ex.track_drawdown(net)
         if self.equity_log is not None:
             equity = acct.equity(marks)
             positions = {s: p.size for s, p in acct.positions.items()}
@@ -446,7 +446,7 @@ class PaperExchangeExecutor(Executor):
         unrealized = acct.unrealized(marks)
         fees = acct.fees_quote
         net = realized + unrealized - fees
-        ex.track_equity(net)
+        ex.track_drawdown(net)
         f = fmt_decimal
         out: dict[str, Any] = {
             "orders": ex.n_orders,

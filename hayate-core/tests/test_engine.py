@@ -185,3 +185,22 @@ def test_symbol_routing(plugins: Any) -> None:
 def test_timer_event_shape() -> None:
     t = Timer(ts=1, recv_ts=2, name="tick")
     assert t.time == 2 and t.name == "tick"
+
+
+def test_observers_see_private_events_actions_and_blocks(plugins: Any) -> None:
+    from hayate.engine.runtime import BotRuntime
+    from hayate.spec.loader import parse_spec
+
+    spec = parse_spec(with_(SIM, risk={"max_position": "0.0001"}), plugins.registry)
+    rt = BotRuntime(spec, plugins, install_signal_handlers=False)
+    seen: dict[str, list[Any]] = {"events": [], "actions": [], "blocks": []}
+    rt.observe(events=lambda src, ev: seen["events"].append((src, type(ev).__name__)),
+               actions=lambda sid, a: seen["actions"].append((sid, type(a).__name__)),
+               blocks=lambda sid, a, why: seen["blocks"].append((sid, why)))
+    anyio.run(rt.run, backend="asyncio")
+    # Every PlaceOrder is refused by the risk gate; cancels always pass.
+    assert seen["blocks"] and all(sid == "q" for sid, _ in seen["blocks"])
+    assert all(kind != "PlaceOrder" for _, kind in seen["actions"])
+    assert ("q", "CancelAll") in seen["actions"]
+    # Only private events are tapped by default: no book deltas.
+    assert all(kind not in ("BookDelta", "BookSnapshot") for _, kind in seen["events"])

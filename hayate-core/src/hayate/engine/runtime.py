@@ -35,7 +35,7 @@ from hayate.actions import Action, CancelAll, PlaceOrder
 from hayate.clock import NS, Clock, SimClock, WallClock, format_ns
 from hayate.context import BotContext, ClientIdFactory, ComponentContext
 from hayate.engine.inbox import Inbox
-from hayate.events import Event
+from hayate.events import Event, PrivateEvent
 from hayate.exceptions import ComponentError, WiringError
 from hayate.plugins.manager import PluginManager
 from hayate.risk.engine import RiskEngine
@@ -82,7 +82,9 @@ class _Route:
     def appliers_for(self, event_type: type) -> list[Callable[[Event], None]]:
         found = []
         for apply in self.appliers:
-            wanted = getattr(getattr(apply, "__self__", None), "event_types", None)
+            wanted = getattr(apply, "event_types", None)
+            if wanted is None:
+                wanted = getattr(getattr(apply, "__self__", None), "event_types", None)
             if wanted is None or issubclass(event_type, tuple(wanted)):
                 found.append(apply)
         self.by_type[event_type] = found
@@ -162,6 +164,8 @@ class BotRuntime:
         self._risk: RiskEngine | None = self.risk_context if self.risk_context.active else None
         self._kill_switch: KillSwitch | None = None
         self._deferred: deque[tuple[str, Event]] = deque()
+        self._action_observers: list[Callable[[str, Action], None]] = []
+        self._block_observers: list[Callable[[str, Action, str], None]] = []
         self._build()
         self.risk_context.bind(self.components.values())
 
@@ -408,6 +412,8 @@ class BotRuntime:
             if verdict:
                 reason = str(verdict)
                 self.risk_blocks[reason] = self.risk_blocks.get(reason, 0) + 1
+                for observe_block in self._block_observers:
+                    observe_block(slot.strategy.id, a, reason)
                 if self.risk_blocks[reason] <= 5 or math.log2(self.risk_blocks[reason]).is_integer():
                     log.warning("risk blocked %s (%s): %s (%d so far)", name,
                                 getattr(a, "client_id", ""), reason, self.risk_blocks[reason])
@@ -416,6 +422,8 @@ class BotRuntime:
             self.actions_by_type[name] = self.actions_by_type.get(name, 0) + 1
             for st in slot.action_states:
                 st.on_action(a)
+            for observe in self._action_observers:
+                observe(slot.strategy.id, a)
             allowed.append(a)
         if allowed:
             try:
@@ -463,6 +471,8 @@ class BotRuntime:
             for a in actions:
                 for st in states.values():
                     st.on_action(a)
+                for observe in self._action_observers:
+                    observe("(engine)", a)
             try:
                 await ex.submit(list(actions))  # type: ignore[attr-defined]
             except Exception as e:  # teardown's cancel_all_open() is the second line
@@ -781,6 +791,33 @@ class BotRuntime:
         counters = {name: sum(series.values()) for name, series in self.ctx.metrics.counters.items()}
         summary["counters"] = dict(sorted(counters.items()))
         return summary
+
+    # -- observers (journal, status, metrics) -------------------------------------------------
+    def observe(
+        self,
+        *,
+        events: Callable[[str, Event], None] | None = None,
+        event_types: tuple[type[Event], ...] = (PrivateEvent,),
+        actions: Callable[[str, Action], None] | None = None,
+        blocks: Callable[[str, Action, str], None] | None = None,
+    ) -> None:
+        """Watch the bot without being part of it (call before :meth:`run`, e.g. from
+        ``hayate_bot_starting``): ``events(source, event)`` for events of ``event_types``
+        from every source (private events by default, so market data costs nothing),
+        ``actions(strategy_id, action)`` for each action sent, ``blocks(strategy_id,
+        action, reason)`` for each action the risk gate refused. Observers must be fast and
+        must not raise; slow work (disk, network) belongs on a queue they feed."""
+        if events is not None:
+            for source, route in self.routes.items():
+                def tap(ev: Event, _source: str = source) -> None:
+                    events(_source, ev)
+                tap.event_types = event_types  # type: ignore[attr-defined]
+                route.appliers.append(tap)
+                route.by_type.clear()
+        if actions is not None:
+            self._action_observers.append(actions)
+        if blocks is not None:
+            self._block_observers.append(blocks)
 
     # -- introspection for plugins -----------------------------------------------------------------
     def component(self, id: str) -> Component:

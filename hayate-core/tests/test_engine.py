@@ -11,6 +11,7 @@ import pytest
 from hayate.actions import CancelAll, CancelOrder, PlaceOrder
 from hayate.events import Timer
 from hayate_testing import make_plugins, run_spec_dict
+from hayate_testing import spec_with as with_
 
 SIM: dict[str, Any] = {
     "name": "sim",
@@ -27,19 +28,6 @@ LIVE: dict[str, Any] = {
     "strategies": {"q": {"type": "testing.quoter", "inputs": ["market"], "every": 10}},
     "executors": {"venue": {"type": "testing.recorder"}},
 }
-
-
-def with_(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    import copy
-
-    raw = copy.deepcopy(base)
-    for path, value in changes.items():
-        node = raw
-        parts = path.split("__")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    return raw
 
 
 @pytest.fixture

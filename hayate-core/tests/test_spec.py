@@ -8,6 +8,7 @@ import pytest
 from hayate.exceptions import SpecError
 from hayate.spec.loader import apply_overrides, load_spec, parse_spec
 from hayate_testing import make_plugins
+from hayate_testing import spec_with as with_
 
 GOOD: dict[str, Any] = {
     "spec_version": 1,
@@ -27,19 +28,6 @@ def problems(raw: dict[str, Any], registry: Any, **kw: Any) -> list[str]:
     with pytest.raises(SpecError) as e:
         parse_spec(raw, registry, file="bot.toml", **kw)
     return [str(p) for p in e.value.problems]
-
-
-def with_(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    import copy
-
-    raw = copy.deepcopy(base)
-    for path, value in changes.items():
-        node = raw
-        parts = path.split("__")
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-        node[parts[-1]] = value
-    return raw
 
 
 def test_good_spec_loads(registry: Any) -> None:

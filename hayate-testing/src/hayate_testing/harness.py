@@ -27,6 +27,18 @@ def make_plugins(extra: Iterable[str] = ()) -> PluginManager:
     return pm
 
 
+def spec_with(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A deep copy of a spec dict with changes given as ``section__id__key=value``."""
+    raw = copy.deepcopy(base)
+    for path, value in changes.items():
+        node = raw
+        parts = path.split("__")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = value
+    return raw
+
+
 def _importer(module: str) -> Callable[[], object]:
     def load() -> object:
         return importlib.import_module(module)

@@ -236,6 +236,15 @@ class Executor(Component):
     async def cancel_all_open(self) -> None:
         """Cancel every open order this executor placed (teardown)."""
 
+    async def reconcile(self, account: Any) -> Any:
+        """After a restart, before the first event: compare ``account`` (the bot's
+        ``core.account`` state, rebuilt from the journal) with the venue and return a
+        :class:`hayate.journal.ReconcileReport` of the private events that bring it up to
+        date (missed fills, orders closed meanwhile, positions, balances), or None when
+        there is nothing to check. Fills are matched by ``fill_id``, so repeating one the
+        account already has is harmless."""
+        return None
+
 
 @runtime_checkable
 class SourceWrapper(Protocol):

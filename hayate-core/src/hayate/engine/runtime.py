@@ -22,7 +22,7 @@ import math
 import signal
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,9 @@ class BotRuntime:
         self._deferred: deque[tuple[str, Event]] = deque()
         self._action_observers: list[Callable[[str, Action], None]] = []
         self._block_observers: list[Callable[[str, Action, str], None]] = []
+        self._before_run: list[Callable[[], Awaitable[None]]] = []
+        self._background: list[Callable[[], Awaitable[None]]] = []
+        self.sim_events = 0  # events handled so far in a simulation (updated every 1024)
         self._build()
         self.risk_context.bind(self.components.values())
 
@@ -309,6 +312,8 @@ class BotRuntime:
                     except Exception as e:
                         raise ComponentError(comp.id, f"setup failed: {type(e).__name__}: {e}") from e
             self.plugins.hook.hayate_bot_starting(bot=self)
+            for before in self._before_run:
+                await before()
             log.info("bot %s starting: %s clock, %d components, mode %s", self.spec.name,
                      "simulated" if self.simulated else "wall", len(self.components),
                      self.spec.engine.mode)
@@ -320,6 +325,8 @@ class BotRuntime:
                     tg.start_soon(self._kill_switch.watch)
                 if self._risk is not None and not self.simulated:
                     tg.start_soon(self._watch_risk)
+                for task in self._background:
+                    tg.start_soon(task)
                 if self.simulated:
                     await self._run_simulated(tg)
                 else:
@@ -580,6 +587,7 @@ class BotRuntime:
             if self._stop_reason is not None:
                 break
             if not n & 1023:
+                self.sim_events = n
                 await anyio.lowlevel.checkpoint()
         else:
             self.exit_reason = "end of data"
@@ -800,24 +808,39 @@ class BotRuntime:
         event_types: tuple[type[Event], ...] = (PrivateEvent,),
         actions: Callable[[str, Action], None] | None = None,
         blocks: Callable[[str, Action, str], None] | None = None,
+        first: bool = False,
     ) -> None:
         """Watch the bot without being part of it (call before :meth:`run`, e.g. from
         ``hayate_bot_starting``): ``events(source, event)`` for events of ``event_types``
         from every source (private events by default, so market data costs nothing),
         ``actions(strategy_id, action)`` for each action sent, ``blocks(strategy_id,
         action, reason)`` for each action the risk gate refused. Observers must be fast and
-        must not raise; slow work (disk, network) belongs on a queue they feed."""
+        must not raise; slow work (disk, network) belongs on a queue they feed. ``first``
+        puts the event tap before the states (to time an event from its arrival)."""
         if events is not None:
             for source, route in self.routes.items():
                 def tap(ev: Event, _source: str = source) -> None:
                     events(_source, ev)
                 tap.event_types = event_types  # type: ignore[attr-defined]
-                route.appliers.append(tap)
+                if first:
+                    route.appliers.insert(0, tap)
+                else:
+                    route.appliers.append(tap)
                 route.by_type.clear()
         if actions is not None:
             self._action_observers.append(actions)
         if blocks is not None:
             self._block_observers.append(blocks)
+
+    def before_run(self, fn: Callable[[], Awaitable[None]]) -> None:
+        """Await ``fn()`` after ``hayate_bot_starting`` and before the first event (e.g. the
+        journal's restart recovery and reconciliation); an error stops the bot."""
+        self._before_run.append(fn)
+
+    def in_background(self, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run ``fn()`` in the bot's task group for the whole run (status, metrics); it is
+        cancelled when the bot stops."""
+        self._background.append(fn)
 
     # -- introspection for plugins -----------------------------------------------------------------
     def component(self, id: str) -> Component:

@@ -38,8 +38,25 @@ def hayate_check_action(action: Any, context: Any) -> str | None:
 
 
 @hookimpl
+def hayate_bot_starting(bot: Any) -> None:
+    """Operator tools on the observer API: the journal (and restart recovery), the metrics
+    endpoint, and the status display (a panel when the CLI gives a terminal console)."""
+    from hayate.journal.recorder import attach_journal
+    from hayate.metrics_http import attach_metrics
+    from hayate.status.monitor import attach_status
+
+    bot._hayate_journal = attach_journal(bot)
+    attach_metrics(bot)
+    attach_status(bot, getattr(bot, "status_console", None))
+
+
+@hookimpl
 def hayate_bot_stopped(bot: Any, summary: dict[str, Any]) -> None:
-    """Add the risk engine's figures (mode, breaker trips, P&L, drawdown) to summary.json."""
+    """Add the risk engine's figures (mode, breaker trips, P&L, drawdown) to summary.json;
+    commit and close the journal (its figures go to summary.json too)."""
     risk = getattr(bot, "risk_context", None)
     if isinstance(risk, RiskEngine) and (risk.active or risk.trips):
         summary["risk"] = risk.summary()
+    journal = getattr(bot, "_hayate_journal", None)
+    if journal is not None:
+        journal.stop(summary)

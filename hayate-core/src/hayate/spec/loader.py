@@ -85,6 +85,10 @@ def _register_core_sections() -> None:
         from hayate.risk.config import RiskConfig
 
         register_section("risk", RiskConfig)
+    if "journal" not in _SECTIONS:
+        from hayate.journal.config import JournalConfig
+
+        register_section("journal", JournalConfig)
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,18 @@ class PaperExchangeExecutor(Executor):
         if n:
             self.log.info("cancelled %d open paper orders at exit", n)
 
+    # -- restart recovery (hayate_paper.recovery) ----------------------------------------------
+    def restore_from_journal(self, recovered: Any) -> None:
+        """A simulated venue dies with the bot: rebuild it from the journal's fills."""
+        from hayate_paper.recovery import restore_paper_venue
+
+        restore_paper_venue(self, recovered)
+
+    async def reconcile(self, account: Any) -> Any:
+        from hayate_paper.recovery import reconcile_paper_venue
+
+        return reconcile_paper_venue(self, account)
+
     # -- equity sampling ---------------------------------------------------------------------------
     def _sample(self, t: int) -> None:
         self._last_sample = t

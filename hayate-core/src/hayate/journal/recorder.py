@@ -285,7 +285,10 @@ class JournalRecorder:
                 raise TypeError(f"executor {ex.id}: reconcile() must return a ReconcileReport")
             before = account.fills if account is not None else 0
             route = bot.routes[ex.id]
+            risk = bot._risk
             for ev in report.events:
+                if risk is not None:
+                    risk.observe(ex.id, ev)
                 for apply in route.appliers_for(type(ev)):
                     apply(ev)
             new_fills = (account.fills - before) if account is not None else 0

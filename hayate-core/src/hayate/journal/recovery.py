@@ -143,4 +143,12 @@ def rebuild_states(bot: Any, source: str, rec: RecoveredState) -> int:
         events: list[Event] = [*rec.orders, *rec.fills, *rec.balances.values()]
         for ev in events:
             state.apply(ev)
+    risk = getattr(bot, "risk_context", None)
+    if risk is not None and getattr(risk, "active", False):
+        # The risk engine keeps its own copy of orders and positions: limits and P&L
+        # breakers must see what happened before the restart too.
+        for place in rec.placed:
+            risk.orders.on_action(place)
+        for ev in [*rec.orders, *rec.fills]:
+            risk.observe(source, ev)
     return len(states)

@@ -112,6 +112,9 @@ class JournalWriter:
             self.error = e
             log.error("journal writer failed: %s: %s", type(e).__name__, e)
         finally:
+            for kind, payload in list(self._q):
+                if kind == _BARRIER:
+                    payload.set()  # nobody waits forever on a dead writer
             with self._room:
                 self._room.notify_all()
 

@@ -191,6 +191,8 @@ def run(
     except ConfigError as e:
         fail_config(str(e))
         return
+    if not quiet and out.is_terminal and log_format == "text":
+        runtime.status_console = out  # type: ignore[attr-defined]  # the live status panel
     import anyio
 
     try:
@@ -280,6 +282,9 @@ def _register_core_commands() -> None:
     from hayate.cli.kill import kill
 
     app.command("kill")(kill)
+    from hayate.cli.report import report
+
+    app.command("report")(report)
 
 
 _register_core_commands()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hayate.plugins import hookimpl
 from hayate.plugins.hookspecs import Register
 from hayate_paper.executor import PaperExchangeExecutor
@@ -16,3 +18,11 @@ def hayate_register_collectors(register: Register) -> None:
 @hookimpl
 def hayate_register_executors(register: Register) -> None:
     register(PaperExchangeExecutor)
+
+
+@hookimpl
+def hayate_register_commands(app: Any) -> None:
+    # ``hayate paper serve``; its Bybit code is imported only when the command runs.
+    from hayate_paper.bybit_server.cli import register_paper_commands
+
+    register_paper_commands(app)

@@ -1,0 +1,166 @@
+"""The trade socket ``/v5/trade``: orders over a WebSocket, camelCase replies.
+
+``{"op": "auth", ...}`` as on the private stream, answered ``{"retCode", "retMsg", "op",
+"connId"}``; then ``order.create`` / ``order.amend`` / ``order.cancel`` (and the batch
+ops) with a ``header`` carrying ``X-BAPI-TIMESTAMP`` (checked against the recv window as
+REST does). Each answer echoes ``reqId``, carries REST's ``result`` as ``data`` and a
+``header`` block with the rate-limit state; limits are shared with REST (protocol notes §4).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+from aiohttp import WSMsgType, web
+
+from hayate_paper.bybit_server import wire
+from hayate_paper.bybit_server.accounts import ExchangeAccount
+from hayate_paper.bybit_server.connection import Connection
+from hayate_paper.bybit_server.operations import ORDER_OPS
+from hayate_paper.bybit_server.security import RateLimiter, Verdict, authenticate_ws, check_timestamp
+from hayate_paper.bybit_server.wire import BybitError, now_ms
+
+__all__ = ["TradeConnection", "TradeHub"]
+
+log = logging.getLogger("hayate_paper.bybit_server.trade")
+
+_REQ_IDS_KEPT = 10_000
+
+
+class TradeConnection(Connection):
+    account: ExchangeAccount | None = None
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.req_ids: set[str] = set()
+        self._req_order: deque[str] = deque()
+
+    def seen(self, req_id: str) -> bool:
+        if req_id in self.req_ids:
+            return True
+        self.req_ids.add(req_id)
+        self._req_order.append(req_id)
+        if len(self._req_order) > _REQ_IDS_KEPT:
+            self.req_ids.discard(self._req_order.popleft())
+        return False
+
+
+class TradeHub:
+    def __init__(self, accounts: Mapping[str, ExchangeAccount], limiter: RateLimiter,
+                 max_pending: int, register: Callable[[Connection], None],
+                 unregister: Callable[[Connection], None], reply_delay: Callable[[], float]) -> None:
+        self.accounts = accounts
+        self.limiter = limiter
+        self.max_pending = max_pending
+        self.register = register
+        self.unregister = unregister
+        self.reply_delay = reply_delay
+
+    @staticmethod
+    def _answer(conn: Connection, req_id: Any, op: str, code: int, msg: str,
+                data: Any = None, ext: Any = None, verdict: Verdict | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if req_id is not None:
+            out["reqId"] = req_id
+        out.update({"retCode": code, "retMsg": msg, "op": op,
+                    "data": {} if data is None else data, "retExtInfo": {} if ext is None else ext})
+        t = now_ms()
+        header = verdict.headers(t) if verdict is not None else {}
+        header["Traceid"] = uuid.uuid4().hex
+        header["Timenow"] = str(t)
+        out["header"] = header
+        out["connId"] = conn.conn_id
+        return out
+
+    def handle_request(self, conn: TradeConnection, raw: str) -> None:
+        try:
+            req = msgspec.json.decode(raw)
+        except msgspec.DecodeError:
+            conn.reply({"retCode": 10001, "retMsg": "Params Error", "op": "",
+                        "connId": conn.conn_id}, self.reply_delay())
+            return
+        if not isinstance(req, dict):
+            return
+        op = req.get("op") or ""
+        req_id = req.get("reqId")
+        delay = self.reply_delay()
+        if op == "ping":
+            conn.reply({"retCode": 0, "retMsg": "OK", "op": "pong", "data": [str(now_ms())],
+                        "connId": conn.conn_id}, delay)
+            return
+        if op == "auth":
+            reply: dict[str, Any] = {}
+            if req_id is not None:
+                reply["reqId"] = req_id
+            if conn.account is not None:
+                reply.update({"retCode": 20001, "retMsg": "Repeat auth"})
+            else:
+                account, problem = authenticate_ws(req.get("args"), self.accounts, now_ms())
+                if account is None:
+                    code = wire.SIGNATURE if problem.startswith("Error sign") else (
+                        wire.INVALID_KEY if "key" in problem else wire.PARAMS)
+                    reply.update({"retCode": code, "retMsg": problem})
+                else:
+                    conn.account = account
+                    reply.update({"retCode": 0, "retMsg": "OK"})
+            reply.update({"op": "auth", "connId": conn.conn_id})
+            conn.reply(reply, delay)
+            return
+        spec = ORDER_OPS.get(op)
+        if spec is None:
+            conn.reply(self._answer(conn, req_id, op, 10404, f"op not found: {op}"), delay)
+            return
+        account = conn.account
+        if account is None:
+            conn.reply(self._answer(conn, req_id, op, wire.INVALID_KEY, "Request not authorized"),
+                       delay)
+            return
+        if isinstance(req_id, str) and req_id and conn.seen(req_id):
+            conn.reply(self._answer(conn, req_id, op, 20006, "reqId is duplicate"), delay)
+            return
+        header = req.get("header") if isinstance(req.get("header"), dict) else {}
+        args = req.get("args")
+        params = args[0] if isinstance(args, list) and len(args) == 1 and isinstance(args[0], dict) else None
+        now = now_ms()
+        try:
+            check_timestamp(header.get("X-BAPI-TIMESTAMP"), header.get("X-BAPI-RECV-WINDOW"), now)
+            if params is None:
+                raise BybitError(wire.PARAMS, "params error: args must hold one object")
+        except BybitError as e:
+            conn.reply(self._answer(conn, req_id, op, e.code, e.msg), delay)
+            return
+        path, impl = spec
+        verdict = self.limiter.check(account.uid, path, str(params.get("category") or ""), now)
+        if not verdict.allowed:
+            conn.reply(self._answer(conn, req_id, op, wire.RATE_LIMIT, wire.TOO_MANY_VISITS,
+                                    verdict=verdict), delay)
+            return
+        try:
+            data, ext = impl(account, params)
+        except BybitError as e:
+            conn.reply(self._answer(conn, req_id, op, e.code, e.msg, verdict=verdict), delay)
+            return
+        conn.reply(self._answer(conn, req_id, op, 0, "OK", data, ext, verdict), delay)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        await ws.prepare(request)
+        conn = TradeConnection(ws, request, "trade", self.max_pending)
+        conn.start()
+        self.register(conn)
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    if not conn.silent:
+                        self.handle_request(conn, msg.data)
+                elif msg.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self.unregister(conn)
+            await conn.close()
+        return ws

@@ -1,0 +1,67 @@
+"""Fixtures for the local Bybit server's tests: a hand-driven market, signed requests,
+and the real Bybit samples to compare shapes with."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from hayate_paper.bybit_server import BybitServer
+from hayate_paper.bybit_server.config import ServerConfig
+from hayate_paper.bybit_server.testing import SignedRest, local_config, ws_clients
+
+SAMPLES = Path("/work/shared/bybit-samples")
+for parent in Path(__file__).resolve().parents:
+    if (parent / "shared" / "bybit-samples").is_dir():
+        SAMPLES = parent / "shared" / "bybit-samples"
+        break
+
+
+@pytest.fixture(scope="session")
+def sample() -> Callable[[str], Any]:
+    """``sample("rest_order_realtime.json")``: one real Bybit message."""
+    assert SAMPLES.is_dir(), f"bybit samples not found at {SAMPLES}"
+
+    def load(name: str) -> Any:
+        return json.loads((SAMPLES / name).read_text())
+
+    return load
+
+
+@pytest.fixture
+def config() -> ServerConfig:
+    return local_config()
+
+
+@pytest.fixture
+async def server(config: ServerConfig) -> AsyncIterator[BybitServer]:
+    async with BybitServer(config) as s:
+        yield s
+
+
+@pytest.fixture
+async def rest(server: BybitServer) -> AsyncIterator[SignedRest]:
+    r = SignedRest(server.base_url)
+    yield r
+    await r.aclose()
+
+
+@pytest.fixture
+async def ws_connect() -> AsyncIterator[Callable[[str], Any]]:
+    """``await ws_connect(url)`` -> a WsClient (closed at the end of the test)."""
+    async with ws_clients() as connect:
+        yield connect
+
+
+@pytest.fixture
+def settle() -> Callable[[], Any]:
+    """``await settle()``: let queued frames go out (book topics push every 20 ms or less)."""
+    async def wait() -> None:
+        await anyio.sleep(0.06)
+
+    return wait

@@ -102,7 +102,7 @@ def _row(p: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 K_ORDER_NEW, K_ACTION, K_ORDER_UPDATE, K_UPDATE_EVENT, K_FILL, K_POSITION, K_BALANCE, \
-    K_SNAPSHOT, K_RISK, K_SESSION_END = range(10)
+    K_SNAPSHOT, K_RISK, K_SESSION_END, K_RECOVERY = range(11)
 
 MAKERS = [
     ("INSERT OR IGNORE INTO orders (run_id, client_id, symbol, side, order_type, time_in_force,"
@@ -135,6 +135,7 @@ MAKERS = [
      " VALUES (?,?,?,?,?,?)", _row),
     ("UPDATE sessions SET ended_at = ?, exit_code = ?, exit_reason = ?, summary = ?"
      " WHERE session_id = ?", _row),
+    ("UPDATE sessions SET recovery = ? WHERE session_id = ?", _row),
 ]
 
 
@@ -298,6 +299,7 @@ class JournalRecorder:
                 log.info("reconcile %s: %s", ex.id, note)
         info["reconciled"] = reconciled
         self.recovery = info
+        self.writer.put(K_RECOVERY, (json.dumps(info), self.session_id))
         log.warning("resumed run %d from %s: %d fills, %d orders (%d open at the crash); "
                     "reconciled: %s", self.run_id, self.path, len(rec.fills), len(rec.placed),
                     len(rec.open_orders),

@@ -280,11 +280,13 @@ def schema(
 
 def _register_core_commands() -> None:
     from hayate.cli.kill import kill
+    from hayate.cli.sweep import sweep_app
 
     app.command("kill")(kill)
     from hayate.cli.report import report
 
     app.command("report")(report)
+    app.add_typer(sweep_app, name="sweep")
 
 
 _register_core_commands()

@@ -64,3 +64,23 @@ def test_report_renders_every_chart_in_chromium(tmp_path: Path) -> None:
                    capture_output=True, timeout=120, check=True)
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # a page, not a blank
+
+
+@pytest.mark.anyio
+async def test_sim_market_replay_reports_its_progress() -> None:
+    """The replay progress bar of ``hayate run`` follows sim.market's simulated time."""
+    from hayate.status import StatusMonitor
+    from hayate_testing.harness import make_plugins, run_spec_dict_async
+
+    spec = {"name": "progress",
+            "collectors": {"market": {"type": "sim.market", "duration": "2m"}},
+            "strategies": {"q": {"type": "testing.quoter", "inputs": ["market"], "mode": "noop"}},
+            "executors": {"venue": {"type": "paper.exchange", "source": "market"}}}
+    pm = make_plugins(extra=["hayate_paper.plugin"])
+    result, runtime = await run_spec_dict_async(spec, pm)
+    assert result.exit_code == 0
+    market = runtime.component("market")
+    done, total = market.progress()  # type: ignore[attr-defined]
+    assert total == 120.0 and 119.0 < done <= 120.0
+    snap = StatusMonitor(runtime).snapshot()
+    assert snap.progress == (done, total)

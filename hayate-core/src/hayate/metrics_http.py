@@ -165,12 +165,14 @@ class MetricsServer:
         self.port = port
         self.started = time.monotonic()
         self.scrapes = 0
+        self.ready = anyio.Event()  # set once listening (the bound port is in self.port)
 
     async def run(self) -> None:
         listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port)
         self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
         self.bot.metrics_address = f"{self.host}:{self.port}"
         log.info("metrics on http://%s:%d/metrics", self.host, self.port)
+        self.ready.set()
         async with listener:
             await listener.serve(self._handle)
 
@@ -212,6 +214,6 @@ def attach_metrics(bot: Any) -> MetricsServer | None:
         return None
     host, port = parse_address(address)
     attach_probe(bot)
-    server = MetricsServer(bot, host, port)
+    server = bot._hayate_metrics = MetricsServer(bot, host, port)
     bot.in_background(server.run)
     return server

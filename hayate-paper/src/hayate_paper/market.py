@@ -111,6 +111,12 @@ class SimMarket(Collector):
     def summary(self) -> dict[str, Any]:
         return {"sim_market_events": self.events_emitted}
 
+    def progress(self) -> tuple[float, float]:
+        """(simulated seconds done, seconds in all): the replay progress bar of ``hayate run``."""
+        c: SimMarketConfig = self.config
+        done = (self.ctx.clock.now() - c.start_time) / NS
+        return min(max(done, 0.0), c.duration), c.duration
+
     def events(self) -> Iterator[Event]:
         c: SimMarketConfig = self.config
         inst = self.instrument

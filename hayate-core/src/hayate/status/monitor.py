@@ -122,7 +122,8 @@ class StatusMonitor:
             return
         while True:
             await anyio.sleep(interval)
-            log.info("%s", format_line(self.snapshot()))
+            snap = self.snapshot()
+            log.info("%s", format_line(snap), extra=_fields(snap))
 
     async def _run_panel(self) -> None:
         from rich.live import Live
@@ -165,6 +166,22 @@ def format_line(s: StatusSnapshot) -> str:
     if s.latency_p50_us is not None:
         parts.append(f"t2t p50 {s.latency_p50_us:.0f}us p99 {s.latency_p99_us:.0f}us")
     return " | ".join(parts)
+
+
+def _fields(s: StatusSnapshot) -> dict[str, Any]:
+    """The same figures as fields of a JSON log line (``--log-format json``)."""
+    out: dict[str, Any] = {"mode": s.mode, "uptime_s": round(s.uptime, 1), "events": s.events,
+                           "events_per_second": round(s.events_per_second, 1),
+                           "risk_mode": s.risk_mode}
+    if s.progress is not None:
+        out["progress"] = round(s.progress[0] / s.progress[1], 4)
+    if s.latency_p50_us is not None:
+        out["tick_to_trade_p50_us"] = round(s.latency_p50_us, 1)
+        out["tick_to_trade_p99_us"] = round(s.latency_p99_us or 0.0, 1)
+    for f in s.symbols:
+        out[f"{f.symbol}_position"] = str(f.position)
+        out[f"{f.symbol}_net_pnl"] = str(f.net)
+    return out
 
 
 def _duration(sec: float | None) -> str:

@@ -217,7 +217,8 @@ class ExchangeAccount:
         rec.status = ev.status.value
         rec.cum_qty = ev.filled_qty
         rec.avg_price = ev.avg_price
-        rec.qty = ev.qty
+        if rec.market_unit != "quoteCoin":  # a spot market buy keeps its size in quote coin
+            rec.qty = ev.qty
         if ev.price is not None:
             rec.price = ev.price
         if ev.reason:

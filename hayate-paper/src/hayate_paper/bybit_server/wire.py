@@ -9,7 +9,7 @@ apply. Linear instruments keep fixed decimals (``"1600.00"``); spot strips trail
 from __future__ import annotations
 
 import time
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import msgspec
@@ -19,6 +19,7 @@ __all__ = [
     "envelope",
     "fixed",
     "fmt",
+    "money",
     "now_ms",
     "now_ns",
     "price_text",
@@ -83,17 +84,28 @@ def fixed(value: Decimal | None, decimals: int) -> str:
     return format(q, "f")
 
 
+_MONEY = Decimal("0.00000001")
+
+
+def money(value: Decimal | None) -> str:
+    """An amount (P&L, equity, margin) at Bybit's 8 decimals, trailing zeros stripped."""
+    if value is None:
+        return ""
+    return fmt(value.quantize(_MONEY, rounding=ROUND_HALF_EVEN))
+
+
 def price_text(value: Decimal | None, decimals: int, spot: bool) -> str:
     """A price or size as the category writes it: fixed decimals, or stripped for spot.
 
-    A value finer than the grid (an average price) keeps its extra digits."""
+    A value finer than the grid (an average price) keeps up to 8 decimals."""
     if value is None:
         return ""
+    grid = Decimal(1).scaleb(-decimals)
+    if value != value.quantize(grid):
+        return money(value) if decimals < 8 else fmt(value)
     if spot:
         return fmt(value)
-    if value == value.quantize(Decimal(1).scaleb(-decimals)):
-        return fixed(value, decimals)
-    return fmt(value)
+    return fixed(value, decimals)
 
 
 def envelope(result: Any = None, *, code: int = 0, msg: str = "OK",

@@ -264,7 +264,9 @@ def test_cli_exit_code_counts_failures(tmp_path: Path) -> None:
     assert r.returncode == 0 and "failed combinations" in r.stdout
 
 
-def test_ctrl_c_stops_the_sweep_and_the_same_command_resumes(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_stops_the_sweep_and_the_same_command_resumes(
+        tmp_path: Path, sig: int, code: int) -> None:
     path = setup(tmp_path, SWEEP.replace("[200, 300]", "[40000, 40001, 40002]")
                  .replace("[5, 10, 20]", "[5, 10]"))
     out = tmp_path / "out"
@@ -274,9 +276,12 @@ def test_ctrl_c_stops_the_sweep_and_the_same_command_resumes(tmp_path: Path) -> 
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(out.glob("runs/*/combination.json")):
         time.sleep(0.1)  # the driver writes combination.json as each combination ends
-    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole process group
+    else:
+        proc.send_signal(sig)  # `kill PID`, a job scheduler: the driver only
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
     assert "run the same command again to resume" in stderr
     with ResultStore.open_existing(out) as store:
         done = [r for r in store.rows() if r.status == "ok"]
@@ -285,3 +290,15 @@ def test_ctrl_c_stops_the_sweep_and_the_same_command_resumes(tmp_path: Path) -> 
     assert r.returncode == 0, r.stderr
     with ResultStore.open_existing(out) as store:
         assert {r.status for r in store.rows()} == {"ok"}
+
+
+def test_ray_without_ray_installed_says_what_to_install(tmp_path: Path) -> None:
+    path = setup(tmp_path)
+    code = ("import sys; sys.modules['ray'] = None; from hayate.cli.app import main; "
+            "main(sys.argv[1:])")
+    r = subprocess.run([sys.executable, "-c", code, "sweep", str(path), "--ray-address", "auto"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert 'pip install "hayate-core[ray]"' in r.stderr and "Traceback" not in r.stderr
+    r = hayate("sweep", str(path), "--ray-address", "auto", "--workers", "2")
+    assert r.returncode == 2 and "--workers is for the local pool" in r.stderr

@@ -7,16 +7,19 @@
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
+from hayate.cli import app as cli_app
 from hayate.cli.app import (
     EXIT_CONFIG,
     EXIT_FAILURE,
@@ -24,7 +27,6 @@ from hayate.cli.app import (
     EXIT_OK,
     _setup_logging,
     err,
-    fail_config,
     get_plugins,
     out,
     print_spec_error,
@@ -33,7 +35,12 @@ from hayate.exceptions import ConfigError, SpecError
 
 __all__ = ["sweep_app"]
 
-SUBCOMMANDS = ("run", "report", "export")
+
+def fail_config(message: str) -> None:
+    """Exit 2 with ``message`` printed as is (a path or "hayate-core[ray]" is not markup)."""
+    cli_app.fail_config(escape(message))
+
+EXIT_TERMINATED = 143
 
 
 class _RunByDefault(TyperGroup):
@@ -114,7 +121,7 @@ def run_cmd(
         table.add_column("id")
         table.add_column("combination")
         for c in plan.combinations[:50]:
-            table.add_row(c.id, c.label())
+            table.add_row(c.id, Text(c.label()))
         out.print(table)
         if n > 50:
             out.print(f"... and {n - 50} more")
@@ -145,7 +152,7 @@ def run_cmd(
         if not quiet:
             done = f", {outcome.skipped} already done" if outcome.skipped else ""
             err.print(f"sweep {plan.sweep.name}: {outcome.total} combinations{done}; "
-                      f"{left} to run on {backend.describe()} -> {target}")
+                      f"{left} to run on {backend.describe()} -> {target}", markup=False)
         if progress is not None and left:
             progress.start()
             job = progress.add_task("running", total=left, ok=0, failed=0)
@@ -153,26 +160,30 @@ def run_cmd(
     def on_result(combo: Any, result: Any, outcome: Any) -> None:
         if result.status != "ok" and not quiet:
             (progress.console if progress is not None else err).print(
-                f"[red]failed[/] {combo.id} {combo.label()}: {result.error}", markup=True,
-                highlight=False)
+                f"[red]failed[/] {combo.id} {escape(combo.label())}: {escape(str(result.error))}",
+                markup=True, highlight=False)
         if progress is not None and job is not None:
             progress.update(job, advance=1, ok=outcome.ok, failed=outcome.failed)
 
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         outcome = run_sweep(plan, target, backend, retry_failed=retry_failed, log_level=level,
                             on_start=on_start, on_result=on_result)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         if progress is not None:
             progress.stop()
-        err.print(f"interrupted; finished combinations are kept in {target}: run the same "
-                  "command again to resume")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        how = "terminated" if isinstance(e, _Terminated) else "interrupted"
+        err.print(f"{how}; finished combinations are kept in {target}: run the same "
+                  "command again to resume", markup=False)
+        raise typer.Exit(EXIT_TERMINATED if isinstance(e, _Terminated) else EXIT_INTERRUPTED
+                         ) from None
     except ConfigError as e:
         if progress is not None:
             progress.stop()
         fail_config(str(e))
         return
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if progress is not None:
             progress.stop()
     _export_defaults(target, quiet)
@@ -182,6 +193,14 @@ def run_cmd(
         _print_report(target, metric="net_pnl", by=[], top=10, order=None, svg=None,
                       write_svg=False)
     raise typer.Exit(EXIT_FAILURE if outcome.failed else EXIT_OK)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler, ``kill``): stop like Ctrl-C, keep what finished, exit 143."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated
 
 
 def _progress(quiet: bool) -> Progress | None:
@@ -220,7 +239,7 @@ def _export_defaults(target: Path, quiet: bool) -> None:
             write_parquet(store, target / "results.parquet")
         except ConfigError as e:
             if not quiet:
-                err.print(f"results.csv written; no Parquet file: {e}")
+                err.print(f"results.csv written; no Parquet file: {e}", markup=False)
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -327,7 +346,7 @@ def _print_report(out_dir: Path, *, metric: str, by: list[str], top: int, order:
     pending = len(rows) - len(done)
     title = (f"{meta.get('name', out_dir.name)}: {len(done)} of {len(rows)} combinations done, "
              f"{len(failed)} failed" + (f", {pending} pending" if pending else ""))
-    out.print(title, style="bold")
+    out.print(title, style="bold", markup=False)
 
     ranked = rank(rows, metric, descending=descending)
     multi = any(len(g.values) > 1 for g in ranked)
@@ -350,7 +369,7 @@ def _print_report(out_dir: Path, *, metric: str, by: list[str], top: int, order:
             fig += [_fmt(g.worst), _fmt(g.best)]
         ctx = [_fmt(g.means.get(m)) for m in context]
         runs = f"{g.ok}" + (f" ({g.failed} failed)" if g.failed else "")
-        table.add_row(str(i), *[display(g.params.get(k)) for k in keys], *fig, *ctx, runs)
+        table.add_row(str(i), *[Text(display(g.params.get(k))) for k in keys], *fig, *ctx, runs)
     out.print(table)
     if len(ranked) > top:
         out.print(f"({len(ranked) - top} more parameter sets; --top N to see them)")
@@ -363,7 +382,7 @@ def _print_report(out_dir: Path, *, metric: str, by: list[str], top: int, order:
             label = " ".join(f"{short[k]}={display(v)}" for k, v in r.params.items())
             if r.dataset is not None:
                 label += f" dataset={display(r.dataset)}"
-            ft.add_row(r.id, label, (r.error or "")[:300])
+            ft.add_row(r.id, Text(label), Text((r.error or "")[:300]))
         out.print(ft)
 
     if not axes:
@@ -377,7 +396,7 @@ def _print_report(out_dir: Path, *, metric: str, by: list[str], top: int, order:
         path = svg or (out_dir / f"heatmap-{metric}-{name}.svg")
         path.write_text(heat_map_svg(hm, title=f"{meta.get('name', '')}: {metric}",
                                      lower_is_better=lower), encoding="utf-8")
-        out.print(f"heat map: {path}")
+        out.print(f"heat map: {path}", markup=False)
 
 
 def _fmt(value: float | None) -> str:
@@ -396,7 +415,7 @@ def _print_heat_map(hm: Any, short: dict[str, str], lower: bool) -> None:
                         + (f" x {y_name} (rows)" if hm.y_key else ""))
     table.add_column(y_name)
     for x in hm.xs:
-        table.add_column(x, justify="right")
+        table.add_column(Text(x), justify="right")
     for j, y in enumerate(hm.ys):
         cells: list[Any] = []
         for i in range(len(hm.xs)):
@@ -407,7 +426,7 @@ def _print_heat_map(hm: Any, short: dict[str, str], lower: bool) -> None:
             rgb = color(found[0], *bounds, lower_is_better=lower)
             style = Style(bgcolor="#{:02x}{:02x}{:02x}".format(*rgb), color=text_color(rgb))
             cells.append(Text(f" {format_value(found[0])} ", style=style))
-        table.add_row(y, *cells)
+        table.add_row(Text(y), *cells)
     out.print(table)
 
 
@@ -431,9 +450,9 @@ def export_cmd(
         try:
             if csv_path is not None:
                 n = write_csv(store, csv_path)
-                out.print(f"{csv_path}: {n} rows")
+                out.print(f"{csv_path}: {n} rows", markup=False)
             if parquet_path is not None:
                 n = write_parquet(store, parquet_path)
-                out.print(f"{parquet_path}: {n} rows")
+                out.print(f"{parquet_path}: {n} rows", markup=False)
         except ConfigError as e:
             fail_config(str(e))

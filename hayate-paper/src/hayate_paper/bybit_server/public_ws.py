@@ -113,10 +113,11 @@ class BookTopic(_Topic):
     def _message(self, kind: str, bids: dict[int, int], asks: dict[int, int]) -> str:
         sm = self.sm
         px, qty = sm.px, sm.qty
+        # A deleted level is written "0" whatever the size decimals (as Bybit does).
         data = {
             "s": sm.symbol,
-            "b": [[px(p), qty(bids[p])] for p in sorted(bids, reverse=True)],
-            "a": [[px(p), qty(asks[p])] for p in sorted(asks)],
+            "b": [[px(p), qty(bids[p]) if bids[p] else "0"] for p in sorted(bids, reverse=True)],
+            "a": [[px(p), qty(asks[p]) if asks[p] else "0"] for p in sorted(asks)],
             "u": self.u,
             "seq": sm.seq,
         }

@@ -12,9 +12,18 @@ from hayate.plugins.hookspecs import Register
 def hayate_register_collectors(register: Register) -> None:
     from hayate_bybit.collectors.public import BybitPublic
     from hayate_bybit.collectors.replay import BybitReplay
+    from hayate_bybit.private.collector import BybitPrivate
 
     register(BybitPublic)
     register(BybitReplay)
+    register(BybitPrivate)
+
+
+@hookimpl
+def hayate_register_executors(register: Register) -> None:
+    from hayate_bybit.trade.executor import BybitOrders
+
+    register(BybitOrders)
 
 
 @hookimpl

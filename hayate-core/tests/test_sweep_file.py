@@ -153,6 +153,22 @@ datasets = [200, 300, -1]
     assert any(p.startswith(f"{path}: datasets: -1: ") for p in found)
 
 
+def test_file_and_combination_problems_come_together(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+spec = "bot.toml"
+[gird]
+x = 1
+[grid]
+"strategies.q.every" = [0, -1, 5]
+"strategies.q.evry" = [1, 2]
+""")
+    found = problems_of(path)
+    assert len(found) == 3
+    assert any(p.startswith(f"{path}: gird: ") for p in found)
+    assert any('grid."strategies.q.every": 0, -1: Input should be greater' in p for p in found)
+    assert any('grid."strategies.q.evry": 1, 2: unknown key' in p for p in found)
+
+
 def test_problems_in_the_base_spec_name_the_base_spec(tmp_path: Path) -> None:
     path = write(tmp_path, 'spec = "bot.toml"\n[grid]\n"strategies.q.every" = [1, 2]\n',
                  bot=BOT.replace("count = 200", 'count = "many"'))

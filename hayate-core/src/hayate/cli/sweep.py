@@ -95,7 +95,8 @@ def run_cmd(
         bool, typer.Option("--dry-run", help="Validate and list the combinations; run nothing.")
     ] = False,
     log_level: Annotated[
-        str, typer.Option("--log-level", help="Level of each combination's run.log.")
+        str, typer.Option("--log-level", help="Level of each combination's run.log (trace, "
+                          "debug, info, warning, error).")
     ] = "info",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or results table.")
                      ] = False,
@@ -105,9 +106,12 @@ def run_cmd(
 
     if workers is not None and ray_address is not None:
         fail_config("--workers is for the local pool; on Ray every CPU of the cluster is used")
-    level = log_level.upper()
-    if level not in ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR"):
-        fail_config(f"--log-level must be debug, info, warning or error, not {log_level!r}")
+    from hayate.logs import parse_log_spec
+
+    try:
+        level, _ = parse_log_spec(log_level)
+    except ValueError as e:
+        fail_config(f"--log-level: {e}")
     _setup_logging("warning", "text")
     plugins = get_plugins()
     try:

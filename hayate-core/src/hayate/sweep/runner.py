@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import hayate
-from hayate.exceptions import ConfigError
+from hayate.exceptions import ConfigError, SpecError
 from hayate.plugins.registry import Registry
 from hayate.sweep.combinations import Combination, canonical_json, expand
 from hayate.sweep.store import STORE_NAME, ResultStore
-from hayate.sweep.sweepfile import SweepSpec, load_sweep
-from hayate.sweep.validation import validate_combinations
+from hayate.sweep.sweepfile import MAX_COMBINATIONS, SweepSpec, check_sweep, read_sweep
+from hayate.sweep.validation import combination_problems
 from hayate.sweep.worker import Task, TaskResult, plugin_env_now
 
 __all__ = ["Backend", "SweepOutcome", "SweepPlan", "plan_sweep", "run_sweep"]
@@ -52,9 +52,13 @@ def plan_sweep(path: str | Path, registry: Registry, *, plugin_hint: str | None 
 
     Raises :class:`hayate.exceptions.SpecError` with every problem found.
     """
-    sweep = load_sweep(path)
-    combinations = expand(sweep)
-    validate_combinations(sweep, combinations, registry, plugin_hint=plugin_hint)
+    sweep, problems = check_sweep(read_sweep(path), Path(path))
+    combinations = expand(sweep) if sweep.count() <= MAX_COMBINATIONS else []
+    base_read = not any(p.path == ("spec",) or p.file == str(sweep.spec_path) for p in problems)
+    if combinations and base_read:  # the valid part of the file, checked in the same pass
+        problems += combination_problems(sweep, combinations, registry, plugin_hint=plugin_hint)
+    if problems:
+        raise SpecError(problems, str(path))
     return SweepPlan(sweep, combinations)
 
 
@@ -84,7 +88,7 @@ def run_sweep(
     backend: Backend,
     *,
     retry_failed: bool = False,
-    log_level: str = "INFO",
+    log_level: int = logging.INFO,
     on_start: Callable[[SweepOutcome], None] | None = None,
     on_result: Callable[[Combination, TaskResult, SweepOutcome], None] | None = None,
 ) -> SweepOutcome:

@@ -26,7 +26,7 @@ from hayate.spec.errors import Problem
 from hayate.sweep.space import Choice, GridAxis, RandomAxis, Range
 from hayate.types import ROLES
 
-__all__ = ["SweepSpec", "key_path", "load_sweep", "parse_sweep"]
+__all__ = ["SweepSpec", "check_sweep", "key_path", "load_sweep", "parse_sweep"]
 
 TOP_LEVEL = ("sweep_version", "name", "spec", "set", "grid", "random", "dataset_key", "datasets")
 RANDOM_RESERVED = ("samples", "seed")
@@ -60,6 +60,11 @@ class SweepSpec:
     def varied_keys(self) -> list[str]:
         return [a.key for a in self.grid] + [a.key for a in self.random]
 
+    def count(self) -> int:
+        """How many combinations (before repeated random draws are merged)."""
+        return (max(1, len(self.datasets)) * (self.samples if self.random else 1)
+                * math.prod(len(a.values) for a in self.grid))
+
     def section_of(self, key: str) -> str:
         """Which sweep table sets ``key`` (for problems found in a combination's spec)."""
         if key == self.dataset_key:
@@ -73,6 +78,11 @@ class SweepSpec:
 
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep file; raise :class:`SpecError` listing every problem."""
+    return parse_sweep(read_sweep(path), Path(path))
+
+
+def read_sweep(path: str | Path) -> dict[str, Any]:
+    """The sweep file's TOML; :class:`SpecError` if it cannot be read or parsed."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -82,7 +92,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     raw, problem = _parse_toml(text, file)
     if problem is not None:
         raise SpecError([problem], file)
-    return parse_sweep(raw, Path(path))
+    return raw
 
 
 def _parse_toml(text: str, file: str) -> tuple[dict[str, Any], Problem | None]:
@@ -96,6 +106,16 @@ def _parse_toml(text: str, file: str) -> tuple[dict[str, Any], Problem | None]:
 
 
 def parse_sweep(raw: dict[str, Any], path: Path) -> SweepSpec:
+    """The sweep spec, or :class:`SpecError` with every problem of the file."""
+    sweep, problems = check_sweep(raw, path)
+    if problems:
+        raise SpecError(problems, str(path))
+    return sweep
+
+
+def check_sweep(raw: dict[str, Any], path: Path) -> tuple[SweepSpec, list[Problem]]:
+    """The sweep file's problems, and a sweep of what was valid in it (so that the
+    combinations' specs can be checked in the same pass)."""
     file = str(path)
     problems: list[Problem] = []
 
@@ -234,6 +254,7 @@ def parse_sweep(raw: dict[str, Any], path: Path) -> SweepSpec:
 
     # -- keys: well formed, set once, and pointing at components the base spec has -----------
     owners: dict[str, str] = {}
+    bad_keys: set[str] = set()
     keyed = ([("set", k) for k in fixed] + [("grid", a.key) for a in grid]
              + [("random", a.key) for a in random_axes]
              + ([("dataset_key", dataset_key)] if isinstance(dataset_key, str) else []))
@@ -241,6 +262,7 @@ def parse_sweep(raw: dict[str, Any], path: Path) -> SweepSpec:
         where = (section,) if section == "dataset_key" else key_path(section, key)
         if not _key_ok(key):
             problem(where, "is not a dotted spec key (parts separated by '.', no '=')")
+            bad_keys.add(key)
             continue
         if key in owners:
             problem(where, f"is already set in [{owners[key]}]; a key can be set in one place only")
@@ -249,6 +271,7 @@ def parse_sweep(raw: dict[str, Any], path: Path) -> SweepSpec:
         if spec_raw:
             found = _check_against_spec(key, spec_raw)
             if found:
+                bad_keys.add(key)
                 message, choices = found
                 guess = did_you_mean(key.split(".")[1], list(choices)) if choices else None
                 problem(where, message, choices=choices,
@@ -258,13 +281,17 @@ def parse_sweep(raw: dict[str, Any], path: Path) -> SweepSpec:
     if total > MAX_COMBINATIONS:
         problem(("grid",), f"{total:,} combinations is more than {MAX_COMBINATIONS:,}; split the "
                 "sweep or use [random] sampling")
-    if problems:
-        raise SpecError(problems, file)
-    return SweepSpec(path=path, name=name, spec_path=spec_path, spec_text=spec_text,
-                     spec_raw=spec_raw, fixed=fixed, grid=tuple(grid), random=tuple(random_axes),
-                     samples=samples, random_seed=random_seed,
-                     dataset_key=dataset_key if isinstance(dataset_key, str) else None,
-                     datasets=datasets)
+    if isinstance(dataset_key, str) and (dataset_key in bad_keys or not datasets):
+        dataset_key = None
+    sweep = SweepSpec(
+        path=path, name=name, spec_path=spec_path, spec_text=spec_text, spec_raw=spec_raw,
+        fixed={k: v for k, v in fixed.items() if k not in bad_keys},
+        grid=tuple(a for a in grid if a.key not in bad_keys),
+        random=tuple(a for a in random_axes if a.key not in bad_keys),
+        samples=samples if random_axes else 0, random_seed=random_seed,
+        dataset_key=dataset_key if isinstance(dataset_key, str) else None,
+        datasets=datasets if isinstance(dataset_key, str) else ())
+    return sweep, problems
 
 
 # -- helpers ------------------------------------------------------------------------------------

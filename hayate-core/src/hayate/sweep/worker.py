@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import socket
+import tempfile
 import time
 import tomllib
 import traceback
@@ -36,7 +37,7 @@ class Task:
     spec_text: str
     overrides: tuple[str, ...]
     out_dir: str
-    log_level: str = "INFO"
+    log_level: int = logging.INFO
     plugin_env: tuple[tuple[str, str | None], ...] = ()
 
 
@@ -83,9 +84,7 @@ def run_task(task: Task) -> TaskResult:
     root = logging.getLogger()
     old_level = root.level
     try:
-        if out.exists():  # left over from an interrupted attempt
-            shutil.rmtree(out)
-        out.mkdir(parents=True)
+        out = _prepare(out)
         handler = logging.FileHandler(out / "run.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
         root.addHandler(handler)
@@ -102,6 +101,21 @@ def run_task(task: Task) -> TaskResult:
     result.worker = worker
     result.seconds = round(time.perf_counter() - started, 6)
     return result
+
+
+def _prepare(out: Path) -> Path:
+    """An empty output directory: ``out``, or, where this worker cannot write there (a Ray
+    node without the driver's filesystem), a temporary one; the driver gets the summary
+    either way."""
+    try:
+        if out.exists():  # left over from an interrupted attempt
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        return out
+    except OSError as e:
+        fallback = Path(tempfile.mkdtemp(prefix=f"hayate-sweep-{out.name}-"))
+        log.warning("cannot write %s (%s); this run writes to %s", out, e, fallback)
+        return fallback
 
 
 def _run(task: Task, out: Path) -> TaskResult:

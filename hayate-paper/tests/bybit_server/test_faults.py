@@ -189,6 +189,5 @@ async def test_scheduled_faults_from_the_config(ws_connect: Any) -> None:
 
 async def test_error_rates_from_the_config(rest: SignedRest) -> None:
     cfg = local_config(faults={"http_error_rate": 1.0, "http_error_status": 504})
-    async with local_exchange(cfg) as server:
-        async with httpx.AsyncClient(base_url=server.base_url) as c:
-            assert (await c.get("/v5/market/time")).status_code == 504
+    async with local_exchange(cfg) as server, httpx.AsyncClient(base_url=server.base_url) as c:
+        assert (await c.get("/v5/market/time")).status_code == 504

@@ -53,11 +53,17 @@ def register_paper_commands(app: Any) -> None:
             "--log-level", help="trace, debug, info, warning, error (also HAYATE_LOG).")] = None,
     ) -> None:
         """Serve Bybit's v5 REST and WebSocket API locally, backed by the paper exchange."""
-        from hayate.cli.app import EXIT_CONFIG, EXIT_FAILURE, EXIT_INTERRUPTED, err, fail_config, out
+        from hayate.cli.app import EXIT_CONFIG, EXIT_FAILURE, EXIT_INTERRUPTED, err, out
+
+        def fail_config(message: str) -> None:
+            err.print(f"error: {message}", markup=False)  # messages name [tables]: no markup
+            raise typer.Exit(EXIT_CONFIG)
 
         problem = _extra_missing()
         if problem is not None:
-            err.print(f"[bold red]error:[/] {problem}", markup=True)
+            from rich.markup import escape
+
+            err.print(f"[bold red]error:[/] {escape(problem)}", markup=True)  # keeps [bybit]
             raise typer.Exit(EXIT_CONFIG)
         import anyio
 
@@ -108,14 +114,13 @@ def register_paper_commands(app: Any) -> None:
         except ConfigError as e:
             fail_config(str(e))
         except OSError as e:
-            err.print(f"[bold red]error:[/] cannot listen on {server.host}:{server.port}: {e}",
-                      markup=True)
+            err.print(f"error: cannot listen on {server.host}:{server.port}: {e}", markup=False)
             raise typer.Exit(EXIT_FAILURE) from None
         except HayateError as e:
-            err.print(f"[bold red]error:[/] {e}", markup=True)
+            err.print(f"error: {e}", markup=False)
             raise typer.Exit(EXIT_FAILURE) from None
         if server.error is not None:
-            err.print(f"[bold red]error:[/] the market source failed: {server.error}", markup=True)
+            err.print(f"error: the market source failed: {server.error}", markup=False)
             raise typer.Exit(EXIT_FAILURE)
         if received:
             err.print("stopped")

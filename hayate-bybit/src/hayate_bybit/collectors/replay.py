@@ -75,7 +75,6 @@ class BybitReplay(Collector):
         super().__init__(id, config, ctx)
         self.paths: list[Path] = []
         self.files: list[ReplayFile] = []
-        self.events_out = 0
         self.throttle = LogThrottle(self.log, monotonic_ns=ctx.clock.monotonic)
 
     async def setup(self) -> None:
@@ -120,12 +119,16 @@ class BybitReplay(Collector):
                                   "not carry them; set instruments.<SYMBOL> in the spec")
 
     def events(self) -> Iterator[Event]:
+        # Each file counts the events it hands out: one generator less per event.
         streams = [f.events() for f in self.files]
-        merged = streams[0] if len(streams) == 1 else heapq.merge(
-            *streams, key=lambda ev: ev.recv_ts or ev.ts)
-        for ev in merged:
-            self.events_out += 1
-            yield ev
+        if len(streams) == 1:
+            return streams[0]
+        return heapq.merge(*streams, key=lambda ev: ev.recv_ts or ev.ts)
+
+    @property
+    def events_out(self) -> int:
+        """Events read from the files (with several files, the merge reads one ahead)."""
+        return sum(f.events_out for f in self.files)
 
     def summary(self) -> dict[str, Any]:
         stats: dict[str, int] = {}

@@ -32,6 +32,7 @@ from hayate_bybit.rest.client import BybitRest
 __all__ = ["BybitPrivate", "BybitPrivateConfig"]
 
 Topic = Literal["order", "execution", "position", "wallet"]
+_TOPICS: tuple[Topic, ...] = ("order", "execution", "position", "wallet")
 _WEEK_MS = 7 * 24 * 3600 * 1000
 
 _ping_ids = iter(range(1, 1 << 62))
@@ -51,7 +52,7 @@ class BybitPrivateConfig(CollectorConfig, AccountSettings):
         description="Symbols whose positions are re-read after a reconnect even when flat "
         "(positions of other symbols are found by settle coin when non-zero).")
     topics: list[Topic] = Field(
-        default_factory=lambda: ["order", "execution", "position", "wallet"], min_length=1,
+        default_factory=lambda: list(_TOPICS), min_length=1,
         description="Private topics (all-in-one form).")
     ping_interval: Duration = Field(10.0, gt=0, description="Seconds between JSON pings.")
     silence_timeout: Duration = Field(

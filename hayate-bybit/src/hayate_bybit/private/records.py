@@ -72,20 +72,20 @@ class OrderRecord(msgspec.Struct):
     orderId: str
     side: str
     orderStatus: str
-    category: str = ""
-    orderLinkId: str = ""
-    price: str = ""
-    qty: str = ""
-    cumExecQty: str = ""
-    avgPrice: str = ""
-    orderType: str = "Limit"
-    timeInForce: str = "GTC"
-    reduceOnly: bool = False
-    rejectReason: str = ""
-    cancelType: str = ""
-    createdTime: str = ""
-    updatedTime: str = ""
-    positionIdx: int = 0
+    category: str | None = ""
+    orderLinkId: str | None = ""
+    price: str | None = ""
+    qty: str | None = ""
+    cumExecQty: str | None = ""
+    avgPrice: str | None = ""
+    orderType: str | None = "Limit"
+    timeInForce: str | None = "GTC"
+    reduceOnly: bool | None = False
+    rejectReason: str | None = ""
+    cancelType: str | None = ""
+    createdTime: str | None = ""
+    updatedTime: str | None = ""
+    positionIdx: int | None = 0
 
 
 class ExecutionRecord(msgspec.Struct):
@@ -94,38 +94,38 @@ class ExecutionRecord(msgspec.Struct):
     side: str
     execPrice: str
     execQty: str
-    category: str = ""
-    orderId: str = ""
-    orderLinkId: str = ""
-    execType: str = "Trade"
-    execFee: str = ""
-    feeCurrency: str = ""
-    isMaker: bool = False
-    leavesQty: str = ""
-    execTime: str = ""
+    category: str | None = ""
+    orderId: str | None = ""
+    orderLinkId: str | None = ""
+    execType: str | None = "Trade"
+    execFee: str | None = ""
+    feeCurrency: str | None = ""
+    isMaker: bool | None = False
+    leavesQty: str | None = ""
+    execTime: str | None = ""
 
 
 class PositionRecord(msgspec.Struct):
     symbol: str
-    category: str = ""
-    side: str = ""
-    size: str = "0"
-    positionIdx: int = 0
-    entryPrice: str = ""  # the stream's name
-    avgPrice: str = ""  # REST's name for the same value
-    markPrice: str = ""
-    unrealisedPnl: str = ""
-    cumRealisedPnl: str = ""
-    updatedTime: str = ""
+    category: str | None = ""
+    side: str | None = ""
+    size: str | None = "0"
+    positionIdx: int | None = 0
+    entryPrice: str | None = ""  # the stream's name
+    avgPrice: str | None = ""  # REST's name for the same value
+    markPrice: str | None = ""
+    unrealisedPnl: str | None = ""
+    cumRealisedPnl: str | None = ""
+    updatedTime: str | None = ""
 
 
 class CoinRecord(msgspec.Struct):
     coin: str
-    walletBalance: str = ""
-    availableToWithdraw: str = ""
-    locked: str = ""
-    totalOrderIM: str = ""
-    totalPositionIM: str = ""
+    walletBalance: str | None = ""
+    availableToWithdraw: str | None = ""
+    locked: str | None = ""
+    totalOrderIM: str | None = ""
+    totalPositionIM: str | None = ""
 
 
 class WalletRecord(msgspec.Struct):
@@ -146,7 +146,7 @@ class _Frame(msgspec.Struct):
     conn_id: str = ""
 
 
-def _dec(text: str) -> Decimal | None:
+def _dec(text: str | None) -> Decimal | None:
     if not text:
         return None
     try:
@@ -156,8 +156,8 @@ def _dec(text: str) -> Decimal | None:
     return d if d.is_finite() else None
 
 
-def _ms_ns(text: str, default: int) -> int:
-    return int(text) * 1_000_000 if text.isdigit() else default
+def _ms(text: str | None) -> int:
+    return int(text) if text and text.isdigit() else 0
 
 
 class PrivateDecoder:
@@ -237,11 +237,11 @@ class PrivateDecoder:
                 self.log.warning("order record skipped (status %r, side %r, qty %r)",
                                  r.orderStatus, r.side, r.qty)
                 continue
-            updated = int(r.updatedTime) if r.updatedTime.isdigit() else 0
-            key = (updated, r.orderStatus, r.cumExecQty)
+            updated = _ms(r.updatedTime)
+            key = (updated, r.orderStatus, r.cumExecQty or "")
             last = seen.get(r.orderId)
             if last is not None and (last == key or updated < last[0] or (
-                    status.is_final and last[1] == r.orderStatus and last[2] == r.cumExecQty)):
+                    status.is_final and last[1] == r.orderStatus and last[2] == key[2])):
                 # Not newer than what we have: a catch-up overlapping the stream, or the
                 # second ``Filled`` of a cancel that lost the race.
                 self.count("private_orders_repeated")
@@ -251,15 +251,17 @@ class PrivateDecoder:
             seen[r.orderId] = key
             if updated > self.last_ms:
                 self.last_ms = updated
-            reason = r.rejectReason if r.rejectReason not in _NO_REASON else (
-                r.cancelType if r.cancelType not in _NO_REASON else "")
+            reject = r.rejectReason or ""
+            cancel = r.cancelType or ""
+            reason = reject if reject not in _NO_REASON else (
+                cancel if cancel not in _NO_REASON else "")
             price = _dec(r.price)
             out.append(OrderUpdate(
                 ts=updated * 1_000_000 or recv_ns, recv_ts=recv_ns, symbol=r.symbol,
-                client_id=r.orderLinkId, order_id=r.orderId, side=side, status=status,
+                client_id=r.orderLinkId or "", order_id=r.orderId, side=side, status=status,
                 price=price if price else None, qty=qty, filled_qty=_dec(r.cumExecQty) or _ZERO,
                 avg_price=_dec(r.avgPrice) or None, order_type=r.orderType or "Limit",
-                time_in_force=r.timeInForce or "GTC", reduce_only=r.reduceOnly, reason=reason,
+                time_in_force=r.timeInForce or "GTC", reduce_only=bool(r.reduceOnly), reason=reason,
                 venue=self.venue))
         return out
 
@@ -270,13 +272,14 @@ class PrivateDecoder:
             if r.execId in ids:
                 self.count("duplicate_executions")
                 continue
-            t = int(r.execTime) if r.execTime.isdigit() else 0
+            t = _ms(r.execTime)
             if t > self.last_ms:
                 self.last_ms = t
-            if r.execType not in FILL_EXEC_TYPES:
+            exec_type = r.execType or "Trade"
+            if exec_type not in FILL_EXEC_TYPES:
                 self._remember(r.execId)
-                self.count(f"executions_{r.execType.lower() or 'unknown'}")
-                self.log.info("%s execution on %s (not a fill): %s %s", r.execType, r.symbol,
+                self.count(f"executions_{exec_type.lower()}")
+                self.log.info("%s execution on %s (not a fill): %s %s", exec_type, r.symbol,
                               r.execQty, r.execFee)
                 continue
             side = _side(r.side)
@@ -289,7 +292,8 @@ class PrivateDecoder:
             self._remember(r.execId)
             out.append(Fill(
                 ts=t * 1_000_000 or recv_ns, recv_ts=recv_ns, symbol=r.symbol,
-                client_id=r.orderLinkId, order_id=r.orderId, fill_id=r.execId, side=side,
+                client_id=r.orderLinkId or "", order_id=r.orderId or "", fill_id=r.execId,
+                side=side,
                 price=price, qty=qty, fee=_dec(r.execFee) or _ZERO,
                 fee_asset=r.feeCurrency or self.settle_of(r.symbol),
                 liquidity=Liquidity.MAKER if r.isMaker else Liquidity.TAKER,
@@ -309,7 +313,7 @@ class PrivateDecoder:
                   ) -> list[PositionUpdate]:
         out: list[PositionUpdate] = []
         for r in records:
-            if r.positionIdx != 0:
+            if r.positionIdx:
                 # Hedge mode keeps a long and a short row per symbol; Hayate trades one-way.
                 self.count("private_hedge_mode_rows")
                 if not self._hedge_warned:
@@ -325,7 +329,7 @@ class PrivateDecoder:
             if r.side == "Sell":
                 size = -size
             entry = _dec(r.entryPrice or r.avgPrice)
-            updated = int(r.updatedTime) if r.updatedTime.isdigit() else ts_ms
+            updated = _ms(r.updatedTime) or ts_ms
             out.append(PositionUpdate(
                 ts=updated * 1_000_000 or recv_ns, recv_ts=recv_ns, symbol=r.symbol, size=size,
                 entry_price=entry if entry and size else None,

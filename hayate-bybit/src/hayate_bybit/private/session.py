@@ -68,6 +68,7 @@ class PrivateSession:
         self.catch_ups = 0
         self._reqs = 0
         self._phase = "idle"  # idle -> auth -> subscribe -> live
+        self._since = start_ms - margin_ms
         self._control: list[Any] = []
         decoder.on_control = self._control.append
 
@@ -79,6 +80,8 @@ class PrivateSession:
     async def on_connect(self, ws: ReconnectingWebSocket) -> None:
         self.ws = ws
         self.connections += 1
+        # Fixed now, before this connection's own frames count as signs of life.
+        self._since = self.last_alive_ms - self.margin_ms
         self._phase = "auth"
         self._control.clear()
         key, secret = self.keys
@@ -126,7 +129,7 @@ class PrivateSession:
                 await self._resync()
 
     async def _resync(self) -> None:
-        since = self.last_alive_ms - self.margin_ms
+        since = self._since
         reconnect = self.catch_ups > 0
         events = await self.catch_up(since)
         self.catch_ups += 1

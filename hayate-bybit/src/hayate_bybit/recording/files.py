@@ -10,7 +10,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["open_lines"]
+__all__ = ["open_json_lines", "open_lines"]
 
 log = logging.getLogger("hayate_bybit.recording")
 
@@ -30,6 +30,20 @@ def open_lines(path: str | Path) -> Iterator[str]:
     gzip stream that ends early (the recorder was killed) yields what it has, with a
     warning, instead of failing the whole replay.
     """
+    for fh, name in _open(path):
+        with io.TextIOWrapper(fh, encoding="utf-8") as text:
+            yield from _lines(text, name)
+
+
+def open_json_lines(path: str | Path) -> Iterator[bytes]:
+    """The non-blank lines of ``path`` as raw bytes, line ending included, for a JSON
+    decoder (which skips the trailing whitespace itself). Reading bytes saves decoding
+    every line to ``str`` and stripping it: about a third of the cost of reading a line."""
+    for fh, name in _open(path):
+        yield from _raw_lines(fh, name)
+
+
+def _open(path: str | Path) -> Iterator[tuple[io.BufferedIOBase, str]]:
     p = Path(path)
     with open(p, "rb") as raw:
         magic = raw.read(4)
@@ -37,14 +51,14 @@ def open_lines(path: str | Path) -> Iterator[str]:
         with zipfile.ZipFile(p) as zf:
             for name in _members(zf):
                 with zf.open(name) as member:
-                    yield from _lines(io.TextIOWrapper(member, encoding="utf-8"), f"{p}:{name}")
+                    yield member, f"{p}:{name}"  # type: ignore[misc]
         return
     if magic.startswith(_GZIP):
         with gzip.open(p, "rb") as gz:
-            yield from _lines(io.TextIOWrapper(gz, encoding="utf-8"), str(p))
+            yield gz, str(p)  # type: ignore[misc]
         return
-    with open(p, encoding="utf-8") as fh:
-        yield from _lines(fh, str(p))
+    with open(p, "rb") as fh:
+        yield fh, str(p)
 
 
 def _lines(fh: io.TextIOBase, name: str) -> Iterator[str]:
@@ -52,6 +66,15 @@ def _lines(fh: io.TextIOBase, name: str) -> Iterator[str]:
         for line in fh:
             line = line.rstrip("\r\n")
             if line:
+                yield line
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+        log.warning("%s ends early (%s): replayed what it holds", name, e)
+
+
+def _raw_lines(fh: io.BufferedIOBase, name: str) -> Iterator[bytes]:
+    try:
+        for line in fh:
+            if not line.isspace():  # stops at the first byte of any real line
                 yield line
     except (EOFError, gzip.BadGzipFile, zlib.error) as e:
         log.warning("%s ends early (%s): replayed what it holds", name, e)

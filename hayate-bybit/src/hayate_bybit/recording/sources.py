@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+from msgspec.structs import replace
 
 from hayate.events import Event, Side, Trade
 from hayate.exceptions import ConfigError, InvalidNumber
 from hayate.instruments import Instrument
 from hayate.transport import LogThrottle
-from hayate_bybit.recording.files import open_lines
+from hayate_bybit.recording.files import open_json_lines, open_lines
 from hayate_bybit.recording.format import FORMAT, Header, Line
 from hayate_bybit.ws.decoder import PublicDecoder
 
@@ -40,21 +41,6 @@ Count = Callable[..., None]
 
 _SYMBOL_IN_NAME = re.compile(r"(?:^|[^A-Za-z0-9])([A-Z0-9]+?)_?\d{4}-\d{2}-\d{2}")
 _decode_line = msgspec.json.Decoder(Line).decode
-
-
-def _frame_ts_ns(line: str) -> int:
-    """The top-level ``ts`` (ms) of a raw frame in ns, read without decoding it; 0 if none."""
-    i = line.find('"ts":')
-    if i < 0:
-        return 0
-    j = i + 5
-    n = len(line)
-    while j < n and line[j] == " ":
-        j += 1
-    k = j
-    while k < n and line[k].isdigit():
-        k += 1
-    return int(line[j:k]) * 1_000_000 if k > j else 0
 
 
 def symbol_from_filename(path: str | Path) -> str | None:
@@ -166,6 +152,7 @@ class ReplayFile:
         self.throttle = throttle or LogThrottle(self.log)
         self.decoder: PublicDecoder | None = None
         self.lines = 0
+        self.events_out = 0
 
     def events(self) -> Iterator[Event]:
         if self.kind == "trades_csv":
@@ -177,17 +164,24 @@ class ReplayFile:
             self.instruments, count=self._count, log=self.log, symbols=self.symbols,
             throttle=self.throttle)
         feed = decoder.feed
-        lines = open_lines(self.path)
+        lines = open_json_lines(self.path)
         if self.kind == "frames":
             # No receive times: a frame counts as received at its own ts, but never before
             # the frame ahead of it (Bybit pushes a book snapshot built a moment earlier than
-            # the ticker sent just before it), so the replay stays in time order.
+            # the ticker sent just before it), so the replay stays in time order. Fed
+            # without a receive time, the decoder stamps a frame's events with the frame's
+            # ts (all of them alike), so only a frame that goes back in time needs work.
             recv = 0
             for line in lines:
                 self.lines += 1
-                recv = max(recv, _frame_ts_ns(line))
-                events = feed(line, recv)
+                events = feed(line, 0)
                 if events:
+                    t = events[0].recv_ts
+                    if t < recv:
+                        events = [replace(ev, recv_ts=recv) for ev in events]
+                    else:
+                        recv = t
+                    self.events_out += len(events)
                     yield from events
             return
         next(lines, None)  # the header
@@ -202,10 +196,13 @@ class ReplayFile:
                 continue
             if rec.frame is not None:
                 events = feed(rec.frame, rec.t)
-                if events:
-                    yield from events
             elif rec.event == "disconnected":
-                yield from decoder.reset(f"connection lost: {rec.detail}", rec.t)
+                events = decoder.reset(f"connection lost: {rec.detail}", rec.t)
+            else:
+                continue
+            if events:
+                self.events_out += len(events)
+                yield from events
 
     def _csv_events(self) -> Iterator[Event]:
         assert self.csv_header is not None
@@ -253,5 +250,6 @@ class ReplayFile:
                 self._count("csv_rows_out_of_order")
             # recv_ts never goes back, so the replay stays in time order; ts stays true.
             last = max(last, t)
+            self.events_out += 1
             yield Trade(symbol=symbol, ts=t, recv_ts=last, price=price, qty=qty, side=side,
                         trade_id=parts[cols.trade_id].strip() if cols.trade_id is not None else "")

@@ -49,6 +49,7 @@ from hayate.events import (
     OrderStatus,
     OrderUpdate,
     PositionUpdate,
+    Side,
 )
 from hayate.exceptions import ConfigError, HayateError
 from hayate.journal import ReconcileReport
@@ -94,6 +95,7 @@ from hayate_bybit.trade.socket import TradeReply, TradeSocket, trade_ping
 __all__ = ["BybitOrders", "BybitOrdersConfig", "OrderStateUnknown"]
 
 _encode = msgspec.json.Encoder().encode
+_ZERO = Decimal(0)
 _PENDING = frozenset({OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL,
                       OrderStatus.PENDING_AMEND})
 # Failures after which the request certainly did not take effect: send it again (REST).
@@ -224,6 +226,9 @@ class BybitOrders(Executor):
         self.scope: set[str] = set(config.symbols)
         self.traded: set[str] = set()
         self.venue_positions: dict[str, PositionUpdate] = {}
+        self.fill_sizes: dict[str, Decimal] = {}
+        """Positions as this executor's fills make them (venue pushes do not correct these:
+        reconciliation compares them with the venue)."""
         self.balances: dict[str, BalanceUpdate] = {}
         self.on_wire: Callable[[list[str], int], None] | None = None
         """Benchmarks: called with (client ids, wall ns) when a request is written."""
@@ -281,6 +286,9 @@ class BybitOrders(Executor):
                 backoff=Backoff(c.reconnect_min, c.reconnect_max, seed=self.ctx.seed))
 
     async def aclose(self) -> None:
+        for stream in (self._queue_send, self._queue_recv, self._outbox_send,
+                       self._outbox_recv):
+            stream.close()
         if self.rest is not None:
             await self.rest.aclose()
 
@@ -318,19 +326,23 @@ class BybitOrders(Executor):
         """Keep the executor's own tracker in step (the bot's account does the same)."""
         tp = type(ev)
         if tp is OrderUpdate:
-            o = self.orders.on_order_update(ev)  # type: ignore[arg-type]
+            o = self.orders.on_order_update(ev)
             if not o.is_open:
                 self._places.pop(o.client_id, None)
         elif tp is Fill:
-            if not self.orders.on_fill(ev):  # type: ignore[arg-type]
+            if self.orders.on_fill(ev):
+                sizes = self.fill_sizes
+                sizes[ev.symbol] = sizes.get(ev.symbol, _ZERO) + (
+                    ev.qty if ev.side is Side.BUY else -ev.qty)
+            else:
                 self.ctx.count("duplicate_fills")
         elif tp is PositionUpdate:
-            self.venue_positions[ev.symbol] = ev  # type: ignore[attr-defined]
-            pos = self.orders.position(ev.symbol)  # type: ignore[attr-defined]
-            if pos.size != ev.size:  # type: ignore[attr-defined]
-                pos.set_from_venue(ev.size, ev.entry_price)  # type: ignore[attr-defined]
+            self.venue_positions[ev.symbol] = ev
+            pos = self.orders.position(ev.symbol)
+            if pos.size != ev.size:
+                pos.set_from_venue(ev.size, ev.entry_price)
         elif tp is BalanceUpdate:
-            self.balances[ev.asset] = ev  # type: ignore[attr-defined]
+            self.balances[ev.asset] = ev
 
     async def _emit_own(self, events: Sequence[Event]) -> None:
         if not events:
@@ -361,7 +373,7 @@ class BybitOrders(Executor):
             out = []
             for ev in batch:
                 if type(ev) is PrivateResync:
-                    if ev.reconnect:  # type: ignore[attr-defined]
+                    if ev.reconnect:
                         self._tg.start_soon(self._reconcile_now, "after reconnect", False)
                     continue
                 self._track(ev)
@@ -409,25 +421,26 @@ class BybitOrders(Executor):
             tp = type(a)
             if tp is PlaceOrder:
                 orders.on_action(a, now)
-                reason = self._invalid(a)  # type: ignore[arg-type]
+                reason = self._invalid(a)
                 if reason is not None:
                     self.stats["rejected_locally"] += 1
                     self.ctx.count("orders_rejected_locally")
-                    local.append(self._rejected(a, f"invalid: {reason}"))  # type: ignore[arg-type]
+                    local.append(self._rejected(a, f"invalid: {reason}"))
                     continue
-                self._places[a.client_id] = a  # type: ignore[attr-defined]
-                self.traded.add(a.symbol)  # type: ignore[attr-defined]
+                self._places[a.client_id] = a
+                self._creating.add(a.client_id)
+                self.traded.add(a.symbol)
             elif tp is CancelAll:
                 orders.on_action(a, now)
             else:
-                target = orders.get(a.client_id)  # type: ignore[attr-defined]
+                target = orders.get(a.client_id)
                 if target is None or not target.is_open:
                     self.ctx.count("actions_for_closed_orders")
                     continue
                 if tp is AmendOrder:
                     inst = self.ctx.instruments.get(target.symbol)
-                    q = a.qty if a.qty is not None else target.qty  # type: ignore[attr-defined]
-                    p = a.price if a.price is not None else target.price  # type: ignore[attr-defined]
+                    q = a.qty if a.qty is not None else target.qty
+                    p = a.price if a.price is not None else target.price
                     reason = inst.check_order(q, p) if inst is not None else None
                     orders.on_action(a, now)
                     if reason is not None:
@@ -465,13 +478,13 @@ class BybitOrders(Executor):
         for a in actions:
             tp = type(a)
             if tp is PlaceOrder:
-                places.append(a)  # type: ignore[arg-type]
+                places.append(a)
             elif tp is CancelOrder:
-                cancels.append(a)  # type: ignore[arg-type]
+                cancels.append(a)
             elif tp is AmendOrder:
-                amends.append(a)  # type: ignore[arg-type]
+                amends.append(a)
             elif tp is CancelAll:
-                symbols = [a.symbol] if a.symbol else sorted(  # type: ignore[attr-defined]
+                symbols = [a.symbol] if a.symbol else sorted(
                     self.scope | self.traded | {o.symbol for o in self.orders.open_orders()})
                 for sym in symbols:
                     reqs.append(_Req("order.cancel-all", cat, {"category": cat, "symbol": sym},
@@ -627,8 +640,8 @@ class BybitOrders(Executor):
 
     async def _accepted(self, a: Action) -> None:
         if type(a) is PlaceOrder:
-            self._acked.add(a.client_id)  # type: ignore[attr-defined]
-            await self._release_deferred(a.client_id)  # type: ignore[attr-defined]
+            self._acked.add(a.client_id)
+            await self._release_deferred(a.client_id)
 
     async def _release_deferred(self, client_id: str) -> None:
         deferred = self._deferred.pop(client_id, None)
@@ -650,11 +663,11 @@ class BybitOrders(Executor):
                 # Only a create that went through earlier leaves its orderLinkId behind.
                 self._spawn_resolve(a, "duplicate orderLinkId: the order exists")
                 return
-            self._deferred.pop(a.client_id, None)  # type: ignore[attr-defined]
+            self._deferred.pop(a.client_id, None)
             self.stats["rejected"] += 1
             self.ctx.count("orders_rejected")
-            self.log.info("order %s refused: %s", a.client_id, err)  # type: ignore[attr-defined]
-            await self._emit_own([self._rejected(a, f"{err.code}: {err.message}"  # type: ignore[arg-type]
+            self.log.info("order %s refused: %s", a.client_id, err)
+            await self._emit_own([self._rejected(a, f"{err.code}: {err.message}"
                                                  if err.code else err.message)])
         elif tp is CancelAll:
             self.log.error("cancel-all refused: %s", err)
@@ -839,10 +852,11 @@ class BybitOrders(Executor):
         """A start without a journal: everything open on our symbols is unknown."""
         c = self.config
         snap = await self._snapshot(None)
-        plan = compare(self.orders, snap, scope=self.scope | self.traded,
-                       unknown_orders=c.unknown_orders, position_mismatch=c.position_mismatch,
-                       skip=self._skip, label="start")
+        plan = compare(self.orders, snap, positions=self.fill_sizes,
+                       scope=self.scope | self.traded, unknown_orders=c.unknown_orders,
+                       position_mismatch=c.position_mismatch, skip=self._skip, label="start")
         await self._carry_out(plan, "start")
+        self._adopt_positions(plan)
         await self._emit_own(plan.events)
         self._reconciled = True
         self._last_check_ms = snap.taken_ms
@@ -855,21 +869,30 @@ class BybitOrders(Executor):
         async with self._reconcile_lock:
             since = self._last_check_ms - 10_000 if self._last_check_ms else None
             snap = await self._snapshot(since)
-            plan = compare(self.orders, snap, scope=self.scope | self.traded,
-                           unknown_orders=c.unknown_orders,
+            plan = compare(self.orders, snap, positions=self.fill_sizes,
+                           scope=self.scope | self.traded, unknown_orders=c.unknown_orders,
                            position_mismatch=c.position_mismatch, skip=self._skip,
                            label=label, previous=self._mismatches if periodic else None,
                            fill_grace_ms=3000 if periodic else 0)
             self._mismatches = plan.mismatches
             plan.events = [e for e in plan.events if not (
-                type(e) is BalanceUpdate and self._same_balance(e))]  # type: ignore[arg-type]
+                type(e) is BalanceUpdate and self._same_balance(e))]
             await self._carry_out(plan, label)
+            self._adopt_positions(plan)
             await self._emit_own(plan.events)
             for o in plan.resolve:
                 self._spawn_resolve(CancelOrder(symbol=o.symbol, client_id=o.client_id),
                                     f"{label}: not among the venue's open orders")
             self._last_check_ms = snap.taken_ms
             self.stats["reconciles"] += 1
+
+    def _adopt_positions(self, plan: Plan) -> None:
+        """From now on the bot's fills count from the venue's size where they differed."""
+        for sym, size in plan.mismatches.items():
+            if any(type(e) is PositionUpdate and e.symbol == sym for e in plan.events):
+                self.fill_sizes[sym] = size - sum(
+                    (e.qty if e.side is Side.BUY else -e.qty) for e in plan.events
+                    if type(e) is Fill and e.symbol == sym)
 
     def _same_balance(self, b: BalanceUpdate) -> bool:
         old = self.balances.get(b.asset)
@@ -892,7 +915,10 @@ class BybitOrders(Executor):
         times = [o.updated_ts for o in local.orders.values()]
         since = (max(times) // 1_000_000 - 60_000) if times else None
         snap = await self._snapshot(since)
-        plan = compare(local, snap, scope=self.scope | self.traded | set(local.positions),
+        # The rebuilt account's positions come from the journal's fills only.
+        fills_say = {sym: p.size for sym, p in local.positions.items()}
+        plan = compare(local, snap, positions=fills_say,
+                       scope=self.scope | self.traded | set(local.positions),
                        unknown_orders=c.unknown_orders, position_mismatch=c.position_mismatch,
                        label="restart")
         events = list(plan.events)
@@ -918,6 +944,8 @@ class BybitOrders(Executor):
         self.orders.seen_fills.update(local.seen_fills)
         for sym, pos in local.positions.items():
             self.orders.position(sym).set_from_venue(pos.size, pos.avg_price)
+            self.fill_sizes[sym] = pos.size
+        self._adopt_positions(plan)
         for ev in events:
             self._track(ev)
         self._reconciled = True

@@ -18,7 +18,7 @@ position that differs from what the fills explain is adopted or stops the bot
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -98,6 +98,7 @@ def compare(
     local: OrderManager,
     snap: VenueSnapshot,
     *,
+    positions: Mapping[str, Decimal],
     scope: Iterable[str],
     unknown_orders: UnknownPolicy,
     position_mismatch: PositionPolicy,
@@ -107,6 +108,10 @@ def compare(
     fill_grace_ms: int = 0,
 ) -> Plan:
     """What to emit, cancel, look up or halt for, to bring ``local`` in line with ``snap``.
+
+    ``positions`` is what the bot's own fills make of each position (not corrected by
+    the venue's position pushes): the venue's sizes are checked against it plus the
+    fills found missing.
 
     ``previous`` (periodic checks) holds the mismatches of the last check: a position
     difference is acted on only when the last check saw the same venue size, because a
@@ -172,8 +177,7 @@ def compare(
     for sym in sorted(symbols | set(snap.positions)):
         venue = snap.positions.get(sym)
         venue_size = venue.size if venue is not None else _ZERO
-        pos = local.positions.get(sym)
-        mine = (pos.size if pos is not None else _ZERO) + expected.get(sym, _ZERO)
+        mine = positions.get(sym, _ZERO) + expected.get(sym, _ZERO)
         if venue_size != mine:
             plan.mismatches[sym] = venue_size
             if previous is not None and previous.get(sym) != venue_size:

@@ -167,11 +167,11 @@ class BookSequencer:
         recv = recv_ns or m.ts * _MS
         out.append(BookDelta(symbol=self.symbol, ts=ts, recv_ts=recv, bids=bids, asks=asks,
                              update_id=u, seq=d.seq))
-        bk = book._bk
-        ak = book._ak
-        if bk and ak and bk[-1] >= -ak[-1]:
+        bb = book._bb
+        ba = book._ba
+        if bb is not None and ba is not None and bb >= ba:
             self._bump("crossed")
-            self.invalidate(f"crossed after u={u} (bid {bk[-1]} >= ask {-ak[-1]})", ts, recv, out)
+            self.invalidate(f"crossed after u={u} (bid {bb} >= ask {ba})", ts, recv, out)
 
     def _exceptional(self, m: Any, recv_ns: int, out: list[Event]) -> None:
         """Snapshots, restarts, and deltas that do not follow: everything but the hot path."""
@@ -189,9 +189,7 @@ class BookSequencer:
             book.update_id = self.last_u = u
             out.append(BookSnapshot(symbol=self.symbol, ts=ts, recv_ts=recv, bids=bids,
                                     asks=asks, update_id=u, seq=d.seq))
-            bk = book._bk
-            ak = book._ak
-            if bk and ak and bk[-1] >= -ak[-1]:
+            if book.crossed:
                 self._bump("crossed")
                 book.valid = False
                 if self.ready:

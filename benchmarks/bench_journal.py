@@ -12,13 +12,16 @@ in its own process per configuration, interleaved, best of ``--rounds``:
   default of wall-clock runs), to show what that guarantee costs.
 
 The paper exchange's own files (fills.jsonl, equity.csv) are off in all three, so the
-difference is the journal's.
+difference is the journal's. Besides wall-clock events/s the script prints the process's
+CPU seconds (user + system, the writer thread included; best of the rounds), which is
+steadier than wall time on a shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,12 +51,16 @@ def child(name: str, kind: str, path: str | None, messages: int, out: str) -> No
         "executors": {"venue": {"type": "paper.exchange", "source": "market",
                                 "fills_file": None, "equity_file": None,
                                 "balances": {"USDT": "1000000"}}}}
+    pm = make_plugins(extra=extra)
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    result, _ = run_spec_dict(spec, make_plugins(extra=extra), out_dir=Path(out))
+    result, _ = run_spec_dict(spec, pm, out_dir=Path(out))
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime  # both threads
     assert result.exit_code == 0, result.exit_reason
     s = result.summary
-    print(json.dumps({"events": s["events"], "wall": wall, "fills": s.get("fills"),
+    print(json.dumps({"events": s["events"], "wall": wall, "cpu": cpu, "fills": s.get("fills"),
                       "journal": s.get("journal", {})}))
 
 
@@ -70,6 +77,7 @@ def main() -> None:
         child(args.child, args.source, args.path, args.messages, args.out)
         return
     best: dict[str, dict[str, Any]] = {}
+    best_cpu: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = _write_stream(args.messages, tmp) if args.source == "bybit" else None
         for r in range(args.rounds):
@@ -83,14 +91,17 @@ def main() -> None:
                 res = json.loads(proc.stdout.strip().splitlines()[-1])
                 if name not in best or res["wall"] < best[name]["wall"]:
                     best[name] = res
+                best_cpu[name] = min(best_cpu.get(name, res["cpu"]), res["cpu"])
     base = best["no journal"]
     print(f"source: {args.source}, {args.messages:,} stream messages, best of {args.rounds}")
     print(f"{'configuration':22s} {'events':>10s} {'wall s':>8s} {'events/s':>10s} "
-          f"{'vs none':>8s} {'fills':>7s} {'records':>9s} {'waits':>6s}")
+          f"{'vs none':>8s} {'cpu s':>7s} {'cpu vs':>7s} {'fills':>7s} {'records':>9s} "
+          f"{'waits':>6s}")
     for name, r in best.items():
         j = r["journal"]
         print(f"{name:22s} {r['events']:10,d} {r['wall']:8.2f} {r['events'] / r['wall']:10,.0f} "
               f"{(r['events'] / r['wall']) / (base['events'] / base['wall']):8.3f} "
+              f"{best_cpu[name]:7.2f} {best_cpu[name] / best_cpu['no journal']:7.3f} "
               f"{r['fills']:7,d} {j.get('records', 0):9,d} {j.get('queue_waits', 0):6d}")
 
 

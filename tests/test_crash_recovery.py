@@ -230,3 +230,11 @@ def test_sigkill_then_resume_loses_and_double_counts_no_fill(tmp_path: Path) -> 
                              ("paper venue restarted",)).fetchone()[0]
     assert restarted >= 1
     assert conn.execute("SELECT count(DISTINCT run_id) FROM fills").fetchone()[0] == 1
+
+    # The report tells the whole story, restart included.
+    report = subprocess.run([sys.executable, "-m", "hayate", "report", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    html = (out / "report.html").read_text()
+    assert "<td>sessions (restarts, unclean stops)</td><td>2 (1, 1)</td>" in html
+    assert f"<td>fills (maker / taker)</td><td>{len(after):,} (" in html

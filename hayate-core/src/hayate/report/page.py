@@ -129,7 +129,9 @@ def report_stats(data: RunData) -> list[tuple[str, str]]:
 
 def _charts(data: RunData) -> list[Chart]:
     charts: list[Chart] = []
-    eq = data.equity
+    # The paper exchange rewrites equity.csv at each start: after a restart the journal's
+    # snapshots are the whole story.
+    eq = data.equity if len(data.sessions) <= 1 or not data.snapshots else []
     if eq:
         xs = [int(r["ts"]) for r in eq]
         c = Chart("Equity", unit="quote")
@@ -189,7 +191,7 @@ def _price_chart(data: RunData, sym: str) -> Chart:
         c.add(Series("mid", *downsample([m[0] for m in mids], [float(m[1]) for m in mids]),
                      color=GREY, width=1.2))
     elif data.equity and f"{sym}_mark" in data.equity[0]:
-        rows = [r for r in data.equity if r[f"{sym}_mark"]]
+        rows = [r for r in data.equity if r[f"{sym}_mark"]]  # no journal: the venue's marks
         c.add(Series("mark", *downsample([int(r["ts"]) for r in rows],
                                          [float(r[f"{sym}_mark"]) for r in rows]),
                      color=GREY, width=1.2))

@@ -34,6 +34,7 @@ _DEFAULTS: dict[str, tuple[int, int]] = {
 }
 _OTHER = 50
 _WINDOW_MS = 1000
+_SLACK_MS = 50  # our send time is not the venue's arrival time: keep a little apart
 _UNKNOWN_RESET_MS = 1000  # a 10006 without a reset timestamp: wait a full window
 
 
@@ -81,10 +82,11 @@ class RateLimiter:
         now = self.now_ms()
         wait = ep.blocked_until - now
         sent = ep.sent
-        while sent and sent[0] <= now - _WINDOW_MS:
+        span = _WINDOW_MS + _SLACK_MS
+        while sent and sent[0] <= now - span:
             sent.popleft()
         if len(sent) >= ep.limit:
-            wait = max(wait, sent[0] + _WINDOW_MS - now)
+            wait = max(wait, sent[0] + span - now)
         return wait if wait > 0 else 0
 
     def try_acquire(self, key: str) -> bool:

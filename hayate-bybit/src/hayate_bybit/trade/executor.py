@@ -31,7 +31,7 @@ Reconciliation (:mod:`.reconcile`) runs at start, after a journal restart
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
@@ -244,6 +244,8 @@ class BybitOrders(Executor):
         self._creating: set[str] = set()  # creates sent, no outcome yet (Bybit may not know)
         self._acked: set[str] = set()  # creates Bybit accepted
         self._reconciled = False
+        self._start_ns = 0  # venue time of the start's reconciliation snapshot
+        self._started = anyio.Event()
         self._reconcile_lock = anyio.Lock()
         self._last_check_ms = 0
         self._mismatches: dict[str, Decimal] = {}
@@ -296,20 +298,19 @@ class BybitOrders(Executor):
         raise TypeError("bybit.orders trades on Bybit; it cannot run on simulated data")
 
     async def run(self, emit: Emit) -> None:
-        async def nothing() -> AsyncIterator[Sequence[Event]]:
-            await anyio.sleep_forever()
-            yield []
-
-        await self.wrap_run(nothing(), lambda _source: emit)
+        """Nothing: this executor always interposes its private stream, so its work runs
+        in :meth:`wrap_run` (the engine may still call ``run`` for a wrapper)."""
 
     async def wrap_run(self, inner: Any, emit_to: Callable[[str], Emit]) -> None:
         self._emit = emit_to(self.id)
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
+                # Take the stream at once (its batches wait until the start is reconciled).
+                tg.start_soon(self._forward, inner)
                 if not self._reconciled:
                     await self._reconcile_start()
-                tg.start_soon(self._forward, inner)
+                self._started.set()
                 tg.start_soon(self._send_loop)
                 tg.start_soon(self._outbox_loop)
                 tg.start_soon(self._watch_unconfirmed)
@@ -369,17 +370,38 @@ class BybitOrders(Executor):
     async def _forward(self, inner: Any) -> None:
         """The private stream's batches: tracked, then re-emitted under this executor's id."""
         assert self._emit is not None and self._tg is not None
+        seen = self.orders.seen_fills
+        started = self._started
         async for batch in inner:
+            if not started.is_set():
+                await started.wait()
             out = []
             for ev in batch:
-                if type(ev) is PrivateResync:
+                tp = type(ev)
+                if tp is PrivateResync:
                     if ev.reconnect:
                         self._tg.start_soon(self._reconcile_now, "after reconnect", False)
+                    continue
+                if tp is Fill and ev.fill_id in seen:
+                    # Known already (a reconciliation or a restart brought it first): the
+                    # bot must not hear a fill twice.
+                    self.ctx.count("duplicate_fills")
+                    continue
+                if (tp is Fill or tp is OrderUpdate) and ev.ts <= self._start_ns and \
+                        not self._knows(ev):
+                    # History from before the start, of orders this bot does not track:
+                    # the start's reconciliation already took the venue's state as it was.
+                    self.ctx.count("private_events_before_start")
                     continue
                 self._track(ev)
                 out.append(ev)
             if out:
                 await self._emit(out)
+
+    def _knows(self, ev: Fill | OrderUpdate) -> bool:
+        orders = self.orders
+        return bool(ev.client_id and ev.client_id in orders.orders) or bool(
+            ev.order_id and ev.order_id in orders.by_order_id)
 
     # -- submit ----------------------------------------------------------------------------------
     def _invalid(self, a: PlaceOrder) -> str | None:
@@ -860,6 +882,7 @@ class BybitOrders(Executor):
         await self._emit_own(plan.events)
         self._reconciled = True
         self._last_check_ms = snap.taken_ms
+        self._start_ns = snap.taken_ms * 1_000_000
         self.stats["reconciles"] += 1
         self.log.info("start reconciled: %s; %d open order(s) cancelled",
                       describe(plan.events), len(plan.cancel))
@@ -950,6 +973,7 @@ class BybitOrders(Executor):
             self._track(ev)
         self._reconciled = True
         self._last_check_ms = snap.taken_ms
+        self._start_ns = snap.taken_ms * 1_000_000
         self.stats["reconciles"] += 1
         return ReconcileReport(events=events, notes=plan.notes)
 

@@ -7,6 +7,7 @@ after running it. Needs Debian's ``chromium`` package (``apt-get install -y chro
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -25,7 +26,10 @@ def _chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    raise AssertionError("headless Chromium is needed for this test: apt-get install -y chromium")
+    message = "headless Chromium is needed for this test: apt-get install -y chromium"
+    if os.environ.get("HAYATE_REQUIRE_BROWSER"):  # CI installs it and insists the test runs
+        raise AssertionError(message)
+    pytest.skip(message)
 
 
 def _hayate(*args: str) -> subprocess.CompletedProcess[str]:

@@ -670,7 +670,7 @@ class BotRuntime:
                     async for batch in _recv:
                         yield batch
 
-            tg.start_soon(self._guard, wrapper.id, wrapper.wrap_run, inner_iter(), emit_to)
+            tg.start_soon(self._run_wrapper, wrapper, inner_iter(), emit_to)
             tg.start_soon(self._run_collector, wrapped_id, inner_emit, send)
         for cid in self.components:
             if self.roles[cid] == "collectors" and cid not in self.wrappers:
@@ -695,6 +695,17 @@ class BotRuntime:
             if send is not None:
                 await send.aclose()
         log.info("collector %s finished", cid)
+        if send is None:  # a wrapped collector's end is counted when its wrapper is done
+            self._source_finished()
+
+    async def _run_wrapper(self, wrapper: Any, inner: AsyncIterator[Sequence[Event]],
+                           emit_to: Callable[[str], Emit]) -> None:
+        """A wrapper (the paper exchange) delivers what is still in flight after its source
+        ended; only then is that source finished for the bot."""
+        await self._guard(wrapper.id, wrapper.wrap_run, inner, emit_to)
+        self._source_finished()
+
+    def _source_finished(self) -> None:
         self._finished_sources += 1
         if self._finished_sources >= self._live_sources:
             self.inbox.close()

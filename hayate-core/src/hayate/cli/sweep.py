@@ -47,7 +47,7 @@ class _RunByDefault(TyperGroup):
     """``hayate sweep FILE ...`` means ``hayate sweep run FILE ...``."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 

@@ -175,3 +175,40 @@ async def test_wrong_secret_is_a_clear_error(live: Any, monkeypatch: pytest.Monk
         assert "not-the-secret" not in text and live.api_key not in text
         await h.executor.aclose()
         await h.collector.aclose()
+
+
+async def test_periodic_check_recovers_a_push_lost_without_a_disconnect(live: Any) -> None:
+    """The stream stays up but a push never arrives: the periodic reconciliation finds
+    the fill and the order's end, once each."""
+    async with live.exchange() as server:
+        h = live.Harness(server, reconcile_interval=1.0,
+                         private={"silence_timeout": 30.0, "ping_interval": 10.0})
+        async with h.running():
+            await h.submit([bid("p1", price="29999.5")])
+            await h.wait_for(lambda: status(h, "p1") is OrderStatus.NEW)
+            server.inject("silence", target="private", seconds=0.3)
+            server.push_trade("BTCUSDT", "29999.5", "1", "Sell")  # its pushes are lost
+            await h.wait_for(lambda: status(h, "p1") is OrderStatus.FILLED, within=8)
+            await h.wait_for(lambda: h.executor.orders.position("BTCUSDT").size == D("0.01"))
+            assert len(h.of(Fill, client_id="p1")) == 1
+            assert h.collector.socket.connects == 1  # no reconnect was needed
+            await anyio.sleep(2.5)  # more checks: nothing new to say
+            assert len(h.of(Fill, client_id="p1")) == 1
+            assert h.executor.orders.duplicate_fills == 0
+
+
+async def test_cancel_of_a_create_still_waiting_for_the_limit_sends_neither(live: Any) -> None:
+    async with live.exchange(rate_limits={"/v5/order/create": 2}) as server:
+        h = live.Harness(server, batch=False)
+        async with h.running():
+            h.executor.rest.limiter.overrides["/v5/order/create"] = 2  # as Bybit announces
+            await h.submit([bid(f"q{i}", price=f"2999{i}.0") for i in range(5)])
+            await h.wait_for(lambda: len(h.account.orders) == 2)  # two went, three wait
+            await h.submit([CancelOrder(symbol="BTCUSDT", client_id=f"q{i}") for i in (3, 4)])
+            await h.wait_for(lambda: all(status(h, f"q{i}") is OrderStatus.NEW for i in range(3)))
+            assert status(h, "q3") is status(h, "q4") is OrderStatus.CANCELLED
+            assert "before it was sent" in h.of(OrderUpdate, client_id="q4")[-1].reason
+            await anyio.sleep(1.2)
+            assert not placed(h, "q3") and not placed(h, "q4")
+            assert h.executor.stats["withdrawn"] == 2
+            assert not h.executor.orders.pending(0, h.executor._now() + 1)

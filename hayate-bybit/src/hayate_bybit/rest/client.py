@@ -152,10 +152,12 @@ class BybitRest:
                                 str(body.get("category") or ""))
 
     async def post_raw(self, path: str, body: bytes, category: str, *,
-                       on_sent: Callable[[int], None] | None = None) -> Reply:
+                       on_sent: Callable[[int], None] | None = None,
+                       acquired: bool = False) -> Reply:
         """POST pre-encoded JSON (the bytes are signed and sent unchanged). ``on_sent`` is
-        called with the wall time (ns) once the request is written to the socket."""
-        return await self._call("POST", path, "", body, True, category, on_sent)
+        called with the wall time (ns) once the request is written to the socket;
+        ``acquired`` says the caller already took its place in the rate limit."""
+        return await self._call("POST", path, "", body, True, category, on_sent, acquired)
 
     async def get_all(self, path: str, params: Mapping[str, Any], *, max_pages: int = 50
                       ) -> list[Any]:
@@ -173,7 +175,8 @@ class BybitRest:
         raise BybitServerError(f"more than {max_pages} pages", path=path)
 
     async def _call(self, method: str, path: str, query: str, body: bytes, signed: bool,
-                    category: str, on_sent: Callable[[int], None] | None = None) -> Reply:
+                    category: str, on_sent: Callable[[int], None] | None = None,
+                    acquired: bool = False) -> Reply:
         key = limit_key(path, category)
         limiter = self.limiter
         waited = 0.0
@@ -182,8 +185,9 @@ class BybitRest:
         resynced = False
         backoff = Backoff(0.2, 2.0)
         while True:
-            if signed:
+            if signed and not acquired:
                 await limiter.acquire(key)
+            acquired = False
             try:
                 return await self._once(method, path, query, body, signed, key, on_sent)
             except BybitRateLimited as e:

@@ -192,6 +192,7 @@ class _Req:
     body: dict[str, Any]
     actions: list[Action]
     batch: bool
+    sent: bool = False
 
     @property
     def path(self) -> str:
@@ -242,6 +243,7 @@ class BybitOrders(Executor):
         self._resolving: set[str] = set()
         self._deferred: dict[str, Action] = {}  # cancel/amend waiting for the create's answer
         self._creating: set[str] = set()  # creates sent, no outcome yet (Bybit may not know)
+        self._unsent: dict[str, _Req] = {}  # creates waiting in the REST queue, by client id
         self._acked: set[str] = set()  # creates Bybit accepted
         self._reconciled = False
         self._start_ns = 0  # venue time of the start's reconciliation snapshot
@@ -251,7 +253,7 @@ class BybitOrders(Executor):
         self._mismatches: dict[str, Decimal] = {}
         self.stats: dict[str, int] = {
             "requests": 0, "rejected_locally": 0, "rejected": 0, "resolved": 0, "resends": 0,
-            "rest_fallbacks": 0, "unknown_cancelled": 0, "reconciles": 0,
+            "rest_fallbacks": 0, "withdrawn": 0, "unknown_cancelled": 0, "reconciles": 0,
             "reconcile_findings": 0}
         self.notes: list[str] = []
 
@@ -470,6 +472,10 @@ class BybitOrders(Executor):
                         continue
                 else:
                     orders.on_action(a, now)
+                if tp is CancelOrder and self._withdraw(target.client_id):
+                    # Its create was still waiting for the rate limit: it never leaves.
+                    local.append(self._withdrawn(target))
+                    continue
                 if target.client_id in self._creating:
                     # Its create has no answer yet: Bybit would not know the order.
                     self._deferred[target.client_id] = a
@@ -485,10 +491,48 @@ class BybitOrders(Executor):
             if not reqs:
                 return
             self.stats["rest_fallbacks"] += len(reqs)
+        await self._enqueue(reqs)
+
+    async def _enqueue(self, reqs: list[_Req]) -> None:
+        """Hand requests to the REST sender; creates stay withdrawable until they go."""
+        for r in reqs:
+            if r.op.startswith("order.create"):
+                for cid in r.client_ids:
+                    self._unsent[cid] = r
         try:
             self._queue_send.send_nowait(reqs)
         except anyio.WouldBlock:
             await self._queue_send.send(reqs)
+
+    def _withdraw(self, client_id: str) -> bool:
+        """Take a queued, unsent create out of its request; True if it was there."""
+        r = self._unsent.pop(client_id, None)
+        if r is None or r.sent:
+            return False
+        keep = [a for a in r.actions if getattr(a, "client_id", "") != client_id]
+        if r.batch:
+            r.body["request"] = [it for it in r.body["request"]
+                                 if it.get("orderLinkId") != client_id]
+        r.actions = keep
+        self._creating.discard(client_id)
+        self._places.pop(client_id, None)
+        n = self._busy.get(client_id, 0) - 1
+        if n > 0:
+            self._busy[client_id] = n
+        else:
+            self._busy.pop(client_id, None)
+        self.stats["withdrawn"] += 1
+        self.ctx.count("orders_withdrawn")
+        return True
+
+    def _withdrawn(self, o: TrackedOrder) -> OrderUpdate:
+        now = self._now()
+        return OrderUpdate(ts=now, recv_ts=now, symbol=o.symbol, client_id=o.client_id,
+                           order_id="", side=o.side, status=OrderStatus.CANCELLED,
+                           price=o.price, qty=o.qty, order_type=o.order_type,
+                           time_in_force=o.time_in_force, reduce_only=o.reduce_only,
+                           reason="cancelled before it was sent (rate limit queue)",
+                           venue="bybit")
 
     def _plan(self, actions: Sequence[Action]) -> list[_Req]:
         """Group actions into requests (batches where they help) and mark them busy."""
@@ -555,10 +599,11 @@ class BybitOrders(Executor):
             hook(req.client_ids, t_ns)
 
     async def _send_loop(self) -> None:
-        async for reqs in self._queue_recv:
+        async for queued in self._queue_recv:
+            reqs = [r for r in queued if r.actions]  # withdrawn creates leave nothing
             if len(reqs) == 1:
                 await self._send_rest(reqs[0])
-            else:
+            elif reqs:
                 async with anyio.create_task_group() as tg:
                     for r in reqs:
                         tg.start_soon(self._send_rest, r)
@@ -566,6 +611,13 @@ class BybitOrders(Executor):
     async def _send_rest(self, r: _Req) -> None:
         rest = self.rest
         assert rest is not None
+        await rest.limiter.acquire(limit_key(r.path, r.category))  # wait here, withdrawable
+        if not r.actions:
+            return
+        r.sent = True
+        for cid in r.client_ids:
+            if self._unsent.get(cid) is r:
+                del self._unsent[cid]
         self.stats["requests"] += 1
         hook = self.on_wire
         on_sent = None
@@ -576,7 +628,7 @@ class BybitOrders(Executor):
                 hook(cids, t)
         try:
             outcome: Any = await rest.post_raw(r.path, _encode(r.body), r.category,
-                                               on_sent=on_sent)
+                                               on_sent=on_sent, acquired=True)
         except BybitError as e:
             outcome = e
         await self._on_outcome(r, outcome)
@@ -658,7 +710,7 @@ class BybitOrders(Executor):
             self._creating.update(r.client_ids)
         self.log.info("%s refused on the trade socket (%s); sending it over REST", r.op,
                       why.message)
-        await self._queue_send.send([r])
+        await self._enqueue([r])
 
     async def _accepted(self, a: Action) -> None:
         if type(a) is PlaceOrder:
@@ -676,7 +728,7 @@ class BybitOrders(Executor):
         if self.trade is not None and self.trade.ready:
             reqs = await self._send_ws(reqs)
         if reqs:
-            await self._queue_send.send(reqs)
+            await self._enqueue(reqs)
 
     async def _refused(self, a: Action, err: BybitError) -> None:
         tp = type(a)

@@ -32,6 +32,7 @@ from hayate_bybit.rest.client import BybitRest
 __all__ = ["Plan", "ReconcileHalt", "VenueSnapshot", "compare", "fetch_snapshot"]
 
 _ZERO = Decimal(0)
+_RACE_NS = 1_000_000_000  # news younger than the snapshot (plus clock slack) is not a finding
 _WEEK_MS = 7 * 24 * 3600 * 1000
 
 UnknownPolicy = Literal["cancel", "adopt", "halt"]
@@ -67,6 +68,7 @@ async def fetch_snapshot(rest: BybitRest, *, category: str, settle_coin: str,
                          ) -> VenueSnapshot:
     """Open orders, positions, balances and (from ``since_ms``) executions, in one pass."""
     dec = PrivateDecoder()  # no memory of its own: duplicates are judged by the caller
+    taken_ms = rest.now_ms()  # what the bot learns after this may be newer than the snapshot
     scope = set(symbols)
     cat = {"category": category}
     where = dict(cat) if category == "spot" else {**cat, "settleCoin": settle_coin}
@@ -87,7 +89,7 @@ async def fetch_snapshot(rest: BybitRest, *, category: str, settle_coin: str,
                                    {**cat, "startTime": since_ms, "limit": 100})
         fills = [f for f in dec.executions_from(reversed(items), now_ns) if f.symbol in scope]
         fills.sort(key=lambda f: f.ts)
-    return VenueSnapshot(open_orders, positions, balances, fills, rest.now_ms())
+    return VenueSnapshot(open_orders, positions, balances, fills, taken_ms)
 
 
 def _signed(f: Fill) -> Decimal:
@@ -132,6 +134,7 @@ def compare(
                           "fill(s) the bot had not seen: "
                           + ", ".join(f"{s} {q:+}" for s, q in sorted(expected.items())))
     # 2. Orders the bot believes open.
+    taken = snap.taken_ms * 1_000_000
     venue_by_cid = {o.client_id: o for o in snap.open_orders if o.client_id}
     venue_by_oid = {o.order_id: o for o in snap.open_orders}
     matched: set[str] = set()
@@ -142,8 +145,8 @@ def compare(
                                               if o.order_id else None)
         if v is not None:
             matched.add(v.order_id)
-        if skip(o):
-            continue
+        if skip(o) or o.created_ts >= taken - _RACE_NS:
+            continue  # in flight, or newer than the snapshot
         if v is None:
             plan.resolve.append(o)
         elif v.status is not o.status or v.filled_qty != o.filled_qty:
@@ -158,6 +161,8 @@ def compare(
             known = local.get(cid) if cid else None
         what = (f"{v.side.value} {v.qty} {v.symbol} @ {v.price} (orderId {v.order_id}"
                 f"{', orderLinkId ' + v.client_id if v.client_id else ''})")
+        if known is not None and not known.is_open and known.updated_ts >= taken - _RACE_NS:
+            continue  # it closed after the snapshot was taken: the snapshot is the stale one
         if known is not None and not known.is_open:
             plan.notes.append(f"{label}: {what} is open at the venue but {known.status.value} "
                               "here: cancelling it")

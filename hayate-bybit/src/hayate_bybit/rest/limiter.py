@@ -76,10 +76,11 @@ class RateLimiter:
             ep = self._endpoints[key] = _Endpoint(limit)
         return ep
 
-    def delay_ms(self, key: str) -> int:
+    def delay_ms(self, key: str, now: int | None = None) -> int:
         """Milliseconds until a request to ``key`` may go (0: now)."""
         ep = self._get(key)
-        now = self.now_ms()
+        if now is None:
+            now = self.now_ms()
         wait = ep.blocked_until - now
         sent = ep.sent
         span = _WINDOW_MS + _SLACK_MS
@@ -91,9 +92,10 @@ class RateLimiter:
 
     def try_acquire(self, key: str) -> bool:
         """Count a request now if the limits allow it (the non-blocking fast path)."""
-        if self.delay_ms(key):
+        now = self.now_ms()
+        if self.delay_ms(key, now):
             return False
-        self._get(key).sent.append(self.now_ms())
+        self._endpoints[key].sent.append(now)
         return True
 
     async def acquire(self, key: str) -> None:

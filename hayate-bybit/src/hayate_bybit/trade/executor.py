@@ -32,7 +32,6 @@ Reconciliation (:mod:`.reconcile`) runs at start, after a journal restart
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -183,24 +182,23 @@ class BybitOrdersConfig(ExecutorConfig, AccountSettings):
         return url
 
 
-@dataclass(slots=True)
 class _Req:
     """One request: a single or batch order operation and the actions it carries."""
 
-    op: str
-    category: str
-    body: dict[str, Any]
-    actions: list[Action]
-    batch: bool
-    sent: bool = False
+    __slots__ = ("actions", "batch", "body", "category", "client_ids", "key", "op", "path",
+                 "sent")
 
-    @property
-    def path(self) -> str:
-        return _PATHS[self.op]
-
-    @property
-    def client_ids(self) -> list[str]:
-        return [getattr(a, "client_id", "") for a in self.actions]
+    def __init__(self, op: str, category: str, body: dict[str, Any], actions: list[Action],
+                 batch: bool) -> None:
+        self.op = op
+        self.category = category
+        self.body = body
+        self.actions = actions
+        self.batch = batch
+        self.sent = False
+        self.path = _PATHS[op]
+        self.key = limit_key(self.path, category)
+        self.client_ids = [getattr(a, "client_id", "") for a in actions]
 
 
 class BybitOrders(Executor):
@@ -231,8 +229,8 @@ class BybitOrders(Executor):
         """Positions as this executor's fills make them (venue pushes do not correct these:
         reconciliation compares them with the venue)."""
         self.balances: dict[str, BalanceUpdate] = {}
-        self.on_wire: Callable[[list[str], int], None] | None = None
-        """Benchmarks: called with (client ids, wall ns) when a request is written."""
+        self.on_wire: Callable[[str, list[str], int], None] | None = None
+        """Benchmarks: called with (op, client ids, wall ns) when a request is written."""
         self._emit: Emit | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._queue_send, self._queue_recv = anyio.create_memory_object_stream[list[_Req]](1024)
@@ -242,6 +240,7 @@ class BybitOrders(Executor):
         self._busy: dict[str, int] = {}  # client id -> requests without an outcome yet
         self._resolving: set[str] = set()
         self._deferred: dict[str, Action] = {}  # cancel/amend waiting for the create's answer
+        self._batch_most = BATCH_LIMIT.get(config.category, 10) if config.batch else 1
         self._creating: set[str] = set()  # creates sent, no outcome yet (Bybit may not know)
         self._unsent: dict[str, _Req] = {}  # creates waiting in the REST queue, by client id
         self._acked: set[str] = set()  # creates Bybit accepted
@@ -514,6 +513,7 @@ class BybitOrders(Executor):
             r.body["request"] = [it for it in r.body["request"]
                                  if it.get("orderLinkId") != client_id]
         r.actions = keep
+        r.client_ids = [getattr(a, "client_id", "") for a in keep]
         self._creating.discard(client_id)
         self._places.pop(client_id, None)
         n = self._busy.get(client_id, 0) - 1
@@ -555,27 +555,32 @@ class BybitOrders(Executor):
                 for sym in symbols:
                     reqs.append(_Req("order.cancel-all", cat, {"category": cat, "symbol": sym},
                                      [a], False))
-        most = BATCH_LIMIT.get(cat, 10) if self.config.batch else 1
+        most = self._batch_most
         for group, single, multi, item in (
                 (cancels, "order.cancel", "order.cancel-batch", cancel_item),
                 (amends, "order.amend", "order.amend-batch", amend_item),
-                (places, "order.create", "order.create-batch",
-                 lambda a: create_item(a, cat))):
+                (places, "order.create", "order.create-batch", self._create_item)):
+            if not group:
+                continue
             for i in range(0, len(group), most):
-                chunk = group[i:i + most]
+                chunk: list[Any] = group[i:i + most]
                 if len(chunk) == 1:
-                    reqs.append(_Req(single, cat, single_body(item(chunk[0]), cat),
-                                     list(chunk), False))
+                    reqs.append(_Req(single, cat, single_body(item(chunk[0]), cat), chunk,
+                                     False))
                 else:
                     reqs.append(_Req(multi, cat, batch_body([item(x) for x in chunk], cat),
-                                     list(chunk), True))
+                                     chunk, True))
         busy = self._busy
         for r in reqs:
             for cid in r.client_ids:
                 if cid:
                     busy[cid] = busy.get(cid, 0) + 1
-        self._creating.update(a.client_id for a in places)
+        if places:
+            self._creating.update(a.client_id for a in places)
         return reqs
+
+    def _create_item(self, a: PlaceOrder) -> dict[str, Any]:
+        return create_item(a, self.config.category)
 
     # -- sending ---------------------------------------------------------------------------------
     async def _send_ws(self, reqs: list[_Req]) -> list[_Req]:
@@ -583,20 +588,20 @@ class BybitOrders(Executor):
         assert self.trade is not None
         later: list[_Req] = []
         limiter = self.trade.limiter
+        trade = self.trade
         for r in reqs:
-            key = limit_key(r.path, r.category)
-            if r.op == "order.cancel-all" or not limiter.try_acquire(key):
+            if r.op == "order.cancel-all" or not limiter.try_acquire(r.key):
                 later.append(r)  # no cancel-all on Bybit's trade socket; or wait for the limit
                 continue
             self.stats["requests"] += 1
-            if not await self.trade.request(r.op, [r.body], r, key):
+            if not await trade.request(r.op, r.body, r, r.key):
                 later.append(r)
         return later
 
     def _wire_ws(self, req: Any, t_ns: int) -> None:
         hook = self.on_wire
         if hook is not None:
-            hook(req.client_ids, t_ns)
+            hook(req.op, req.client_ids, t_ns)
 
     async def _send_loop(self) -> None:
         async for queued in self._queue_recv:
@@ -611,7 +616,7 @@ class BybitOrders(Executor):
     async def _send_rest(self, r: _Req) -> None:
         rest = self.rest
         assert rest is not None
-        await rest.limiter.acquire(limit_key(r.path, r.category))  # wait here, withdrawable
+        await rest.limiter.acquire(r.key)  # wait here, where the create can still be withdrawn
         if not r.actions:
             return
         r.sent = True
@@ -623,9 +628,10 @@ class BybitOrders(Executor):
         on_sent = None
         if hook is not None:
             cids = r.client_ids
+            op = r.op
 
             def on_sent(t: int) -> None:
-                hook(cids, t)
+                hook(op, cids, t)
         try:
             outcome: Any = await rest.post_raw(r.path, _encode(r.body), r.category,
                                                on_sent=on_sent, acquired=True)
@@ -659,7 +665,7 @@ class BybitOrders(Executor):
                 if outcome.retCode in _WS_RESEND_CODES:
                     if isinstance(err, BybitRateLimited):
                         assert self.rest is not None
-                        self.rest.limiter.refused(limit_key(r.path, r.category), reset)
+                        self.rest.limiter.refused(r.key, reset)
                     await self._resend_rest(r, err)
                     return
                 outcome = err

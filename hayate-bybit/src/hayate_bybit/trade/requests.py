@@ -34,17 +34,18 @@ def decimal_text(d: Decimal) -> str:
 
 
 def create_item(a: PlaceOrder, category: str) -> dict[str, Any]:
+    # Side, OrderType and TimeInForce are StrEnums: they encode as Bybit's words.
     item: dict[str, Any] = {
         "symbol": a.symbol,
-        "side": a.side.value,
-        "orderType": a.order_type.value,
-        "qty": decimal_text(a.qty),
+        "side": a.side,
+        "orderType": a.order_type,
+        "qty": format(a.qty, "f"),
         "orderLinkId": a.client_id,
     }
     if a.order_type is OrderType.LIMIT:
         assert a.price is not None
-        item["price"] = decimal_text(a.price)
-        item["timeInForce"] = a.time_in_force.value
+        item["price"] = format(a.price, "f")
+        item["timeInForce"] = a.time_in_force
     elif category == "spot":
         item["marketUnit"] = "baseCoin"
     if a.reduce_only:

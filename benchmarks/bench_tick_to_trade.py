@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -199,7 +198,7 @@ def measure_bot(port: int, transport: str, seconds: float, warmup: float) -> dic
             "summary": result.summary}
 
 
-def measure_floor(port: int, seconds: float, warmup: float) -> list[float]:
+def measure_floor(port: int, seconds: float, warmup: float) -> tuple[list[float], list[float]]:
     """Bare websockets: public frame in -> pre-built order frame out on the trade socket."""
     import json
 
@@ -207,8 +206,9 @@ def measure_floor(port: int, seconds: float, warmup: float) -> list[float]:
 
     from hayate_bybit.auth import ws_auth_args
 
-    async def main() -> list[float]:
+    async def main() -> tuple[list[float], list[float]]:
         out: list[float] = []
+        cpu: list[float] = []
         async with connect(f"ws://127.0.0.1:{port}/v5/public/linear") as pub, \
                 connect(f"ws://127.0.0.1:{port}/v5/trade") as trade:
             expires = int(time.time() * 1000) + 5000
@@ -230,6 +230,7 @@ def measure_floor(port: int, seconds: float, warmup: float) -> list[float]:
                 except TimeoutError:
                     continue
                 t_in = time.time_ns()
+                c_in = time.thread_time_ns()
                 n += 1
                 frame = json.dumps({"reqId": f"f{n}", "header": {
                     "X-BAPI-TIMESTAMP": str(int(time.time() * 1000)), "X-BAPI-RECV-WINDOW": "5000"},
@@ -238,8 +239,9 @@ def measure_floor(port: int, seconds: float, warmup: float) -> list[float]:
                 await trade.send(frame)
                 if time.monotonic() >= t0:
                     out.append((time.time_ns() - t_in) / 1000)
+                    cpu.append((time.thread_time_ns() - c_in) / 1000)
             task.cancel()
-        return out
+        return out, cpu
 
     return asyncio.run(main())
 
@@ -252,7 +254,11 @@ def pct(values: list[float], q: float) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=20.0, help="measured run per transport")
-    ap.add_argument("--rate", type=float, default=50.0, help="book moves per second")
+    ap.add_argument("--rate", type=float, default=50.0,
+                    help="book moves per second (trade socket and floor)")
+    ap.add_argument("--rest-rate", type=float, default=5.0,
+                    help="book moves per second for REST (two requests each: Bybit allows 10 "
+                    "order requests a second)")
     ap.add_argument("--transport", choices=["ws", "rest", "both"], default="both")
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--serve", help=argparse.SUPPRESS)
@@ -263,28 +269,36 @@ def main() -> None:
     transports = ["ws", "rest"] if args.transport == "both" else [args.transport]
     run = args.seconds + args.warmup
     rows: list[tuple[str, list[float], list[float], list[float]]] = []
-    proc, port = start_server(args.rate, run * (len(transports) + 1) + 30)
-    try:
-        floor = measure_floor(port, run, args.warmup)
-        for tr in transports:
-            got = measure_bot(port, tr, run, args.warmup)
-            rows.append((tr, got["first"], got["place"], got["cpu"]))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    print(f"tick-to-trade, mm.simple on the local Bybit exchange: {args.rate:g} book moves/s, "
-          f"{args.seconds:g} s measured per transport (Python {sys.version.split()[0]})")
-    print(f"{'path':<34}{'n':>7}{'p50 us':>10}{'p90 us':>10}{'p99 us':>10}{'x floor p50':>13}")
-    f50 = statistics.median(floor) if floor else float("nan")
-    print(f"{'floor: websockets recv -> send':<34}{len(floor):>7}{f50:>10.1f}"
-          f"{pct(floor, 0.9):>10.1f}{pct(floor, 0.99):>10.1f}{1.0:>13.2f}")
+    floor: list[float] = []
+    floor_cpu: list[float] = []
+    for tr in ["floor", *transports]:
+        rate = args.rest_rate if tr == "rest" else args.rate
+        proc, port = start_server(rate, run + 30)
+        try:
+            if tr == "floor":
+                floor, floor_cpu = measure_floor(port, run, args.warmup)
+            else:
+                got = measure_bot(port, tr, run, args.warmup)
+                rows.append((tr, got["first"], got["place"], got["cpu"]))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    print(f"tick-to-trade, mm.simple on the local Bybit exchange: {args.rate:g} book moves/s "
+          f"(REST: {args.rest_rate:g}/s), {args.seconds:g} s measured per path "
+          f"(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
+    print(f"{'path (us)':<34}{'n':>6}{'wall p50':>10}{'wall p99':>10}{'CPU p50':>10}"
+          f"{'CPU p99':>10}{'CPU x floor':>13}")
+    base = pct(floor_cpu, 0.5)
+
+    def row(label: str, wall: list[float], cpu: list[float]) -> None:
+        print(f"{label:<34}{len(wall):>6}{pct(wall, 0.5):>10.1f}{pct(wall, 0.99):>10.1f}"
+              + (f"{pct(cpu, 0.5):>10.1f}{pct(cpu, 0.99):>10.1f}{pct(cpu, 0.5) / base:>13.2f}"
+                 if cpu else ""))
+
+    row("floor: websockets recv -> send", floor, floor_cpu)
     for tr, first, place, cpu in rows:
-        for label, vals in ((f"{tr}: frame -> first request", first),
-                            (f"{tr}: frame -> new order", place),
-                            (f"{tr}: CPU, frame -> first request", cpu)):
-            p50 = pct(vals, 0.5)
-            print(f"{label:<34}{len(vals):>7}{p50:>10.1f}{pct(vals, 0.9):>10.1f}"
-                  f"{pct(vals, 0.99):>10.1f}{p50 / f50:>13.2f}")
+        row(f"{tr}: frame -> first request", first, cpu)
+        row(f"{tr}: frame -> new order", place, [])
 
 
 if __name__ == "__main__":

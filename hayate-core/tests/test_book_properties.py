@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,7 +73,7 @@ def check_queries(book: OrderBook, m: Model) -> None:
         qb = sum(q for _, q in bids[:n])
         qa = sum(q for _, q in asks[:n])
         assert book.imbalance(n) == ((qb - qa) / (qb + qa) if qb + qa else None)
-    for p in (1, 30, 60, 119):
+    for p in (1, 30, 60, 119, 61 * 60):
         assert book.size_at(Side.BUY, p) == m.bids.get(p, 0)
         assert book.size_at(Side.SELL, p) == m.asks.get(p, 0)
         assert book.cumulative_size(Side.BUY, p) == sum(q for x, q in bids if x >= p)
@@ -92,6 +93,22 @@ def check_queries(book: OrderBook, m: Model) -> None:
 @settings(max_examples=400, deadline=None)
 @given(ops)
 def test_book_matches_the_model(script: list[tuple[str, object, object]]) -> None:
+    run_script(script)
+
+
+sparse_levels = st.lists(st.tuples(prices.map(lambda p: p * 61), sizes), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["snapshot", "delta", "delta"]), sparse_levels,
+                          sparse_levels), max_size=30))
+def test_sparse_book_finds_its_next_best_price(script: list[tuple[str, object, object]]) -> None:
+    # Levels far apart: when the best level goes, the next one is further away than the
+    # book steps before it scans the whole side.
+    run_script(script)
+
+
+def run_script(script: list[tuple[str, object, object]]) -> None:
     book = OrderBook("T")
     m = Model()
     for kind, x, y in script:
@@ -145,3 +162,18 @@ def test_analytics_by_hand() -> None:
     assert book.cumulative_size(Side.BUY, 99) == 10
     book.apply_delta([(103, 1)], [])
     assert book.crossed
+
+
+def test_a_parse_error_leaves_the_applied_levels_consistent() -> None:
+    book = OrderBook("X")
+    book.apply_snapshot([(100, 4), (99, 6)], [(102, 1), (103, 9)])
+
+    def strict(text: str) -> int:
+        if not text.isdigit():
+            raise ValueError(text)
+        return int(text)
+
+    with pytest.raises(ValueError):
+        book.apply_delta_text([("100", "0"), ("oops", "1")], [], {}, {}, strict, strict)
+    book.check()  # the best bid moved to 99 even though the update stopped half way
+    assert book.best_bid == 99 and list(book.iter_bids()) == [(99, 6)]

@@ -1,11 +1,14 @@
 """An exact L2 order book in integer units.
 
-Layout, chosen for the update pattern of real feeds (most changes within a few ticks of
-the top): each side is a dict ``price -> size`` plus a sorted list of its prices arranged
-so that the **best price is the last element**. Best bid/ask is then ``list[-1]`` (O(1)),
-a new best is an ``append`` and a consumed best is a ``pop``; inserts deeper in the book
-are a ``bisect.insort`` whose memmove is short for a few hundred levels. Asks are stored
-negated so that both lists grow towards their best price.
+Layout, chosen for the update pattern of real feeds (most changes are size changes within
+a few ticks of the top; a price move deletes the levels on one side and adds some on the
+other): each side is a dict ``price -> size`` plus its best price, kept up to date on
+every update. Nothing else is maintained per update: the sorted price lists that depth
+queries walk are built on the first query after a level was added or removed, and reused
+until the next such change. So an update costs a dict operation per level; when the best
+level goes, the next one is found by stepping one price unit at a time from the old one
+(books are dense near the top, so this takes a step or two for the usual tick of one
+unit) and, past a few dozen steps, by a scan of the side.
 
 All prices and sizes are integers in the instrument's units (see
 :mod:`hayate.instruments`); nothing here ever becomes a float except the few analytics
@@ -14,7 +17,6 @@ that are ratios by nature (imbalance, microprice).
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 
@@ -22,13 +24,17 @@ from hayate.events import Level, Side
 
 __all__ = ["OrderBook"]
 
+_SCAN = 48  # unit steps tried for the next best price before scanning the whole side
+
 
 class OrderBook:
     """One symbol's L2 book. Levels with size 0 never stay in the book."""
 
     __slots__ = (
-        "_ak",
-        "_bk",
+        "_asorted",
+        "_ba",
+        "_bb",
+        "_bsorted",
         "asks",
         "bids",
         "recv_ts",
@@ -43,8 +49,10 @@ class OrderBook:
         self.symbol = symbol
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
-        self._bk: list[int] = []  # bid prices ascending (best last)
-        self._ak: list[int] = []  # negated ask prices ascending (best last)
+        self._bb: int | None = None  # best bid, None when there are no bids
+        self._ba: int | None = None  # best ask
+        self._bsorted: list[int] | None = None  # bid prices ascending; None: rebuild on demand
+        self._asorted: list[int] | None = None  # ask prices ascending; None: rebuild on demand
         self.update_id = 0
         self.seq = 0
         self.ts = 0
@@ -55,8 +63,8 @@ class OrderBook:
     def clear(self) -> None:
         self.bids = {}
         self.asks = {}
-        self._bk = []
-        self._ak = []
+        self._bb = self._ba = None
+        self._bsorted = self._asorted = None
 
     def apply_snapshot(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
         """Replace the book. Zero sizes are ignored."""
@@ -64,44 +72,73 @@ class OrderBook:
         a = {p: q for p, q in asks if q > 0}
         self.bids = b
         self.asks = a
-        self._bk = sorted(b)
-        self._ak = sorted(-p for p in a)
+        self._bb = max(b) if b else None
+        self._ba = min(a) if a else None
+        self._bsorted = self._asorted = None
         self.valid = True
+
+    def _next_bid(self, gone: int) -> int | None:
+        """The best bid after the level at ``gone`` (the best) was removed."""
+        lv = self.bids
+        if not lv:
+            return None
+        p = gone - 1
+        for _ in range(_SCAN):
+            if p in lv:
+                return p
+            p -= 1
+        return max(lv)
+
+    def _next_ask(self, gone: int) -> int | None:
+        lv = self.asks
+        if not lv:
+            return None
+        p = gone + 1
+        for _ in range(_SCAN):
+            if p in lv:
+                return p
+            p += 1
+        return min(lv)
 
     def apply_delta(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
         """Absolute sizes per price; size 0 deletes (an unknown price to delete is ignored)."""
-        lv = self.bids
-        keys = self._bk
-        for p, q in bids:
-            if q:
-                if p not in lv:
-                    if not keys or p > keys[-1]:
-                        keys.append(p)
-                    else:
-                        insort(keys, p)
-                lv[p] = q
-            elif lv.pop(p, None) is not None:
-                if keys[-1] == p:
-                    keys.pop()
-                else:
-                    del keys[bisect_left(keys, p)]
-        lv = self.asks
-        keys = self._ak
-        for p, q in asks:
-            if q:
-                if p not in lv:
-                    k = -p
-                    if not keys or k > keys[-1]:
-                        keys.append(k)
-                    else:
-                        insort(keys, k)
-                lv[p] = q
-            elif lv.pop(p, None) is not None:
-                k = -p
-                if keys[-1] == k:
-                    keys.pop()
-                else:
-                    del keys[bisect_left(keys, k)]
+        if bids:
+            lv = self.bids
+            best = self._bb
+            moved = gone = False  # a level came or went / the best one went
+            for p, q in bids:
+                if q:
+                    if p not in lv:
+                        moved = True
+                        if best is None or p > best:
+                            best = p
+                    lv[p] = q
+                elif lv.pop(p, None) is not None:
+                    moved = True
+                    if p == best:
+                        gone = True
+            if moved:
+                self._bsorted = None
+                # A later level of the same update may have become the best again.
+                self._bb = self._next_bid(best) if gone and best not in lv else best  # type: ignore[arg-type]
+        if asks:
+            lv = self.asks
+            best = self._ba
+            moved = gone = False
+            for p, q in asks:
+                if q:
+                    if p not in lv:
+                        moved = True
+                        if best is None or p < best:
+                            best = p
+                    lv[p] = q
+                elif lv.pop(p, None) is not None:
+                    moved = True
+                    if p == best:
+                        gone = True
+            if moved:
+                self._asorted = None
+                self._ba = self._next_ask(best) if gone and best not in lv else best  # type: ignore[arg-type]
 
     def apply_delta_text(
         self,
@@ -126,58 +163,64 @@ class OrderBook:
         out_a: list[Level] = []
         if bids:
             lv = self.bids
-            keys = self._bk
+            best = self._bb
+            moved = gone = False
             append = out_b.append
-            for p, q in bids:
-                try:
-                    pu = prices[p]
-                except KeyError:
-                    pu = parse_price(p)
-                try:
-                    qu = sizes[q]
-                except KeyError:
-                    qu = parse_size(q)
-                append((pu, qu))
-                if qu:
-                    if pu not in lv:
-                        if not keys or pu > keys[-1]:
-                            keys.append(pu)
-                        else:
-                            insort(keys, pu)
-                    lv[pu] = qu
-                elif lv.pop(pu, None) is not None:
-                    if keys[-1] == pu:
-                        keys.pop()
-                    else:
-                        del keys[bisect_left(keys, pu)]
+            try:
+                for p, q in bids:
+                    try:
+                        pu = prices[p]
+                    except KeyError:
+                        pu = parse_price(p)
+                    try:
+                        qu = sizes[q]
+                    except KeyError:
+                        qu = parse_size(q)
+                    append((pu, qu))
+                    if qu:
+                        if pu not in lv:
+                            moved = True
+                            if best is None or pu > best:
+                                best = pu
+                        lv[pu] = qu
+                    elif lv.pop(pu, None) is not None:
+                        moved = True
+                        if pu == best:
+                            gone = True
+            finally:  # also when a parse raised: the levels applied so far stay consistent
+                if moved:
+                    self._bsorted = None
+                    self._bb = self._next_bid(best) if gone and best not in lv else best  # type: ignore[arg-type]
         if asks:
             lv = self.asks
-            keys = self._ak
+            best = self._ba
+            moved = gone = False
             append = out_a.append
-            for p, q in asks:
-                try:
-                    pu = prices[p]
-                except KeyError:
-                    pu = parse_price(p)
-                try:
-                    qu = sizes[q]
-                except KeyError:
-                    qu = parse_size(q)
-                append((pu, qu))
-                if qu:
-                    if pu not in lv:
-                        k = -pu
-                        if not keys or k > keys[-1]:
-                            keys.append(k)
-                        else:
-                            insort(keys, k)
-                    lv[pu] = qu
-                elif lv.pop(pu, None) is not None:
-                    k = -pu
-                    if keys[-1] == k:
-                        keys.pop()
-                    else:
-                        del keys[bisect_left(keys, k)]
+            try:
+                for p, q in asks:
+                    try:
+                        pu = prices[p]
+                    except KeyError:
+                        pu = parse_price(p)
+                    try:
+                        qu = sizes[q]
+                    except KeyError:
+                        qu = parse_size(q)
+                    append((pu, qu))
+                    if qu:
+                        if pu not in lv:
+                            moved = True
+                            if best is None or pu < best:
+                                best = pu
+                        lv[pu] = qu
+                    elif lv.pop(pu, None) is not None:
+                        moved = True
+                        if pu == best:
+                            gone = True
+            finally:
+                if moved:
+                    self._asorted = None
+                    self._ba = self._next_ask(best) if gone and best not in lv else best  # type: ignore[arg-type]
         return out_b, out_a
 
     def set_level(self, side: Side, price: int, size: int) -> None:
@@ -186,46 +229,71 @@ class OrderBook:
         else:
             self.apply_delta((), ((price, size),))
 
+    # -- sorted prices (built on demand) ---------------------------------------------------------
+    def _bid_prices(self) -> list[int]:
+        """Bid prices ascending (best last); rebuilt after levels came or went."""
+        k = self._bsorted
+        if k is None:
+            k = self._bsorted = sorted(self.bids)
+        return k
+
+    def _ask_prices(self) -> list[int]:
+        """Ask prices ascending (best first)."""
+        k = self._asorted
+        if k is None:
+            k = self._asorted = sorted(self.asks)
+        return k
+
+    @property
+    def _bk(self) -> list[int]:
+        """Bid prices ascending, best last (the layout of earlier versions; read-only)."""
+        return self._bid_prices()
+
+    @property
+    def _ak(self) -> list[int]:
+        """Negated ask prices ascending, best last (earlier layout; read-only, builds a list)."""
+        return [-p for p in reversed(self._ask_prices())]
+
     # -- top of book -----------------------------------------------------------------------------
     @property
     def best_bid(self) -> int | None:
-        k = self._bk
-        return k[-1] if k else None
+        return self._bb
 
     @property
     def best_ask(self) -> int | None:
-        k = self._ak
-        return -k[-1] if k else None
+        return self._ba
 
     @property
     def best_bid_size(self) -> int:
-        k = self._bk
-        return self.bids[k[-1]] if k else 0
+        b = self._bb
+        return 0 if b is None else self.bids[b]
 
     @property
     def best_ask_size(self) -> int:
-        k = self._ak
-        return self.asks[-k[-1]] if k else 0
+        a = self._ba
+        return 0 if a is None else self.asks[a]
 
     def best(self, side: Side) -> int | None:
-        return self.best_bid if side is Side.BUY else self.best_ask
+        return self._bb if side is Side.BUY else self._ba
 
     @property
     def crossed(self) -> bool:
         """Best bid at or above best ask: the book cannot be right."""
-        if not self._bk or not self._ak:
-            return False
-        return self._bk[-1] >= -self._ak[-1]
+        b = self._bb
+        a = self._ba
+        return b is not None and a is not None and b >= a
 
     @property
     def empty(self) -> bool:
-        return not self._bk and not self._ak
+        return not self.bids and not self.asks
 
     def spread(self) -> int | None:
         """Best ask minus best bid, in price units."""
-        if not self._bk or not self._ak:
+        b = self._bb
+        a = self._ba
+        if b is None or a is None:
             return None
-        return -self._ak[-1] - self._bk[-1]
+        return a - b
 
     def spread_ticks(self, tick_units: int = 1) -> int | None:
         s = self.spread()
@@ -233,9 +301,11 @@ class OrderBook:
 
     def mid2(self) -> int | None:
         """Twice the mid price, in units (exact: the mid may fall between two units)."""
-        if not self._bk or not self._ak:
+        b = self._bb
+        a = self._ba
+        if b is None or a is None:
             return None
-        return self._bk[-1] - self._ak[-1]
+        return b + a
 
     def mid(self) -> float | None:
         """Mid price in units, as a float (for signals; use :meth:`mid2` for exact work)."""
@@ -248,10 +318,10 @@ class OrderBook:
 
     def microprice(self) -> float | None:
         """Size-weighted mid: leans towards the side with less size (the likelier next move)."""
-        if not self._bk or not self._ak:
+        b = self._bb
+        a = self._ba
+        if b is None or a is None:
             return None
-        b = self._bk[-1]
-        a = -self._ak[-1]
         qb = self.bids[b]
         qa = self.asks[a]
         return (b * qa + a * qb) / (qa + qb)
@@ -267,7 +337,7 @@ class OrderBook:
     # -- depth -----------------------------------------------------------------------------------
     def iter_bids(self, n: int | None = None) -> Iterator[Level]:
         """Bid levels, best first."""
-        keys = self._bk
+        keys = self._bid_prices()
         lv = self.bids
         stop = -1 if n is None else max(-1, len(keys) - 1 - n)
         for i in range(len(keys) - 1, stop, -1):
@@ -276,11 +346,10 @@ class OrderBook:
 
     def iter_asks(self, n: int | None = None) -> Iterator[Level]:
         """Ask levels, best first."""
-        keys = self._ak
+        keys = self._ask_prices()
         lv = self.asks
-        stop = -1 if n is None else max(-1, len(keys) - 1 - n)
-        for i in range(len(keys) - 1, stop, -1):
-            p = -keys[i]
+        for i in range(len(keys) if n is None else min(n, len(keys))):
+            p = keys[i]
             yield p, lv[p]
 
     def iter_side(self, side: Side, n: int | None = None) -> Iterator[Level]:
@@ -329,8 +398,12 @@ class OrderBook:
 
     def check(self) -> None:
         """Verify internal invariants (tests and debugging)."""
-        assert sorted(self.bids) == self._bk, "bid index out of sync"
-        assert sorted(-p for p in self.asks) == self._ak, "ask index out of sync"
+        assert self._bb == (max(self.bids) if self.bids else None), "best bid out of sync"
+        assert self._ba == (min(self.asks) if self.asks else None), "best ask out of sync"
+        if self._bsorted is not None:
+            assert self._bsorted == sorted(self.bids), "bid index out of sync"
+        if self._asorted is not None:
+            assert self._asorted == sorted(self.asks), "ask index out of sync"
         assert all(q > 0 for q in self.bids.values()), "zero-size bid level"
         assert all(q > 0 for q in self.asks.values()), "zero-size ask level"
 

@@ -87,7 +87,8 @@ class OrderBookState(State):
         b.seq = ev.seq
         b.ts = ev.ts
         b.recv_ts = ev.recv_ts
-        if b._bk and b._ak and b._bk[-1] >= -b._ak[-1]:
+        bb = b._bb
+        if bb is not None and b._ba is not None and bb >= b._ba:
             self._check_crossed(b)
 
     def _check_crossed(self, b: OrderBook) -> None:

@@ -330,12 +330,15 @@ class BybitOrders(Executor):
         if tp is OrderUpdate:
             o = self.orders.on_order_update(ev)
             if not o.is_open:
-                self._places.pop(o.client_id, None)
+                self._forget(o.client_id)
         elif tp is Fill:
             if self.orders.on_fill(ev):
                 sizes = self.fill_sizes
                 sizes[ev.symbol] = sizes.get(ev.symbol, _ZERO) + (
                     ev.qty if ev.side is Side.BUY else -ev.qty)
+                o = self.orders.get(ev.client_id) if ev.client_id else None
+                if o is not None and not o.is_open:
+                    self._forget(o.client_id)
             else:
                 self.ctx.count("duplicate_fills")
         elif tp is PositionUpdate:
@@ -345,6 +348,12 @@ class BybitOrders(Executor):
                 pos.set_from_venue(ev.size, ev.entry_price)
         elif tp is BalanceUpdate:
             self.balances[ev.asset] = ev
+
+    def _forget(self, client_id: str) -> None:
+        """A finished order needs no resend copy, ack mark or deferred change any more."""
+        self._places.pop(client_id, None)
+        self._acked.discard(client_id)
+        self._deferred.pop(client_id, None)
 
     async def _emit_own(self, events: Sequence[Event]) -> None:
         if not events:
@@ -913,6 +922,7 @@ class BybitOrders(Executor):
         for note in plan.notes:
             self.log.warning("%s", note)
             self.notes.append(note)
+        del self.notes[:-100]  # the latest findings are enough for the summary
         self.stats["reconcile_findings"] += len(plan.notes)
         if plan.notes:
             self.ctx.count("reconcile_findings", len(plan.notes))

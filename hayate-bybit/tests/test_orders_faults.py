@@ -212,3 +212,21 @@ async def test_cancel_of_a_create_still_waiting_for_the_limit_sends_neither(live
             assert not placed(h, "q3") and not placed(h, "q4")
             assert h.executor.stats["withdrawn"] == 2
             assert not h.executor.orders.pending(0, h.executor._now() + 1)
+
+
+async def test_service_restart_drops_every_socket_and_trading_resumes(live: Any) -> None:
+    async with live.exchange() as server:
+        h = live.Harness(server, transport="ws")
+        async with h.running():
+            await h.wait_for(lambda: h.executor.trade.ready)
+            await h.submit([bid("r1")])
+            await h.wait_for(lambda: status(h, "r1") is OrderStatus.NEW)
+            server.inject("restart")
+            await h.submit([bid("r2", price="29980.0")])  # sent whichever way is up
+            await h.wait_for(lambda: status(h, "r2") is OrderStatus.NEW)
+            await h.wait_for(lambda: h.collector.socket.connects == 2
+                             and h.executor.trade_ws.connects == 2 and h.executor.trade.ready)
+            await h.submit([CancelOrder(symbol="BTCUSDT", client_id="r1"), bid("r3", "29970.0")])
+            await h.wait_for(lambda: status(h, "r1") is OrderStatus.CANCELLED
+                             and status(h, "r3") is OrderStatus.NEW)
+            assert all(len(placed(h, c)) == 1 for c in ("r1", "r2", "r3"))

@@ -14,6 +14,7 @@ dispatcher takes them out in arrival order. Each source has its own bound and po
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ class _Source:
     queued: int = 0
     dropped: int = 0
     pending_gap: int = 0
-    space: anyio.Event = field(default_factory=anyio.Event)
+    space: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def conflate(events: Sequence[Event]) -> list[Event]:
@@ -81,7 +82,9 @@ class Inbox:
     def __init__(self) -> None:
         self._items: deque[tuple[str, list[Event]]] = deque()
         self._sources: dict[str, _Source] = {}
-        self._wakeup = anyio.Event()
+        # asyncio's Event directly (Hayate runs on asyncio): anyio.Event() looks the backend
+        # up on every creation, which showed on the live hot path.
+        self._wakeup = asyncio.Event()
         self._closed = False
 
     def add_source(self, name: str, size: int, policy: str) -> None:
@@ -102,7 +105,8 @@ class Inbox:
         batch = list(events)
         while src.queued >= src.size:
             if src.policy == "block":
-                src.space = anyio.Event() if src.space.is_set() else src.space
+                if src.space.is_set():
+                    src.space.clear()
                 await src.space.wait()
                 continue
             if src.policy == "conflate":
@@ -134,8 +138,7 @@ class Inbox:
         while not self._items:
             if self._closed:
                 raise anyio.EndOfStream
-            if self._wakeup.is_set():
-                self._wakeup = anyio.Event()
+            self._wakeup.clear()
             await self._wakeup.wait()
         name, batch = self._items.popleft()
         src = self._sources[name]

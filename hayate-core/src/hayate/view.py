@@ -59,7 +59,9 @@ class MarketView(Input):
     def book_ok(self, symbol: str, max_age_ns: int | None = None) -> bool:
         """True when the book is valid, not crossed, two-sided and (optionally) fresh."""
         b = self.book(symbol)
-        if not b.valid or not b._bk or not b._ak or b._bk[-1] >= -b._ak[-1]:
+        bid = b.best_bid
+        ask = b.best_ask
+        if not b.valid or bid is None or ask is None or bid >= ask:
             return False
         if max_age_ns is not None:
             return self.now - (b.recv_ts or b.ts) <= max_age_ns

@@ -96,9 +96,11 @@ class PublicDecoder:
         self.tickers: dict[str, dict[str, Any]] = {}  # merged ticker fields by symbol
         self.resubscribe: list[str] = []  # topics that need a fresh snapshot
         self.frames = 0
-        self._last_symbol = ""
+        self._last_symbol: str | None = None  # of the last trade, and its parser caches
         self._last_book: BookSequencer | None = None
         self._last_inst: Instrument | None = None
+        self._trade_pc: dict[str, int] = {}
+        self._trade_qc: dict[str, int] = {}
         self._dec_public = msgspec.json.Decoder(PublicMessage).decode
         self._dec_book = msgspec.json.Decoder(BookMessage).decode
         self._dec_trade = msgspec.json.Decoder(TradeMessage).decode
@@ -133,10 +135,10 @@ class PublicDecoder:
                 seq = self._last_book = self.books.get(topic)
                 if seq is None:
                     return self._routed(frame, recv_ns)  # a topic's first frame: validate it
-            out: list[Event] = []
             try:
-                seq.on_message(m, recv_ns, out)
+                out = seq.events(m, recv_ns)
             except InvalidNumber as e:
+                out = []
                 self._unreadable(seq, m, recv_ns, e, out)
             if seq.resubscribe:
                 self._want_snapshot(seq)
@@ -282,23 +284,23 @@ class PublicDecoder:
         out: list[Event] = []
         recv = recv_ns or m.ts * _MS
         for t in m.data:
-            inst = self._last_inst if t.s == self._last_symbol else self._trade_instrument(t.s)
             side = _SIDES.get(t.S)
-            if inst is None or side is None:
-                if side is None:
-                    self._bad("malformed", f"bad trade side {t.S!r}")
+            known = t.s == self._last_symbol or self._trade_instrument(t.s)
+            if side is None:
+                self._bad("malformed", f"bad trade side {t.S!r}")
                 continue
-            pp = inst.price_parser
-            qp = inst.qty_parser
+            if not known:
+                continue
+            # The last symbol's parser caches: a lookup each; a miss parses exactly.
             try:
                 try:
-                    price = pp.cache[t.p]
+                    price = self._trade_pc[t.p]
                 except KeyError:
-                    price = pp(t.p)
+                    price = self._last_inst.price_parser(t.p)  # type: ignore[union-attr]
                 try:
-                    qty = qp.cache[t.v]
+                    qty = self._trade_qc[t.v]
                 except KeyError:
-                    qty = qp(t.v)
+                    qty = self._last_inst.qty_parser(t.v)  # type: ignore[union-attr]
             except InvalidNumber as e:
                 self._bad("malformed", "bad trade number", e)
                 continue
@@ -306,12 +308,16 @@ class PublicDecoder:
                              side=side, trade_id=t.i))
         return out
 
-    def _trade_instrument(self, symbol: str) -> Instrument | None:
+    def _trade_instrument(self, symbol: str) -> bool:
+        """Make ``symbol`` the last trade symbol; False (and counted) if it has no instrument."""
         inst = self._instrument(symbol)
-        if inst is not None:
-            self._last_symbol = symbol
-            self._last_inst = inst
-        return inst
+        if inst is None:
+            return False
+        self._last_symbol = symbol
+        self._last_inst = inst
+        self._trade_pc = inst.price_parser.cache
+        self._trade_qc = inst.qty_parser.cache
+        return True
 
     def _ticker(self, frame: str, recv_ns: int) -> list[Event]:
         try:

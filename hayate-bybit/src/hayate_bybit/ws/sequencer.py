@@ -153,11 +153,16 @@ class BookSequencer:
         the instrument's grid (a snapshot is then not applied; a delta may be half
         applied, so the caller invalidates the book).
         """
+        out += self.events(m, recv_ns)
+
+    def events(self, m: Any, recv_ns: int) -> list[Event]:
+        """:meth:`on_message` returning a new list: the decoder's hot path."""
         d = m.data
         u = d.u
-        if m.type != "delta" or u == 1 or not self.ready or u != self.last_u + 1:
+        if u != self.last_u + 1 or not self.ready or m.type != "delta" or u == 1:
+            out: list[Event] = []
             self._exceptional(m, recv_ns, out)
-            return
+            return out
         # The hot path: the next delta of a trusted book.
         book = self.book
         bids, asks = book.apply_delta_text(d.b, d.a, self.pc, self.qc, self.parse_price,
@@ -165,13 +170,16 @@ class BookSequencer:
         book.update_id = self.last_u = u
         ts = (m.cts or m.ts) * _MS
         recv = recv_ns or m.ts * _MS
-        out.append(BookDelta(symbol=self.symbol, ts=ts, recv_ts=recv, bids=bids, asks=asks,
-                             update_id=u, seq=d.seq))
+        ev = BookDelta(symbol=self.symbol, ts=ts, recv_ts=recv, bids=bids, asks=asks,
+                       update_id=u, seq=d.seq)
         bb = book._bb
         ba = book._ba
         if bb is not None and ba is not None and bb >= ba:
+            out = [ev]
             self._bump("crossed")
             self.invalidate(f"crossed after u={u} (bid {bb} >= ask {ba})", ts, recv, out)
+            return out
+        return [ev]
 
     def _exceptional(self, m: Any, recv_ns: int, out: list[Event]) -> None:
         """Snapshots, restarts, and deltas that do not follow: everything but the hot path."""

@@ -596,10 +596,17 @@ class PaperExchange:
 
     def _crossable(self, st: SymbolState, is_buy: bool, limit: int | None) -> int:
         """Size the opposite side offers at or better than ``limit`` (after what we took)."""
+        book = st.book
+        # Most orders do not cross at all: the best price says so without walking the
+        # side (which, after levels came or went, would first sort its prices).
+        if limit is not None:
+            best = book.best_ask if is_buy else book.best_bid
+            if best is None or (best > limit if is_buy else best < limit):
+                return 0
         total = 0
         if is_buy:
             consumed = st.consumed_asks
-            for p, q in st.book.iter_asks():
+            for p, q in book.iter_asks():
                 if limit is not None and p > limit:
                     break
                 eff = q - consumed.get(p, 0) if consumed else q
@@ -607,7 +614,7 @@ class PaperExchange:
                     total += eff
         else:
             consumed = st.consumed_bids
-            for p, q in st.book.iter_bids():
+            for p, q in book.iter_bids():
                 if limit is not None and p < limit:
                     break
                 eff = q - consumed.get(p, 0) if consumed else q

@@ -65,6 +65,18 @@ class OrderBookState(State):
         return b
 
     def apply(self, event: Event) -> None:
+        if type(event) is BookDelta:  # nearly every event: no handler lookup, no extra call
+            b = self.books.get(event.symbol)  # type: ignore[attr-defined]
+            if b is not None:
+                b.apply_delta(event.bids, event.asks)  # type: ignore[attr-defined]
+                b.update_id = event.update_id  # type: ignore[attr-defined]
+                b.seq = event.seq  # type: ignore[attr-defined]
+                b.ts = event.ts
+                b.recv_ts = event.recv_ts
+                bb = b._bb
+                if bb is not None and b._ba is not None and bb >= b._ba:
+                    self._check_crossed(b)
+                return
         h = self._handlers.get(type(event))
         if h is not None:
             h(event)

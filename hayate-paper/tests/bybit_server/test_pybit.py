@@ -65,6 +65,13 @@ async def run(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
     return await anyio.to_thread.run_sync(lambda: fn(*args, **kw))
 
 
+async def close(*sockets: Any) -> None:
+    """pybit's ``exit`` waits for its socket thread; never let a stuck one hang the test."""
+    for ws in sockets:
+        with anyio.move_on_after(5):
+            await anyio.to_thread.run_sync(ws.exit, abandon_on_cancel=True)
+
+
 async def test_pybit_trades_against_the_local_exchange(server: BybitServer) -> None:
     http = pybit_http(server.base_url, api_key=KEY, api_secret=SECRET)
     inbox = Inbox()
@@ -146,9 +153,7 @@ async def test_pybit_trades_against_the_local_exchange(server: BybitServer) -> N
         fills = (await run(http.get_executions, category="linear", symbol="BTCUSDT"))["result"]
         assert [e["orderLinkId"] for e in fills["list"]] == ["pybit-bid"]
     finally:
-        await run(public.exit)
-        await run(private.exit)
-        await run(trading.exit)
+        await close(public, private, trading)
 
 
 async def test_pybit_wrong_secret_gets_10004(server: BybitServer) -> None:

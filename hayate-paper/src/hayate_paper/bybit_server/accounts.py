@@ -187,20 +187,20 @@ class ExchangeAccount:
         for ev in events:
             tp = type(ev)
             if tp is Fill:
-                rec = self._on_fill(ev, t_ms)  # type: ignore[arg-type]
+                rec = self._on_fill(ev, t_ms)
                 if rec is not None:
                     push.executions.append(rec)
             elif tp is OrderUpdate:
-                o = self._on_order_update(ev, t_ms)  # type: ignore[arg-type]
+                o = self._on_order_update(ev, t_ms)
                 if o is not None:
                     touched[o.order_id] = o
             elif tp is PositionUpdate:
-                sym = ev.symbol  # type: ignore[attr-defined]
+                sym = ev.symbol
                 if sym not in push.positions:
                     push.positions.append(sym)
             elif tp is BalanceUpdate:
-                self._on_balance(ev)  # type: ignore[arg-type]
-                asset = ev.asset  # type: ignore[attr-defined]
+                self._on_balance(ev)
+                asset = ev.asset
                 if asset not in push.wallet:
                     push.wallet.append(asset)
         push.orders.extend(touched.values())
@@ -321,7 +321,7 @@ class ExchangeAccount:
     def trading_category(p: dict[str, Any]) -> str:
         cat = p.get("category")
         if cat in ("linear", "spot"):
-            return cat  # type: ignore[no-any-return]
+            return cat
         if cat in ("inverse", "option"):
             raise BybitError(wire.PARAMS, f"params error: category {cat} is not simulated by "
                              "the local exchange (linear and spot are)")

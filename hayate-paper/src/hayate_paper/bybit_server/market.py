@@ -263,9 +263,9 @@ class Market:
             self.events_applied += 1
             if tp is BookSnapshot or tp is BookDelta:
                 if tp is BookSnapshot:
-                    sm.book.apply_snapshot(ev.bids, ev.asks)  # type: ignore[attr-defined]
+                    sm.book.apply_snapshot(ev.bids, ev.asks)
                 else:
-                    sm.book.apply_delta(ev.bids, ev.asks)  # type: ignore[attr-defined]
+                    sm.book.apply_delta(ev.bids, ev.asks)
                 sm.seq += 1
                 sm.book_updates += 1
                 sm.cts_ms = t_ms
@@ -274,7 +274,7 @@ class Market:
             elif tp is Trade:
                 sm.seq += 1
                 sm.cts_ms = t_ms
-                tr = sm.add_trade(ev.price, ev.qty, ev.side, t_ms)  # type: ignore[attr-defined]
+                tr = sm.add_trade(ev.price, ev.qty, ev.side, t_ms)
                 changes.trades.setdefault(sm.symbol, []).append(tr)
                 changes.tickers.add(sm.symbol)
             elif tp is Ticker:

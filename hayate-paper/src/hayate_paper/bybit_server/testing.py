@@ -88,7 +88,7 @@ class SignedRest:
     async def public(self, path: str, query: str = "") -> dict[str, Any]:
         r = await self.client.get(path + ("?" + query if query else ""))
         assert r.status_code == 200, r.text
-        return r.json()  # type: ignore[no-any-return]
+        return r.json()
 
     async def get_raw(self, path: str, query: str = "", *, ts: int | None = None,
                       secret: str | None = None, key: str | None = None,
@@ -100,7 +100,7 @@ class SignedRest:
     async def get(self, path: str, query: str = "", **kw: Any) -> dict[str, Any]:
         r = await self.get_raw(path, query, **kw)
         assert r.status_code == 200, r.text
-        return r.json()  # type: ignore[no-any-return]
+        return r.json()
 
     async def post_raw(self, path: str, body: dict[str, Any] | str, *, ts: int | None = None,
                        secret: str | None = None, key: str | None = None) -> httpx.Response:
@@ -113,7 +113,7 @@ class SignedRest:
     async def post(self, path: str, body: dict[str, Any] | str, **kw: Any) -> dict[str, Any]:
         r = await self.post_raw(path, body, **kw)
         assert r.status_code == 200, r.text
-        return r.json()  # type: ignore[no-any-return]
+        return r.json()
 
     async def order(self, **fields: Any) -> dict[str, Any]:
         body = {"category": "linear", "symbol": "BTCUSDT", "orderType": "Limit", **fields}

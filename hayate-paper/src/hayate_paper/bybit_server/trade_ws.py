@@ -123,7 +123,8 @@ class TradeHub:
         if isinstance(req_id, str) and req_id and conn.seen(req_id):
             conn.reply(self._answer(conn, req_id, op, 20006, "reqId is duplicate"), delay)
             return
-        header = req.get("header") if isinstance(req.get("header"), dict) else {}
+        raw_header = req.get("header")
+        header: dict[str, Any] = raw_header if isinstance(raw_header, dict) else {}
         args = req.get("args")
         params = args[0] if isinstance(args, list) and len(args) == 1 and isinstance(args[0], dict) else None
         now = now_ms()

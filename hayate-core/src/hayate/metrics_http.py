@@ -128,9 +128,9 @@ def exposition(bot: Any, started: float | None = None) -> str:
             out.sample("hayate_position", _labels((("symbol", f.symbol),)), float(f.position))
         out.family("hayate_pnl", "gauge", "P&L by kind, in the quote currency.")
         for f in figures:
-            for kind, v in (("realized", f.realized), ("unrealized", f.unrealized),
-                            ("fees", f.fees), ("net", f.net)):
-                out.sample("hayate_pnl", _labels((("symbol", f.symbol), ("kind", kind))), float(v))
+            for kind, amount in (("realized", f.realized), ("unrealized", f.unrealized),
+                                 ("fees", f.fees), ("net", f.net)):
+                out.sample("hayate_pnl", _labels((("symbol", f.symbol), ("kind", kind))), float(amount))
         out.family("hayate_open_orders", "gauge", "Open orders of the bot.")
         for f in figures:
             out.sample("hayate_open_orders", _labels((("symbol", f.symbol),)), f.open_orders)

@@ -85,7 +85,7 @@ class ScriptedMarket:
         return strategy
 
     def instrument(self, symbol: str) -> Instrument:
-        return self.bot.instruments[symbol]  # type: ignore[no-any-return]
+        return self.bot.instruments[symbol]
 
     @property
     def now(self) -> int:

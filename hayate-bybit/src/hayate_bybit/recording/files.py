@@ -31,7 +31,7 @@ def open_lines(path: str | Path) -> Iterator[str]:
     warning, instead of failing the whole replay.
     """
     for fh, name in _open(path):
-        with io.TextIOWrapper(fh, encoding="utf-8") as text:
+        with io.TextIOWrapper(fh, encoding="utf-8") as text:  # type: ignore[type-var]
             yield from _lines(text, name)
 
 
@@ -55,7 +55,7 @@ def _open(path: str | Path) -> Iterator[tuple[io.BufferedIOBase, str]]:
         return
     if magic.startswith(_GZIP):
         with gzip.open(p, "rb") as gz:
-            yield gz, str(p)  # type: ignore[misc]
+            yield gz, str(p)
         return
     with open(p, "rb") as fh:
         yield fh, str(p)

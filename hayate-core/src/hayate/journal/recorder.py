@@ -23,7 +23,7 @@ from hayate.events import BalanceUpdate, Event, Fill, OrderUpdate, PositionUpdat
 from hayate.journal.config import JournalConfig
 from hayate.journal.recovery import RecoveredState, load_recovered, rebuild_states
 from hayate.journal.schema import connect, migrate
-from hayate.journal.writer import JournalWriter
+from hayate.journal.writer import JournalWriter, RowMaker
 from hayate.status.figures import symbol_figures
 
 __all__ = ["JournalRecorder", "attach_journal", "journal_path"]
@@ -104,7 +104,7 @@ def _row(p: tuple[Any, ...]) -> tuple[Any, ...]:
 K_ORDER_NEW, K_ACTION, K_ORDER_UPDATE, K_UPDATE_EVENT, K_FILL, K_POSITION, K_BALANCE, \
     K_SNAPSHOT, K_RISK, K_SESSION_END, K_RECOVERY = range(11)
 
-MAKERS = [
+MAKERS: list[RowMaker] = [
     ("INSERT OR IGNORE INTO orders (run_id, client_id, symbol, side, order_type, time_in_force,"
      " reduce_only, price, qty, status, strategy, created_ts, updated_ts)"
      " VALUES (?,?,?,?,?,?,?,?,?,'PendingNew',?,?,?)", _order_new),

@@ -42,7 +42,7 @@ document.body.setAttribute('data-charts-drawn',String(n));})();
 """
 
 
-def _f(d: Decimal | None) -> float | None:
+def _f(d: Decimal | int | None) -> float | None:
     return None if d is None else float(d)
 
 

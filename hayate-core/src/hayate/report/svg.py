@@ -122,8 +122,8 @@ def _tri(x: float, y: float, up: bool, r: float = 4.5) -> str:
 
 
 def _draw(s: Series, sx: object, sy: object) -> str:
-    fx = sx  # type: ignore[assignment]
-    fy = sy  # type: ignore[assignment]
+    fx = sx
+    fy = sy
     if s.kind.startswith("markers"):
         up = s.kind == "markers-up"
         r = 4.5 if len(s.xs) <= 200 else 3.0  # many fills: smaller marks, the price shows

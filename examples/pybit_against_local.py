@@ -67,7 +67,7 @@ def main() -> int:
 
     placed = http.place_order(category="linear", symbol=args.symbol, side="Buy",
                               orderType="Limit", qty=qty, price=best_bid,
-                              timeInForce="PostOnly", orderLinkId=f"pybit-demo-{int(time.time())}")
+                              timeInForce="PostOnly", orderLinkId=f"pybit-demo-{time.time_ns()}")
     order_id = placed["result"]["orderId"]
     print(f"placed PostOnly Buy {qty} @ {best_bid}: orderId {order_id}")
 
@@ -85,6 +85,7 @@ def main() -> int:
                 if item["orderStatus"] == "Filled":
                     outcome = "filled"
                 elif item["orderStatus"] == "Cancelled":  # e.g. PostOnly that would have crossed
+                    outcome = f"cancelled by the exchange ({item['rejectReason']})"
                     deadline = 0
             elif topic == "execution" and item["orderId"] == order_id:
                 executed = True
@@ -92,7 +93,7 @@ def main() -> int:
                       f"(maker: {item['isMaker']}, fee {item['execFee']} {item['feeCurrency']})")
             elif topic == "position":
                 print(f"position {item['side'] or 'flat'} {item['size']} @ {item['entryPrice']}")
-    if outcome != "filled":
+    if outcome == "cancelled":  # still open: withdraw it
         http.cancel_order(category="linear", symbol=args.symbol, orderId=order_id)
         print(f"not filled within {args.wait:g}s: cancelled")
 

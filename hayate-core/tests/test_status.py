@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from hayate.logs import configure_logging
+from hayate.logs import CHATTY_LIBRARIES, configure_logging
 from hayate.status import StatusMonitor, StatusSnapshot, SymbolFigures, format_line
 from hayate.status.panel import render_panel
 from hayate_testing.harness import make_plugins, run_spec_dict_async
@@ -96,7 +96,8 @@ async def test_replay_progress_follows_simulated_time() -> None:
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    named = {n: logging.getLogger(n).level for n in ("hayate_bybit", "hayate.journal")}
+    named = {n: logging.getLogger(n).level
+             for n in ("hayate_bybit", "hayate.journal", *CHATTY_LIBRARIES)}
     yield
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -118,3 +119,16 @@ def test_per_module_levels_and_json_lines(restore_logging: None,
     assert [x["msg"] for x in lines] == ["frame 7", "status PAPER"]
     assert lines[0]["level"] == "debug" and lines[0]["logger"].startswith("hayate_bybit")
     assert lines[1]["events"] == 12 and lines[1]["ts"].endswith("Z")
+
+
+def test_http_client_request_lines_are_quiet_unless_asked_for(
+        restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("info", None, "json")
+    logging.getLogger("httpx").info("HTTP Request: GET /v5/market/time 200")
+    logging.getLogger("httpx").warning("retrying")
+    logging.getLogger("hayate.engine").info("bot ready")
+    assert [json.loads(x)["msg"] for x in capsys.readouterr().err.splitlines()] == [
+        "retrying", "bot ready"]
+    configure_logging("info", "httpx=info", "json")
+    logging.getLogger("httpx").info("HTTP Request: GET /v5/market/time 200")
+    assert "HTTP Request" in capsys.readouterr().err

@@ -64,6 +64,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+#: Libraries that log every request or frame at INFO/DEBUG: quiet (WARNING) unless a
+#: ``HAYATE_LOG`` entry names them, e.g. ``HAYATE_LOG=httpx=info``.
+CHATTY_LIBRARIES = ("httpx", "httpcore", "websockets", "aiohttp.access", "hpack")
+
+
 def configure_logging(level: str | None, env_spec: str | None, fmt: str = "text",
                       rich_console: Any = None) -> None:
     root_level, per = parse_log_spec(env_spec or "")
@@ -89,6 +94,10 @@ def configure_logging(level: str | None, env_spec: str | None, fmt: str = "text"
     handler.setLevel(logging.NOTSET)
     # Per-module levels: set on the named loggers; the root level applies to the rest.
     logging.getLogger().setLevel(root_level)
+    for name in CHATTY_LIBRARIES:
+        if name not in per:
+            # One line per HTTP request or frame would bury the bot's own log.
+            logging.getLogger(name).setLevel(max(root_level, logging.WARNING))
     for name, lvl in per.items():
         logging.getLogger(name).setLevel(lvl)
     logging.captureWarnings(True)

@@ -31,7 +31,7 @@ Reconciliation (:mod:`.reconcile`) runs at start, after a journal restart
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -188,17 +188,23 @@ class _Req:
     __slots__ = ("actions", "batch", "body", "category", "client_ids", "key", "op", "path",
                  "sent")
 
+    _routes: ClassVar[dict[tuple[str, str], tuple[str, str]]] = {}  # (op, cat) -> path, key
+
     def __init__(self, op: str, category: str, body: dict[str, Any], actions: list[Action],
-                 batch: bool) -> None:
+                 batch: bool, client_ids: list[str] | None = None) -> None:
         self.op = op
         self.category = category
         self.body = body
         self.actions = actions
         self.batch = batch
         self.sent = False
-        self.path = _PATHS[op]
-        self.key = limit_key(self.path, category)
-        self.client_ids = [getattr(a, "client_id", "") for a in actions]
+        route = self._routes.get((op, category))
+        if route is None:
+            path = _PATHS[op]
+            route = self._routes[(op, category)] = (path, limit_key(path, category))
+        self.path, self.key = route
+        self.client_ids = client_ids if client_ids is not None else [
+            getattr(a, "client_id", "") for a in actions]
 
 
 class BybitOrders(Executor):
@@ -447,7 +453,11 @@ class BybitOrders(Executor):
     async def submit(self, actions: Sequence[Action]) -> None:
         now = self._now()
         orders = self.orders
-        work: list[Action] = []
+        # By kind, in the order they go out: cancel-alls, cancels, amends, creates.
+        alls: list[CancelAll] = []
+        cancels: list[CancelOrder] = []
+        amends: list[AmendOrder] = []
+        places: list[PlaceOrder] = []
         local: list[Event] = []
         for a in actions:
             tp = type(a)
@@ -459,11 +469,14 @@ class BybitOrders(Executor):
                     self.ctx.count("orders_rejected_locally")
                     local.append(self._rejected(a, f"invalid: {reason}"))
                     continue
-                self._places[a.client_id] = a
-                self._creating.add(a.client_id)
+                cid = a.client_id
+                self._places[cid] = a
+                self._creating.add(cid)
                 self.traded.add(a.symbol)
+                places.append(a)
             elif tp is CancelAll:
                 orders.on_action(a, now)
+                alls.append(a)
             else:
                 target = orders.get(a.client_id)
                 if target is None or not target.is_open:
@@ -488,18 +501,32 @@ class BybitOrders(Executor):
                     # Its create has no answer yet: Bybit would not know the order.
                     self._deferred[target.client_id] = a
                     continue
-            work.append(a)
+                if tp is CancelOrder:
+                    cancels.append(a)
+                else:
+                    amends.append(a)
         if local:
             self._post(local)
-        if not work:
+        if not (cancels or amends or places or alls):
             return
-        reqs = self._plan(work)
+        # Busy from now: each action travels in exactly one request (the cancel-alls carry
+        # no client id). Counting here lets the first request leave before the later ones
+        # are even built.
+        busy = self._busy
+        for group in (cancels, amends, places):
+            for x in group:
+                cid = x.client_id
+                if cid:
+                    busy[cid] = busy.get(cid, 0) + 1
+        reqs = self._requests(alls, cancels, amends, places)
         if self.trade is not None and self.trade.ready:
-            reqs = await self._send_ws(reqs)
-            if not reqs:
+            later = await self._send_ws(reqs)
+            if not later:
                 return
-            self.stats["rest_fallbacks"] += len(reqs)
-        await self._enqueue(reqs)
+            self.stats["rest_fallbacks"] += len(later)
+            await self._enqueue(later)
+        else:
+            await self._enqueue(list(reqs))
 
     async def _enqueue(self, reqs: list[_Req]) -> None:
         """Hand requests to the REST sender; creates stay withdrawable until they go."""
@@ -545,11 +572,10 @@ class BybitOrders(Executor):
 
     def _plan(self, actions: Sequence[Action]) -> list[_Req]:
         """Group actions into requests (batches where they help) and mark them busy."""
-        cat = self.config.category
-        places: list[PlaceOrder] = []
+        alls: list[CancelAll] = []
         cancels: list[CancelOrder] = []
         amends: list[AmendOrder] = []
-        reqs: list[_Req] = []
+        places: list[PlaceOrder] = []
         for a in actions:
             tp = type(a)
             if tp is PlaceOrder:
@@ -559,11 +585,28 @@ class BybitOrders(Executor):
             elif tp is AmendOrder:
                 amends.append(a)
             elif tp is CancelAll:
-                symbols = [a.symbol] if a.symbol else sorted(
-                    self.scope | self.traded | {o.symbol for o in self.orders.open_orders()})
-                for sym in symbols:
-                    reqs.append(_Req("order.cancel-all", cat, {"category": cat, "symbol": sym},
-                                     [a], False))
+                alls.append(a)
+        reqs = list(self._requests(alls, cancels, amends, places))
+        busy = self._busy
+        for r in reqs:
+            for cid in r.client_ids:
+                if cid:
+                    busy[cid] = busy.get(cid, 0) + 1
+        if places:
+            self._creating.update(a.client_id for a in places)
+        return reqs
+
+    def _requests(self, alls: list[CancelAll], cancels: list[CancelOrder],
+                  amends: list[AmendOrder], places: list[PlaceOrder]) -> Iterator[_Req]:
+        """The requests for these actions, in sending order, each built when it is due (so
+        the first can be written before the last is built)."""
+        cat = self.config.category
+        for a in alls:
+            symbols = [a.symbol] if a.symbol else sorted(
+                self.scope | self.traded | {o.symbol for o in self.orders.open_orders()})
+            for sym in symbols:
+                yield _Req("order.cancel-all", cat, {"category": cat, "symbol": sym}, [a],
+                           False, [""])
         most = self._batch_most
         for group, single, multi, item in (
                 (cancels, "order.cancel", "order.cancel-batch", cancel_item),
@@ -574,25 +617,18 @@ class BybitOrders(Executor):
             for i in range(0, len(group), most):
                 chunk: list[Any] = group[i:i + most]
                 if len(chunk) == 1:
-                    reqs.append(_Req(single, cat, single_body(item(chunk[0]), cat), chunk,
-                                     False))
+                    x = chunk[0]
+                    yield _Req(single, cat, single_body(item(x), cat), chunk, False,
+                               [x.client_id])
                 else:
-                    reqs.append(_Req(multi, cat, batch_body([item(x) for x in chunk], cat),
-                                     chunk, True))
-        busy = self._busy
-        for r in reqs:
-            for cid in r.client_ids:
-                if cid:
-                    busy[cid] = busy.get(cid, 0) + 1
-        if places:
-            self._creating.update(a.client_id for a in places)
-        return reqs
+                    yield _Req(multi, cat, batch_body([item(x) for x in chunk], cat), chunk, True,
+                               [x.client_id for x in chunk])
 
     def _create_item(self, a: PlaceOrder) -> dict[str, Any]:
         return create_item(a, self.config.category)
 
     # -- sending ---------------------------------------------------------------------------------
-    async def _send_ws(self, reqs: list[_Req]) -> list[_Req]:
+    async def _send_ws(self, reqs: Iterable[_Req]) -> list[_Req]:
         """Send what the trade socket may take now; the rest goes to REST."""
         assert self.trade is not None
         later: list[_Req] = []

@@ -131,12 +131,13 @@ class ReconnectingWebSocket:
     def connected(self) -> bool:
         return self._ws is not None
 
-    async def send(self, message: str) -> None:
-        """Send on the current connection; :class:`NotConnected` between connections."""
+    async def send(self, message: str | bytes, *, text: bool | None = None) -> None:
+        """Send on the current connection; :class:`NotConnected` between connections.
+        ``text=True`` sends UTF-8 ``bytes`` as a text frame (no decode and re-encode)."""
         ws = self._ws
         if ws is None:
             raise NotConnected(f"not connected to {self.url}")
-        await ws.send(message)
+        await ws.send(message, text=text)
 
     async def run(self, handler: WebSocketHandler) -> None:
         """Connect, hand frames to ``handler``, reconnect on any failure; until cancelled."""

@@ -17,9 +17,11 @@ Measured on the wall clock, per market frame that made the strategy act:
   "request body sent" trace event), usually the cancel batch of the old quotes;
 - **new order**: the same for the request that places the new quotes.
 
-Everything between is Hayate's own time: JSON decoding, the book, the engine's inbox and
-dispatch, the strategy, the risk gate, order validation, request building and signing
-(REST), the transport. The network and the exchange are outside it.
+Both are also reported as this thread's CPU time (which leaves out the time the machine
+spent running other processes). Everything between is Hayate's own time: JSON decoding,
+the book, the engine's inbox and dispatch, the strategy, the risk gate, order validation,
+request building and signing (REST), the transport. The network and the exchange are
+outside it.
 
 Baseline, measured in the same run: a bare ``websockets`` loop that receives the same
 public frames and answers each with a pre-built order frame on an authenticated trade
@@ -147,6 +149,7 @@ def measure_bot(port: int, transport: str, seconds: float, warmup: float) -> dic
     placed: dict[int, int] = {}  # recv_ts -> order create written
     cpu_in: dict[int, int] = {}  # recv_ts -> this thread's CPU time when the frame came in
     cpu_first: dict[int, int] = {}  # recv_ts -> CPU time when its first request was written
+    cpu_placed: dict[int, int] = {}  # recv_ts -> CPU time when its order create was written
     t0 = time.time_ns() + int(warmup * 1e9)
     thread_time = time.thread_time_ns
     on_message = PublicSession.on_message
@@ -178,6 +181,7 @@ def measure_bot(port: int, transport: str, seconds: float, warmup: float) -> dic
                     cpu_first[start] = cpu
                 if kind == "place" and (start not in placed or t < placed[start]):
                     placed[start] = t
+                    cpu_placed[start] = cpu
                 break
 
     from hayate.events import Event
@@ -195,6 +199,7 @@ def measure_bot(port: int, transport: str, seconds: float, warmup: float) -> dic
     return {"first": [(t - s) / 1000 for s, t in first.items()],
             "place": [(t - s) / 1000 for s, t in placed.items()],
             "cpu": [(c - cpu_in[s]) / 1000 for s, c in cpu_first.items() if s in cpu_in],
+            "cpu_place": [(c - cpu_in[s]) / 1000 for s, c in cpu_placed.items() if s in cpu_in],
             "summary": result.summary}
 
 
@@ -268,7 +273,7 @@ def main() -> None:
         return
     transports = ["ws", "rest"] if args.transport == "both" else [args.transport]
     run = args.seconds + args.warmup
-    rows: list[tuple[str, list[float], list[float], list[float]]] = []
+    rows: list[tuple[str, list[float], list[float], list[float], list[float]]] = []
     floor: list[float] = []
     floor_cpu: list[float] = []
     for tr in ["floor", *transports]:
@@ -279,7 +284,7 @@ def main() -> None:
                 floor, floor_cpu = measure_floor(port, run, args.warmup)
             else:
                 got = measure_bot(port, tr, run, args.warmup)
-                rows.append((tr, got["first"], got["place"], got["cpu"]))
+                rows.append((tr, got["first"], got["place"], got["cpu"], got["cpu_place"]))
         finally:
             proc.terminate()
             proc.wait(timeout=10)
@@ -296,9 +301,9 @@ def main() -> None:
                  if cpu else ""))
 
     row("floor: websockets recv -> send", floor, floor_cpu)
-    for tr, first, place, cpu in rows:
+    for tr, first, place, cpu, cpu_place in rows:
         row(f"{tr}: frame -> first request", first, cpu)
-        row(f"{tr}: frame -> new order", place, [])
+        row(f"{tr}: frame -> new order", place, cpu_place)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,11 @@ class Histogram:
 
 
 def _key(labels: dict[str, Any]) -> LabelKey:
+    if not labels:
+        return ()
+    if len(labels) == 1:  # the common case on the hot path: no sort, no generator
+        ((k, v),) = labels.items()
+        return ((k, v if type(v) is str else str(v)),)
     return tuple(sorted((k, str(v)) for k, v in labels.items()))
 
 
@@ -58,7 +63,9 @@ class Metrics:
         self.help: dict[str, str] = {}
 
     def inc(self, name: str, n: float = 1, **labels: Any) -> None:
-        series = self.counters.setdefault(name, {})
+        series = self.counters.get(name)
+        if series is None:
+            series = self.counters[name] = {}
         k = _key(labels)
         series[k] = series.get(k, 0) + n
 

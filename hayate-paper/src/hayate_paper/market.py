@@ -86,7 +86,8 @@ class SimMarketConfig(CollectorConfig):
     )
     jump_rate: float = Field(2.0, ge=0, description="Jumps per simulated hour.")
     jump_bps: float = Field(25.0, ge=0, description="Typical jump size in basis points.")
-    seed: int = Field(0, description="Mixed with the bot seed.")
+    seed: int = Field(0, description="Mixed with the bot seed; the same config, seed and bot "
+                      "seed give the same market whatever the collector's id.")
 
 
 class SimMarket(Collector):
@@ -120,7 +121,9 @@ class SimMarket(Collector):
     def events(self) -> Iterator[Event]:
         c: SimMarketConfig = self.config
         inst = self.instrument
-        rng = random.Random(f"{self.ctx.seed}:{c.seed}:sim.market:{c.symbol}")
+        # The bot seed, not the component's (which mixes in the id): two collectors with
+        # the same config are the same market, so strategies compare like for like.
+        rng = random.Random(f"{self.ctx.bot.seed}:{c.seed}:sim.market:{c.symbol}")
         rnd = rng.random
         gauss = rng.gauss
         expo = rng.expovariate

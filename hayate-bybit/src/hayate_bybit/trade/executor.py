@@ -328,6 +328,8 @@ class BybitOrders(Executor):
                     tg.start_soon(self.trade.expire)
         except BaseExceptionGroup as group:
             raise first_error(group) from None
+        finally:
+            self._tg = None  # closed: nothing can be resolved in the background any more
 
     # -- events ----------------------------------------------------------------------------------
     def _track(self, ev: Event) -> None:
@@ -804,7 +806,11 @@ class BybitOrders(Executor):
     # -- resolving orders of unknown state --------------------------------------------------------
     def _spawn_resolve(self, a: Action, why: str) -> None:
         cid = getattr(a, "client_id", "")
-        if not cid or cid in self._resolving or self._tg is None:
+        if not cid or cid in self._resolving:
+            return
+        if self._tg is None:
+            # Stopping (a strategy's on_stop): teardown cancels every open order by REST.
+            self.log.info("order %s left unresolved (%s): the executor has stopped", cid, why)
             return
         self._resolving.add(cid)
         self._tg.start_soon(self._resolve, cid, why)

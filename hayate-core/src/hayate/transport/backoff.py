@@ -31,13 +31,19 @@ class Backoff:
         self.factor = factor
         self.jitter = jitter
         self.attempt = 0
-        self._rng = random.Random(seed)
+        self._seed = seed
+        # Made on the first delay: seeding a Random from the OS costs ~25 us, and most
+        # backoffs (one per REST request) never wait.
+        self._rng: random.Random | None = None
 
     def next(self) -> float:
         """The delay before the next attempt (seconds); each call backs off further."""
         ceiling = min(self.cap, self.base * self.factor ** min(self.attempt, 64))
         self.attempt += 1
-        return ceiling * (1.0 - self.jitter * self._rng.random())
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = random.Random(self._seed)
+        return ceiling * (1.0 - self.jitter * rng.random())
 
     def reset(self) -> None:
         """Back to ``base``: call it once a connection has proven healthy."""

@@ -17,19 +17,19 @@ the ratio of the full pipeline to the baseline measured in the same run:
 
 Sources: ``bybit`` (default when hayate-bybit is installed) writes the deterministic
 Bybit-format stream of ``benchmarks/gen_bybit_stream.py`` (orderbook.200 + publicTrade,
-BTCUSDT linear) to a temporary file and replays it with ``bybit.replay``, so decoding the
-JSON is part of the pipeline; ``sim`` uses the built-in ``sim.market`` generator instead.
+BTCUSDT linear) to a file (cached between runs, see ``_cache_dir``) and replays it with
+``bybit.replay``, so decoding the JSON is part of the pipeline; ``sim`` uses the built-in ``sim.market`` generator instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -107,16 +107,32 @@ def _run(config: str, kind: str, path: str | None, messages: int) -> dict[str, A
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _write_stream(messages: int, directory: str) -> str:
+def _cache_dir() -> Path:
+    """Where generated streams are kept between runs (``HAYATE_BENCH_CACHE`` or
+    ``~/.cache/hayate-bench``): generating a million messages takes about a minute."""
+    root = os.environ.get("HAYATE_BENCH_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "hayate-bench")
+    return Path(root)
+
+
+def _write_stream(messages: int) -> str:
+    """The generator's stream as a file, reused while the generator is unchanged."""
     sys.path.insert(0, str(HERE))
     from gen_bybit_stream import generate  # type: ignore[import-not-found]
 
-    path = os.path.join(directory, f"bybit-{messages}.jsonl")
-    with open(path, "w", encoding="utf-8") as fh:
+    digest = hashlib.sha256((HERE / "gen_bybit_stream.py").read_bytes()).hexdigest()[:12]
+    directory = _cache_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"bybit-{messages}-{digest}.jsonl"
+    if path.is_file():
+        return str(path)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
         for line in generate(messages):
             fh.write(line)
             fh.write("\n")
-    return path
+    os.replace(tmp, path)  # whole or absent: an interrupted run leaves no half stream
+    return str(path)
 
 
 def main() -> None:
@@ -137,20 +153,19 @@ def main() -> None:
     if args.child:
         child(args.child, kind, args.path, args.messages)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = {}
-        if kind == "bybit":
-            t0 = time.perf_counter()
-            paths[args.messages] = _write_stream(args.messages, tmp)
-            paths[args.messages // 4] = _write_stream(args.messages // 4, tmp)
-            print(f"wrote the Bybit-format streams in {time.perf_counter() - t0:.1f}s")
-        rows = []
-        for label, config, n in (("baseline", "baseline", args.messages),
-                                 ("paper + no-op strategy", "paper-noop", args.messages),
-                                 ("paper + mm.simple", "paper", args.messages),
-                                 ("paper + mm.simple (1/4)", "paper", args.messages // 4)):
-            r = _run(config, kind, paths.get(n), n)
-            rows.append((label, n, r))
+    paths = {}
+    if kind == "bybit":
+        t0 = time.perf_counter()
+        paths[args.messages] = _write_stream(args.messages)
+        paths[args.messages // 4] = _write_stream(args.messages // 4)
+        print(f"streams ready in {time.perf_counter() - t0:.1f}s (cached in {_cache_dir()})")
+    rows = []
+    for label, config, n in (("baseline", "baseline", args.messages),
+                             ("paper + no-op strategy", "paper-noop", args.messages),
+                             ("paper + mm.simple", "paper", args.messages),
+                             ("paper + mm.simple (1/4)", "paper", args.messages // 4)):
+        r = _run(config, kind, paths.get(n), n)
+        rows.append((label, n, r))
     print(f"source: {kind}, {args.messages:,} stream messages")
     print(f"{'configuration':26s} {'messages':>10s} {'events':>10s} {'wall s':>8s} "
           f"{'events/s':>10s} {'msgs/s':>10s} {'cpu s':>7s} {'ev/s cpu':>10s} {'peak MB':>8s}"

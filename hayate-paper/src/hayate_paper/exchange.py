@@ -404,13 +404,13 @@ class PaperExchange:
             for action in actions:
                 tp = type(action)
                 if tp is PlaceOrder:
-                    self._place(action, t)  # type: ignore[arg-type]
+                    self._place(action, t)  # type: ignore[arg-type, unused-ignore]
                 elif tp is CancelOrder:
-                    self._cancel_request(action, t)  # type: ignore[arg-type]
+                    self._cancel_request(action, t)  # type: ignore[arg-type, unused-ignore]
                 elif tp is AmendOrder:
-                    self._amend(action, t)  # type: ignore[arg-type]
+                    self._amend(action, t)  # type: ignore[arg-type, unused-ignore]
                 elif tp is CancelAll:
-                    sym = action.symbol  # type: ignore[attr-defined]
+                    sym = action.symbol  # type: ignore[attr-defined, unused-ignore]
                     for o in [o for o in self.orders.values() if not sym or o.symbol == sym]:
                         self._cancel(o, self.rules.user_cancel)
                 else:
@@ -797,10 +797,10 @@ class PaperExchange:
             o.qty = qty_u
             if o.is_buy:
                 st.open_buy -= delta
-                st.open_buy_notional -= delta * o.px  # type: ignore[operator]
+                st.open_buy_notional -= delta * o.px  # type: ignore[operator, unused-ignore]
             else:
                 st.open_sell -= delta
-                st.open_sell_notional -= delta * o.px  # type: ignore[operator]
+                st.open_sell_notional -= delta * o.px  # type: ignore[operator, unused-ignore]
             if o.locked:
                 self._unlock_spot(o, leaves_before, o.leaves)
             self._order_update(o)
@@ -894,13 +894,12 @@ class PaperExchange:
 
     def on_market(self, ev: Event, t: int) -> None:
         """Apply one market event at exchange time ``t`` and match our resting orders."""
-        tp = type(ev)
-        if tp is BookDelta:
-            self._on_delta(ev, t)  # type: ignore[arg-type]
-        elif tp is Trade:
-            self._on_trade(ev, t)  # type: ignore[arg-type]
-        elif tp is BookSnapshot:
-            self._on_snapshot(ev, t)  # type: ignore[arg-type]
+        if type(ev) is BookDelta:
+            self._on_delta(ev, t)
+        elif type(ev) is Trade:
+            self._on_trade(ev, t)
+        elif type(ev) is BookSnapshot:
+            self._on_snapshot(ev, t)
 
     def _on_delta(self, ev: BookDelta, t: int) -> None:
         st = self.symbols.get(ev.symbol)

@@ -157,11 +157,11 @@ def make_sampler(spec: float | _Dist, rng: random.Random) -> tuple[Sampler, int 
     if isinstance(spec, LogNormal):
         mu = math.log(max(spec.median, 1e-12))
         sigma, lo = spec.sigma, spec.min
-        hi = math.inf if spec.max is None else spec.max
+        top = math.inf if spec.max is None else spec.max
         draw = rng.lognormvariate
 
         def lognormal() -> int:
-            return _ns(min(hi, max(lo, draw(mu, sigma))))
+            return _ns(min(top, max(lo, draw(mu, sigma))))
 
         return lognormal, None
     raise TypeError(f"not a latency spec: {spec!r}")

@@ -66,11 +66,11 @@ class OrderBookState(State):
 
     def apply(self, event: Event) -> None:
         if type(event) is BookDelta:  # nearly every event: no handler lookup, no extra call
-            b = self.books.get(event.symbol)  # type: ignore[attr-defined]
+            b = self.books.get(event.symbol)
             if b is not None:
-                b.apply_delta(event.bids, event.asks)  # type: ignore[attr-defined]
-                b.update_id = event.update_id  # type: ignore[attr-defined]
-                b.seq = event.seq  # type: ignore[attr-defined]
+                b.apply_delta(event.bids, event.asks)
+                b.update_id = event.update_id
+                b.seq = event.seq
                 b.ts = event.ts
                 b.recv_ts = event.recv_ts
                 bb = b._bb

@@ -334,7 +334,7 @@ class BotRuntime:
                 if self._risk is not None and not self.simulated:
                     tg.start_soon(self._watch_risk)
                 for task in self._background:
-                    tg.start_soon(task)
+                    tg.start_soon(_awaited, task)
                 if self.simulated:
                     await self._run_simulated(tg)
                 else:
@@ -912,6 +912,12 @@ def run_bot(spec: LoadedSpec, plugins: PluginManager, **kw: Any) -> RunResult:
     """Synchronous helper: run a bot to completion on the asyncio backend."""
     runtime = BotRuntime(spec, plugins, **kw)
     return anyio.run(runtime.run, backend="asyncio")
+
+
+async def _awaited(fn: Callable[[], Awaitable[None]]) -> None:
+    """Run ``fn`` as a task: a task group starts coroutine functions, ``fn`` may return
+    any awaitable."""
+    await fn()
 
 
 def _tagged(source: str, events: Iterator[Event]) -> Iterator[tuple[str, Event]]:

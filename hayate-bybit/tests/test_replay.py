@@ -283,3 +283,37 @@ def test_speed_paces_the_replay() -> None:
     # 42.8 simulated seconds at 100x take at least 0.43 s of wall time (as fast as
     # possible, the same replay takes a few hundredths of a second).
     assert result.summary["wall_seconds"] >= 0.4
+
+
+@pytest.mark.parametrize("form", [".jsonl", ".jsonl.gz"])
+def test_progress_follows_the_bytes_read(recordings: Path, tmp_path: Path, form: str) -> None:
+    """The status panel's progress bar and ETA: bytes of the file read so far (compressed
+    bytes for a compressed file), from 0 to the file size."""
+    import anyio
+
+    from hayate.clock import SimClock
+    from hayate.context import BotContext, ClientIdFactory, ComponentContext
+    from hayate_bybit.collectors.replay import BybitReplay, BybitReplayConfig
+
+    raw = (recordings / SPOT).read_bytes() * 4  # several read buffers, even compressed
+    path = tmp_path / f"spot{form}"
+    path.write_bytes(gzip.compress(raw) if form.endswith(".gz") else raw)
+    bot = BotContext(name="progress", clock=SimClock(), seed=0, out_dir=None, mode="paper",
+                     client_ids=ClientIdFactory("p"))
+    replay = BybitReplay("market", BybitReplayConfig(type="bybit.replay", path=str(path)),
+                         ComponentContext(bot, "market", "bybit.replay", "collectors"))
+    anyio.run(replay.setup, backend="asyncio")
+    size = float(path.stat().st_size)
+    assert replay.progress() == (0.0, size)
+    seen = []
+    for i, _ in enumerate(replay.events()):
+        if i % 50 == 0:
+            seen.append(replay.progress())
+    assert all(total == size for _, total in seen)
+    done = [d for d, _ in seen]
+    assert done == sorted(done)
+    if form == ".jsonl":  # read in small buffers: the bar moves along the file
+        assert any(0 < d < size / 2 for d in done) and any(size / 2 < d < size for d in done)
+    else:
+        assert 0 < done[-1] <= size
+    assert replay.progress() == (size, size)  # read to the end (the file is closed)

@@ -152,6 +152,26 @@ def test_outputs_summary_fills_and_equity(plugins, tmp_path):
     assert len(rows) > 150  # one row per simulated second
 
 
+@pytest.mark.parametrize("end", ["end of data", "duration reached"])
+def test_the_venue_s_answers_to_the_exit_cancels_reach_the_account(plugins, tmp_path, end):
+    spec = {
+        "name": "exit",
+        "engine": {"duration": "50s"} if end == "duration reached" else {},
+        "collectors": {"market": {"type": "sim.market", "duration": "1m", "volatility": 0.8}},
+        "strategies": {"q": {"type": "test.touch_quoter", "inputs": ["market"]}},
+        "executors": {"venue": {"type": "paper.exchange", "source": "market"}},
+    }
+    result, bot = run_spec_dict(spec, plugins, out_dir=tmp_path)
+    assert result.exit_code == 0 and result.exit_reason == end
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["open_orders_at_end"] == 0 and s["cancelled_orders"] > 0
+    accounts = [c for c in bot.components.values() if c.kind == "core.account"]
+    assert accounts
+    orders = accounts[0].orders
+    assert list(orders.open_orders()) == []  # the quotes open at the end were cancelled
+    assert sum(1 for o in orders.orders.values() if o.status is OrderStatus.CANCELLED) >= 2
+
+
 def _run_to(plugins, out: Path, seed: int) -> bytes:
     spec = {
         "name": "det",

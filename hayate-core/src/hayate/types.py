@@ -236,6 +236,13 @@ class Executor(Component):
     async def cancel_all_open(self) -> None:
         """Cancel every open order this executor placed (teardown)."""
 
+    def drain_events(self) -> Sequence[Event]:
+        """Teardown, after :meth:`cancel_all_open`: private events the venue produced that
+        :meth:`run` can no longer deliver (a simulated venue's answers to the exit's
+        cancels). The engine hands them to the states and the journal (not to strategies),
+        so the bot ends with the venue's last word. The default has none."""
+        return ()
+
     async def reconcile(self, account: Any) -> Any:
         """After a restart, before the first event: compare ``account`` (the bot's
         ``core.account`` state, rebuilt from the journal) with the venue and return a

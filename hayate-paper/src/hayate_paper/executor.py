@@ -37,7 +37,7 @@ from pydantic import Field
 
 from hayate.actions import Action, AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from hayate.clock import NS
-from hayate.events import Event, Fill
+from hayate.events import Event, Fill, OrderStatus, OrderUpdate
 from hayate.spec.models import Duration
 from hayate.types import Emit, Executor, ExecutorConfig
 from hayate_paper.account import Account
@@ -55,6 +55,10 @@ log = logging.getLogger("hayate_paper.executor")
 _INF = 1 << 62
 _LIVELOCK = 100_000
 _ZERO = Decimal(0)
+
+
+#: Why an order that was still on its way to the venue when the run ended was not placed.
+NOT_SENT_REASON = "the run ended before the order reached the venue"
 
 
 class PaperExchangeConfig(ExecutorConfig):
@@ -228,6 +232,26 @@ class PaperExchangeExecutor(Executor):
         n = self.exchange.cancel_all_open(t)
         if n:
             self.log.info("cancelled %d open paper orders at exit", n)
+
+    def drain_events(self) -> list[Event]:
+        """The venue's answers still on their way when the run ended (the exit's cancels):
+        the engine gives them to the states and the journal, which would otherwise end
+        with those orders still open. Orders still on their way to the venue never reach
+        it: they end Rejected, with that reason."""
+        resp = self.exchange.responses
+        out = [e for _, _, e in sorted(resp, key=lambda r: (r[0], r[1]))]
+        resp.clear()
+        t = max(self._last_t, self.ctx.clock.now())
+        for _, action in self.requests:
+            if isinstance(action, PlaceOrder):
+                out.append(OrderUpdate(
+                    ts=t, recv_ts=t, symbol=action.symbol, client_id=action.client_id,
+                    order_id="", side=action.side, status=OrderStatus.REJECTED,
+                    price=action.price, qty=action.qty, order_type=action.order_type.value,
+                    time_in_force=action.time_in_force.value, reduce_only=action.reduce_only,
+                    reason=NOT_SENT_REASON, venue=self.exchange.venue))
+        self.requests.clear()
+        return out
 
     # -- restart recovery (hayate_paper.recovery) ----------------------------------------------
     def restore_from_journal(self, recovered: Any) -> None:

@@ -172,6 +172,7 @@ class BotRuntime:
         self._risk: RiskEngine | None = self.risk_context if self.risk_context.active else None
         self._kill_switch: KillSwitch | None = None
         self._deferred: deque[tuple[str, Event]] = deque()
+        self._unheard: list[tuple[str, Event]] = []  # private events taken, never dispatched
         self._action_observers: list[Callable[[str, Action], None]] = []
         self._block_observers: list[Callable[[str, Action, str], None]] = []
         self._before_run: list[Callable[[], Awaitable[None]]] = []
@@ -609,6 +610,8 @@ class BotRuntime:
             if end_at is not None and t > end_at:
                 clock.advance(end_at)
                 self.exit_reason = "duration reached"
+                if ev.private:  # the venue's answer already taken from it: heard at exit
+                    self._unheard.append((source, ev))
                 break
             if timers:
                 await self._fire_timers(timers, t)
@@ -806,6 +809,12 @@ class BotRuntime:
                         await c.cancel_all_open()
                     except Exception as e:
                         log.error("executor %s could not cancel open orders: %s", c.id, e)
+                try:
+                    unheard = [ev for src, ev in self._unheard if src == c.id]
+                    for ev in [*unheard, *c.drain_events()]:
+                        self._hear_at_exit(c.id, ev)
+                except Exception as e:
+                    log.error("executor %s: its last events could not be applied: %s", c.id, e)
             for role in ("collectors", "strategies", "inputs", "states", "executors"):
                 for c in self._ordered(role):
                     try:
@@ -814,6 +823,22 @@ class BotRuntime:
                         log.error("%s %s failed to close: %s", role[:-1], c.id, e)
         if scope.cancelled_caught:
             log.error("teardown did not finish within %.1fs", timeout)
+
+    def _hear_at_exit(self, source: str, ev: Event) -> None:
+        """States, observers and the risk engine hear ``ev``; strategies no longer do."""
+        route = self.routes.get(source)
+        if route is None:
+            return
+        if isinstance(self.clock, SimClock) and ev.recv_ts > self.clock.now():
+            self.clock.advance(ev.recv_ts)
+        self.events += 1
+        if self._risk is not None:
+            self._risk.observe(source, ev)
+        appliers = route.by_type.get(type(ev))
+        if appliers is None:
+            appliers = route.appliers_for(type(ev))
+        for apply in appliers:
+            apply(ev)
 
     # -- summary -----------------------------------------------------------------------------------
     def _summary(self, started_at: int) -> dict[str, Any]:

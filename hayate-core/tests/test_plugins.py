@@ -131,3 +131,31 @@ def test_command_registration_failure_is_contained() -> None:
     pm.add_plugin("cmds", plugin=_plugin(hayate_register_commands=bad_commands))
     failures = pm.register_commands(object())
     assert failures == [("cmds", "RuntimeError: no typer here")]
+
+
+def test_a_plugin_s_check_action_vetoes_before_the_core_risk_engine() -> None:
+    from decimal import Decimal
+
+    from hayate.actions import PlaceOrder
+    from hayate_testing import run_spec_dict
+
+    def hayate_check_action(action: Any, context: Any) -> str | None:
+        if isinstance(action, PlaceOrder) and action.qty < Decimal("0.01"):
+            return "too small for our desk"
+        return None
+
+    pm = make_plugins()
+    pm.add_plugin("desk", plugin=_plugin(hayate_check_action=hayate_check_action))
+    spec = {"collectors": {"market": {"type": "testing.ticks", "count": 40}},
+            "strategies": {"q": {"type": "testing.quoter", "inputs": ["market"], "every": 5}},
+            "executors": {"venue": {"type": "testing.recorder"}}}
+    result, bot = run_spec_dict(spec, pm)
+    assert result.exit_code == 0, result.exit_reason
+    assert result.summary["risk_blocks"] == {"too small for our desk": 8}
+    venue = bot.components["venue"]
+    assert not any(isinstance(a, PlaceOrder) for a in venue.actions)  # type: ignore[attr-defined]
+
+    # Without the plugin the same orders go through (core's engine has no limits set).
+    result, bot = run_spec_dict(spec, make_plugins())
+    assert result.summary["risk_blocks"] == {}
+    assert sum(isinstance(a, PlaceOrder) for a in bot.components["venue"].actions) == 8  # type: ignore[attr-defined]

@@ -128,14 +128,7 @@ class BybitReplay(Collector):
 
     def progress(self) -> tuple[float, float] | None:
         """(bytes read, bytes in all) over the files, for the progress bar and ETA of
-        ``hayate run``. Compressed files count compressed bytes: the position of the open
-        file under the decompressor. ``None`` where open files cannot be looked up (only
-        Linux's ``/proc/self/fd`` is used)."""
-        if not self.files:
-            return None
-        positions = _open_positions({str(p.resolve()) for p in self.paths})
-        if positions is None:
-            return None
+        ``hayate run``; a compressed file counts its compressed bytes."""
         done = total = 0
         for f in self.files:
             try:
@@ -143,10 +136,10 @@ class BybitReplay(Collector):
             except OSError:
                 continue
             total += size
-            pos = positions.get(str(f.path.resolve()))
+            pos = f.position.bytes_read()
             if pos is not None:
                 done += min(pos, size)
-            elif f.lines:  # started and no longer open: read to the end
+            elif f.position.finished:
                 done += size
         return (float(done), float(total)) if total else None
 
@@ -168,20 +161,3 @@ class BybitReplay(Collector):
             "book_sequencing": stats,
         }
 
-
-def _open_positions(paths: set[str]) -> dict[str, int] | None:
-    """Current offsets of this process's open files among ``paths`` (Linux), else None."""
-    fd_dir = "/proc/self/fd"
-    try:
-        fds = os.listdir(fd_dir)
-    except OSError:
-        return None
-    out: dict[str, int] = {}
-    for name in fds:
-        try:
-            target = os.readlink(f"{fd_dir}/{name}")
-            if target in paths:
-                out[target] = max(out.get(target, 0), os.lseek(int(name), 0, os.SEEK_CUR))
-        except (OSError, ValueError):
-            continue  # closed meanwhile, or not seekable
-    return out

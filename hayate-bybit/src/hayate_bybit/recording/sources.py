@@ -30,7 +30,7 @@ from hayate.events import Event, Side, Trade
 from hayate.exceptions import ConfigError, InvalidNumber
 from hayate.instruments import Instrument
 from hayate.transport import LogThrottle
-from hayate_bybit.recording.files import open_json_lines, open_lines
+from hayate_bybit.recording.files import ReadPosition, open_json_lines, open_lines
 from hayate_bybit.recording.format import FORMAT, Header, Line
 from hayate_bybit.ws.decoder import PublicDecoder
 
@@ -153,6 +153,7 @@ class ReplayFile:
         self.decoder: PublicDecoder | None = None
         self.lines = 0
         self.events_out = 0
+        self.position = ReadPosition()  # how far into the file the replay has read
 
     def events(self) -> Iterator[Event]:
         if self.kind == "trades_csv":
@@ -164,7 +165,7 @@ class ReplayFile:
             self.instruments, count=self._count, log=self.log, symbols=self.symbols,
             throttle=self.throttle)
         feed = decoder.feed
-        lines = open_json_lines(self.path)
+        lines = open_json_lines(self.path, self.position)
         if self.kind == "frames":
             # No receive times: a frame counts as received at its own ts, but never before
             # the frame ahead of it (Bybit pushes a book snapshot built a moment earlier than
@@ -210,7 +211,7 @@ class ReplayFile:
         if cols.symbol is None and not self.csv_symbol:
             raise ConfigError(f"{self.path}: the CSV has no symbol column and the file name "
                               "names none; set csv_symbol")
-        lines = open_lines(self.path)
+        lines = open_lines(self.path, self.position)
         next(lines, None)
         last = 0
         first_time: int | None = None

@@ -55,7 +55,9 @@ datasets = [1, 2]
     assert len(local) == 4 and {row["status"] for row in local.values()} == {"ok"}
     assert on_ray == local
     # Each combination is a different bot/market (the figures are not all the same).
-    assert len({(row["net_pnl"], row["fills"]) for row in local.values()}) == 4
+    # (At 90 s the wider spread may get no fill on either market: its actions still differ.)
+    assert len({(row["net_pnl"], row["fills"], row["actions"], row["events"])
+                for row in local.values()}) == 4
     assert any(int(row["fills"]) > 0 for row in local.values())  # the bot traded
     # The Ray workers were other processes than the local pool's.
     with (tmp_path / "ray" / "results.csv").open() as f:

@@ -60,9 +60,10 @@ _ZERO = Decimal(0)
 class SymbolQuotes:
     """Everything one strategy instance keeps about one quoted symbol."""
 
-    __slots__ = ("backoff", "book", "cancelling", "dirty", "inst", "live", "max_abs_position",
-                 "min_life_ns", "mine", "model", "params", "placed_last", "ref_m2", "retry_at",
-                 "room_limited", "stale_ns", "symbol", "thr2", "thr_units", "tick", "wake_at")
+    __slots__ = ("backoff", "book", "cancelling", "dirty", "hints", "inst", "level_qtys", "live",
+                 "max_abs_position", "min_life_ns", "mine", "model", "params", "placed_last",
+                 "ref_m2", "retry_at", "room_limited", "stale_ns", "symbol", "thr2", "thr_units",
+                 "tick", "tif", "wake_at")
 
     def __init__(self, symbol: str, params: QuoteParams) -> None:
         self.symbol = symbol
@@ -86,6 +87,11 @@ class SymbolQuotes:
         self.stale_ns = None if params.stale_after is None else int(params.stale_after * NS)
         self.max_abs_position = _ZERO
         self.model: Any = None  # the subclass's per-symbol state (indicators...)
+        # Worked out once (params are frozen) instead of on every requote:
+        self.level_qtys = [params.level_qty(i) for i in range(params.levels)]
+        self.hints = {side: [("b" if side is _BUY else "a") + str(i) for i in range(params.levels)]
+                      for side in (_BUY, _SELL)}  # client id hints per side and level
+        self.tif = TimeInForce.POST_ONLY if params.post_only else TimeInForce.GTC
 
 
 class LadderMarketMaker(Strategy):
@@ -231,11 +237,13 @@ class LadderMarketMaker(Strategy):
         return acts
 
     def _own_open(self, q: SymbolQuotes, view: Any) -> list[TrackedOrder]:
+        """Our open orders (in the account's order), forgetting those that ended."""
         mine = q.mine
         own = [o for o in view.open_orders(q.symbol) if o.client_id in mine]
-        q.mine = {o.client_id: mine[o.client_id] for o in own}
-        if q.cancelling:
-            q.cancelling.intersection_update(q.mine)
+        if len(own) != len(mine):  # equal: the same ids (own's are distinct and all in mine)
+            q.mine = {o.client_id: mine[o.client_id] for o in own}
+            if q.cancelling:  # only ever holds ids of q.mine: shrinks with it
+                q.cancelling.intersection_update(q.mine)
         return own
 
     def _requote(self, q: SymbolQuotes, view: Any) -> list[Action] | None:
@@ -248,7 +256,14 @@ class LadderMarketMaker(Strategy):
         if q.placed_last:
             # Orders the engine never recorded were refused by the risk gate (halted,
             # reduce-only, a limit): wait before trying again instead of on every tick.
-            if all(view.order(c) is None for c in q.placed_last):
+            order = view.order
+            for c in q.placed_last:
+                if order(c) is not None:
+                    refused = False
+                    break
+            else:
+                refused = True
+            if refused:
                 q.backoff = min(max(q.backoff * 2, _BACKOFF_MIN), _BACKOFF_MAX)
                 q.retry_at = now + q.backoff
                 self.refused += 1
@@ -284,17 +299,25 @@ class LadderMarketMaker(Strategy):
 
         inst = q.inst
         assert inst is not None
-        own = self._own_open(q, view)
-        working = [o for o in own if o.status is not _PENDING_CANCEL]
-        bids = [o for o in working if o.side is _BUY]
-        asks = [o for o in working if o.side is _SELL]
+        # Working orders per side, in the account's order; orders already being cancelled
+        # may still fill: new quotes leave room for them (working quotes are not cancelled
+        # for them: the cancel is already on its way).
+        bids: list[TrackedOrder] = []
+        asks: list[TrackedOrder] = []
+        pend_b = pend_a = _ZERO
+        for o in self._own_open(q, view):
+            if o.status is _PENDING_CANCEL:
+                if o.side is _BUY:
+                    pend_b += o.leaves_qty
+                else:
+                    pend_a += o.leaves_qty
+            elif o.side is _BUY:
+                bids.append(o)
+            else:
+                asks.append(o)
         maxp = p.max_position
         bid_cap = None if maxp is None else maxp - position
         ask_cap = None if maxp is None else maxp + position
-        # Orders already being cancelled may still fill: new quotes leave room for them
-        # (working quotes are not cancelled for them: the cancel is already on its way).
-        pend_b = total_leaves([o for o in own if o.status is _PENDING_CANCEL and o.side is _BUY])
-        pend_a = total_leaves([o for o in own if o.status is _PENDING_CANCEL and o.side is _SELL])
 
         cancels: list[Action] = []
         wake = 0
@@ -302,21 +325,39 @@ class LadderMarketMaker(Strategy):
         plan_a, held_a, wake = self._plan_side(q, ask_prices, asks, now, cancels, wake)
         # Never cross our own orders on the other side (self-trade).
         mine = q.mine
-        lowest_ask = min((mine[o.client_id] for o in held_a + [o for _, o, _ in plan_a if o]),
-                         default=None)
-        highest_bid = max((mine[o.client_id] for o in held_b + [o for _, o, _ in plan_b if o]),
-                          default=None)
+        lowest_ask: int | None = None
+        for o in held_a:
+            px = mine[o.client_id]
+            if lowest_ask is None or px < lowest_ask:
+                lowest_ask = px
+        for _, po, _ in plan_a:
+            if po is not None:
+                px = mine[po.client_id]
+                if lowest_ask is None or px < lowest_ask:
+                    lowest_ask = px
+        highest_bid: int | None = None
+        for o in held_b:
+            px = mine[o.client_id]
+            if highest_bid is None or px > highest_bid:
+                highest_bid = px
+        for _, po, _ in plan_b:
+            if po is not None:
+                px = mine[po.client_id]
+                if highest_bid is None or px > highest_bid:
+                    highest_bid = px
         q.room_limited = False
-        places: list[Action] = []
+        places: list[PlaceOrder] = []
         self._emit_side(q, _BUY, now, plan_b, held_b, bid_cap, pend_b, lowest_ask, cancels, places)
         self._emit_side(q, _SELL, now, plan_a, held_a, ask_cap, pend_a, highest_bid, cancels, places)
         q.wake_at = wake
-        q.live = bool(places) or any(o for _, o, _ in plan_b + plan_a) or bool(held_b or held_a)
+        q.live = (bool(places) or bool(held_b or held_a)
+                  or any(o is not None for _, o, _ in plan_b)
+                  or any(o is not None for _, o, _ in plan_a))
         self.cancelled += len(cancels)
         self.placed += len(places)
         q.placed_last = [a.client_id for a in places]
-        acts = cancels + places
-        return acts or None
+        cancels.extend(places)
+        return cancels or None
 
     def _plan_side(self, q: SymbolQuotes, prices: list[int], working: list[TrackedOrder],
                    now: int, cancels: list[Action], wake: int
@@ -325,15 +366,16 @@ class LadderMarketMaker(Strategy):
 
         ``plan`` lists ``(price, order or None, level)`` best first; orders that match no
         level are cancelled, except those younger than the minimum quote lifetime, which
-        are *held* (left working, and occupying a level) until ``wake``.
+        are *held* (left working, and occupying a level) until ``wake``. ``working`` is
+        consumed (matched orders are taken out of it).
         """
-        p = q.params
+        qtys = q.level_qtys
         thr = q.thr_units
         mine = q.mine
-        remaining = list(working)
+        remaining = working
         plan: list[tuple[int, TrackedOrder | None, int]] = []
         for level, price in enumerate(prices):
-            qty = p.level_qty(level)
+            qty = qtys[level]
             best: TrackedOrder | None = None
             best_d = 0.0
             for o in remaining:
@@ -360,18 +402,24 @@ class LadderMarketMaker(Strategy):
     def _emit_side(self, q: SymbolQuotes, side: Side, now: int,
                    plan: list[tuple[int, TrackedOrder | None, int]], held: list[TrackedOrder],
                    cap: Decimal | None, pending: Decimal, other_limit: int | None,
-                   cancels: list[Action], places: list[Action]) -> None:
+                   cancels: list[Action], places: list[PlaceOrder]) -> None:
         """Turn one side's plan into cancels and placements within the position room
         ``cap`` (None: no limit); ``pending`` is what orders being cancelled could add."""
         inst = q.inst
         assert inst is not None
-        p = q.params
+        qtys = q.level_qtys
         room_new: Decimal | None = None
         if cap is not None:
-            cap -= total_leaves(held)
+            if held:
+                cap -= total_leaves(held)
             room_new = cap - pending
-        free = p.levels - len(held) - sum(1 for _, o, _ in plan if o is not None)
+        free = len(qtys) - len(held)
+        for _, o, _ in plan:
+            if o is not None:
+                free -= 1
         tick = q.tick
+        hints = q.hints[side]
+        new_client_id = self.ctx.new_client_id
         for price, o, level in plan:
             if o is not None:
                 leaves = o.leaves_qty
@@ -379,9 +427,9 @@ class LadderMarketMaker(Strategy):
                     # The position moved since this quote went out: it could now overshoot.
                     cancels.append(_cancel(q, o.client_id))
                     continue
-                if (o.qty < p.level_qty(level) and not o.filled_qty
+                if (o.qty < qtys[level] and not o.filled_qty
                         and now - o.created_ts >= q.min_life_ns
-                        and capped_qty(p.level_qty(level), room_new, inst.qty_step,
+                        and capped_qty(qtys[level], room_new, inst.qty_step,
                                        inst.min_qty) > o.qty):
                     # Cut to the position limit earlier, and there is room again: resize.
                     cancels.append(_cancel(q, o.client_id))
@@ -389,6 +437,7 @@ class LadderMarketMaker(Strategy):
                 else:
                     if cap is not None:
                         cap -= leaves
+                    if room_new is not None:  # set exactly when cap is
                         room_new -= leaves
                     continue
             if free <= 0:
@@ -400,7 +449,7 @@ class LadderMarketMaker(Strategy):
                     price = other_limit + tick
                 if price <= 0:
                     continue
-            want = p.level_qty(level)
+            want = qtys[level]
             qty = capped_qty(want, room_new, inst.qty_step, inst.min_qty)
             if qty < want:
                 q.room_limited = True
@@ -410,11 +459,10 @@ class LadderMarketMaker(Strategy):
                 cap -= qty
                 room_new -= qty  # type: ignore[operator]
             free -= 1
-            cid = self.ctx.new_client_id(("b" if side is _BUY else "a") + str(level))
+            cid = new_client_id(hints[level])
             q.mine[cid] = price
-            places.append(PlaceOrder(
-                symbol=q.symbol, side=side, qty=qty, price=inst.price(price), client_id=cid,
-                time_in_force=TimeInForce.POST_ONLY if p.post_only else TimeInForce.GTC))
+            places.append(PlaceOrder(symbol=q.symbol, side=side, qty=qty, price=inst.price(price),
+                                     client_id=cid, time_in_force=q.tif))
 
     # -- reporting -------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

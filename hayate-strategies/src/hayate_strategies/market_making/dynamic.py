@@ -101,7 +101,7 @@ class DynamicMarketMaker(LadderMarketMaker):
                 m2 = book.mid2()
                 if m2 is not None:
                     sig.sampler.update(event.recv_ts or event.ts, m2 / 2)
-        elif t is Trade:
+        elif type(event) is Trade:  # (not `t`: mypy narrows on this form only)
             sig.sampler.update(event.recv_ts or event.ts, event.price)
 
     def spread_bps(self, q: SymbolQuotes) -> tuple[float, float]:

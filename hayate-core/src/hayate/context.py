@@ -20,13 +20,15 @@ __all__ = ["BotContext", "ClientIdFactory", "ComponentContext"]
 _ALPHABET = string.digits + string.ascii_lowercase
 
 
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # 00..zz: two digits per step
+
+
 def _base36(n: int) -> str:
-    out = []
-    while True:
-        n, r = divmod(n, 36)
-        out.append(_ALPHABET[r])
-        if n == 0:
-            return "".join(reversed(out))
+    s = ""
+    while n >= 1296:
+        n, r = divmod(n, 1296)
+        s = _PAIRS[r] + s
+    return (_ALPHABET[n] if n < 36 else _PAIRS[n]) + s
 
 
 class ClientIdFactory:
@@ -42,17 +44,20 @@ class ClientIdFactory:
         self.prefix = prefix
         self.run_tag = run_tag
         self._n = 0
+        # hint -> "prefix-tag-hint-": strategies use a few hints over and over (a market
+        # maker places on every requote), so each is cleaned once. Bounded.
+        self._heads: dict[str, str] = {}
 
     def __call__(self, hint: str = "") -> str:
         self._n += 1
-        hint = "".join(c for c in hint if c.isalnum())[:8]
-        parts = [self.prefix, self.run_tag, hint, _base36(self._n)] if hint else [
-            self.prefix,
-            self.run_tag,
-            _base36(self._n),
-        ]
-        cid = "-".join(parts)
-        return cid[:36]
+        head = self._heads.get(hint)
+        if head is None:
+            clean = "".join(c for c in hint if c.isalnum())[:8]
+            head = (f"{self.prefix}-{self.run_tag}-{clean}-" if clean
+                    else f"{self.prefix}-{self.run_tag}-")
+            if len(self._heads) < 1024:
+                self._heads[hint] = head
+        return (head + _base36(self._n))[:36]
 
     @staticmethod
     def live_tag(now_ns: int) -> str:

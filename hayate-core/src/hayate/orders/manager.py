@@ -29,6 +29,11 @@ __all__ = ["OrderManager", "TrackedOrder"]
 
 log = logging.getLogger("hayate.orders")
 _ZERO = Decimal(0)
+# Status tests on the bookkeeping path, without the enum's properties (one set lookup).
+_OPEN = frozenset(s for s in OrderStatus if s.is_open)
+_FINAL = frozenset(s for s in OrderStatus if s.is_final)
+_PENDING_NEW = OrderStatus.PENDING_NEW
+_PENDING_CANCEL = OrderStatus.PENDING_CANCEL
 
 
 @dataclass(slots=True)
@@ -61,7 +66,8 @@ class TrackedOrder:
 
     @property
     def leaves_qty(self) -> Decimal:
-        return max(_ZERO, self.qty - self.filled_qty)
+        left = self.qty - self.filled_qty
+        return left if left > _ZERO else _ZERO
 
 
 class OrderManager:
@@ -114,16 +120,21 @@ class OrderManager:
                 return
             o = TrackedOrder(
                 client_id=action.client_id, symbol=action.symbol, side=action.side,
-                qty=action.qty, price=action.price, status=OrderStatus.PENDING_NEW,
-                order_type=action.order_type.value, time_in_force=action.time_in_force.value,
+                qty=action.qty, price=action.price, status=_PENDING_NEW,
+                # _value_: the same string as .value, without the enum property's cost
+                order_type=action.order_type._value_,
+                time_in_force=action.time_in_force._value_,
                 reduce_only=action.reduce_only, created_ts=now, updated_ts=now,
             )
             self.orders[o.client_id] = o
-            self._open.setdefault(o.symbol, {})[o.client_id] = o
+            book = self._open.get(o.symbol)
+            if book is None:
+                book = self._open[o.symbol] = {}
+            book[o.client_id] = o
         elif isinstance(action, CancelOrder):
             target = self.orders.get(action.client_id)
-            if (target is not None and target.is_open
-                    and target.status is not OrderStatus.PENDING_CANCEL):
+            if (target is not None and target.status in _OPEN
+                    and target.status is not _PENDING_CANCEL):
                 target.prior_status = target.status
                 target.status = OrderStatus.PENDING_CANCEL
                 target.updated_ts = now
@@ -161,19 +172,20 @@ class OrderManager:
         if ev.order_id:
             o.order_id = ev.order_id
             self.by_order_id[ev.order_id] = o.client_id
-        if o.status.is_final and not (ev.status is OrderStatus.FILLED
-                                      and o.status is OrderStatus.CANCELLED):
+        if o.status in _FINAL and not (ev.status is OrderStatus.FILLED
+                                       and o.status is OrderStatus.CANCELLED):
             if ev.status is not o.status:
                 self.ignored_updates += 1
             self._sync_open(o)
             return o
-        if ev.filled_qty < o.filled_qty and not ev.status.is_final:
+        if ev.filled_qty < o.filled_qty and ev.status not in _FINAL:
             self.ignored_updates += 1  # a stale report from before a fill we already know
             return o
         o.status = ev.status
         o.qty = ev.qty
         o.price = ev.price
-        o.filled_qty = max(o.filled_qty, ev.filled_qty)
+        if ev.filled_qty > o.filled_qty:  # (never backwards: a stale report)
+            o.filled_qty = ev.filled_qty
         if ev.avg_price is not None:
             o.avg_price = ev.avg_price
         o.reason = ev.reason
@@ -209,8 +221,10 @@ class OrderManager:
         return True
 
     def _sync_open(self, o: TrackedOrder) -> None:
-        book = self._open.setdefault(o.symbol, {})
-        if o.status.is_open:
+        book = self._open.get(o.symbol)
+        if book is None:
+            book = self._open[o.symbol] = {}
+        if o.status in _OPEN:
             book[o.client_id] = o
         elif book.pop(o.client_id, None) is not None:
             self._retire(o)
@@ -221,7 +235,7 @@ class OrderManager:
         final.append(o.client_id)
         while len(final) > self.keep_final:
             old = self.orders.get(final.popleft())
-            if old is None or old.is_open:
+            if old is None or old.status in _OPEN:
                 continue
             del self.orders[old.client_id]
             if old.order_id and self.by_order_id.get(old.order_id) == old.client_id:

@@ -133,3 +133,20 @@ async def test_trade_socket_rules(ws_connect: Any) -> None:
                                                   "orderId": "nope"}])
         reply = await answer(gone)
         assert reply["retCode"] == 110001 and reply["data"] == {}
+
+
+async def test_subscriptions_are_answered_after_a_round_trip_and_in_order(
+        server: BybitServer, ws_connect: Any) -> None:
+    """pybit registers a subscription only after sending it: an ack that came back at once
+    raced it (a KeyError in pybit's thread, and the socket closed). Requests sent after a
+    subscription are still answered after it."""
+    ws: WsClient = await ws_connect(server.public_url("linear"))
+    t0 = time.monotonic()
+    await ws.send({"op": "subscribe", "req_id": "s1", "args": ["orderbook.50.BTCUSDT"]})
+    await ws.send({"op": "ping", "req_id": "p1"})
+    await ws.send({"op": "unsubscribe", "req_id": "u1", "args": ["orderbook.50.BTCUSDT"]})
+    await ws.wait_for(lambda f: f.get("req_id") == "u1")
+    assert time.monotonic() - t0 >= 0.02  # [server] subscribe_delay
+    answers = [f.get("req_id") or f.get("topic") for f in ws.frames]
+    assert answers[0] == "s1" and answers[-2:] == ["p1", "u1"], answers
+    assert "orderbook.50.BTCUSDT" in answers  # the snapshot, between the ack and the pong

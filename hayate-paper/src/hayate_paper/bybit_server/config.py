@@ -64,6 +64,10 @@ class ServerOptions(_Model):
         10_000, ge=1, description="Unsent frames a WebSocket may queue before it is dropped "
         "as a slow consumer (Bybit drops those too).")
     access_log: bool = Field(False, description="Log every HTTP request (aiohttp access log).")
+    subscribe_delay: float = Field(
+        0.02, ge=0, le=5, description="Seconds before a WebSocket subscription is handled "
+        "(acknowledged, first snapshot sent), like a network round trip to Bybit. Clients "
+        "that register a subscription after sending it (pybit) need it.")
 
 
 class FeedConfig(_Model):

@@ -14,6 +14,8 @@ import contextlib
 import itertools
 import logging
 import uuid
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -49,6 +51,8 @@ class Connection:
         self.frames_sent = 0
         self._writer: asyncio.Task[None] | None = None
         self._delayed: set[asyncio.Task[None]] = set()
+        self._held: deque[tuple[float, Callable[[Any, str], None], str]] = deque()
+        self._releaser: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._writer = asyncio.get_running_loop().create_task(self._write())
@@ -88,6 +92,34 @@ class Connection:
         task = asyncio.get_running_loop().create_task(later())
         self._delayed.add(task)
         task.add_done_callback(self._delayed.discard)
+
+    def handle_in_order(self, handle: Callable[[Any, str], None], raw: str,
+                        delay: float) -> None:
+        """Handle the client's request ``raw`` after ``delay`` seconds, and every later
+        request after it: the requests of one socket are answered in the order sent."""
+        if delay <= 0 and not self._held:
+            handle(self, raw)
+            return
+        loop = asyncio.get_running_loop()
+        self._held.append((loop.time() + delay, handle, raw))
+        if self._releaser is None:
+            self._releaser = task = loop.create_task(self._release())
+            self._delayed.add(task)
+            task.add_done_callback(self._delayed.discard)
+
+    async def _release(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._held:
+                due, handle, raw = self._held[0]
+                wait = due - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._held.popleft()
+                if not self.silent:
+                    handle(self, raw)
+        finally:
+            self._releaser = None
 
     def abort(self) -> None:
         """Cut the connection without a close frame."""

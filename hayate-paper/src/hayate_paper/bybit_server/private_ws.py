@@ -95,6 +95,8 @@ class PrivateConnection(Connection):
             self._emit("wallet", cache["wallet"], t)
 
 
+_SUBSCRIBE = '"subscribe"'  # in a subscribe request (not in "unsubscribe")
+
 class PrivateHub:
     def __init__(self, accounts: Mapping[str, ExchangeAccount], max_pending: int,
                  register: Callable[[Connection], None], unregister: Callable[[Connection], None],
@@ -104,6 +106,7 @@ class PrivateHub:
         self.register = register
         self.unregister = unregister
         self.reply_delay = reply_delay
+        self.subscribe_delay = 0.0  # seconds before a subscription is handled
 
     def _ack(self, conn: Connection, op: str, req_id: Any, ok: bool, msg: str = "") -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -182,7 +185,11 @@ class PrivateHub:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     if not conn.silent:
-                        self.handle_request(conn, msg.data)
+                        raw = msg.data
+                        # A subscription is acknowledged after a network round trip, as on
+                        # Bybit: pybit registers a request only after sending it.
+                        conn.handle_in_order(self.handle_request, raw,
+                                             self.subscribe_delay if _SUBSCRIBE in raw else 0.0)
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:

@@ -274,6 +274,8 @@ def _trade_item(sm: SymbolMarket, tr: PublicTrade) -> dict[str, Any]:
     return item
 
 
+_SUBSCRIBE = '"subscribe"'  # in a subscribe request (not in "unsubscribe")
+
 class PublicHub:
     """Every public topic of the server, fed by the market."""
 
@@ -285,6 +287,7 @@ class PublicHub:
         self.register = register
         self.unregister = unregister
         self.reply_delay = reply_delay
+        self.subscribe_delay = 0.0  # seconds before a subscription is handled
         self.books: dict[str, BookTopic] = {}
         self.tickers: dict[str, TickerTopic] = {}
         self.trade_subs: dict[str, set[Connection]] = {}
@@ -435,7 +438,11 @@ class PublicHub:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     if not conn.silent:
-                        self.handle_request(conn, msg.data)
+                        raw = msg.data
+                        # A subscription is acknowledged after a network round trip, as on
+                        # Bybit: pybit registers a request only after sending it.
+                        conn.handle_in_order(self.handle_request, raw,
+                                             self.subscribe_delay if _SUBSCRIBE in raw else 0.0)
                 elif msg.type == WSMsgType.ERROR:
                     break
         finally:

@@ -139,6 +139,7 @@ class BybitServer:
                              self.faults.reply_delay)
         trade = TradeHub(self.accounts, self.limiter, opts.max_pending, self._register,
                          self._unregister, self.faults.reply_delay)
+        self.public.subscribe_delay = private.subscribe_delay = opts.subscribe_delay
         self.rest = RestApi(market, self.accounts, self.limiter, self.faults)
         starting = [market.book_event(s.symbol, s.bids, s.asks)
                     for s in c.instruments if s.bids or s.asks]

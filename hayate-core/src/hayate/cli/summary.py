@@ -49,7 +49,10 @@ def print_summary(console: Console, summary: dict[str, Any], out_dir: Path | Non
     table.add_column("value", justify="right")
     for key, label in ROWS:
         if key in summary and summary[key] not in (None, {}):
-            table.add_row(label, _fmt(summary[key]))
+            v = summary[key]
+            if key == "events_per_second" and isinstance(v, float):
+                v = round(v)  # a rate: fractions of an event are noise
+            table.add_row(label, _fmt(v))
     console.print(table)
     if out_dir is not None:
         console.print(f"results in {out_dir}/ (summary.json)", markup=False)

@@ -116,6 +116,18 @@ def test_live_run_delivers_events_and_acknowledgements(plugins: Any) -> None:
     assert "New" in statuses or "Cancelled" in statuses  # venue acknowledgements arrived
 
 
+def test_live_on_stop_actions_reach_a_running_executor(plugins: Any) -> None:
+    """A strategy's last orders (closing a position, say) go out while the executors still
+    run, not after their connections were closed."""
+    result, rt = run_spec_dict(with_(LIVE, engine__duration=0.3,
+                                     collectors__market__count=100_000), plugins)
+    assert result.exit_code == 0 and result.exit_reason == "duration reached"
+    venue = rt.components["venue"]
+    assert isinstance(venue.actions[-1], CancelAll)  # type: ignore[attr-defined]
+    assert venue.running_at_submit[-1] is True  # type: ignore[attr-defined]
+    assert venue.running is False  # type: ignore[attr-defined]  # stopped afterwards
+
+
 def test_live_collector_crash_cancels_open_orders(plugins: Any) -> None:
     raw = with_(LIVE, collectors__market__count=None, collectors__market__fail_at=40)
     result, rt = run_spec_dict(raw, plugins)

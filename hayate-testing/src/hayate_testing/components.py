@@ -243,12 +243,20 @@ class Recorder(Executor):
         self._emit: Emit | None = None
         self._pending: list[Event] = []
         self.submits = 0
+        self.running = False  # inside run(): the venue connection is up
+        self.running_at_submit: list[bool] = []
 
     async def run(self, emit: Emit) -> None:
         self._emit = emit
+        self.running = True
+        try:
+            await anyio.sleep_forever()
+        finally:
+            self.running = False
 
     async def submit(self, actions: Sequence[Action]) -> None:
         self.submits += 1
+        self.running_at_submit.append(self.running)
         if self.config.fail_on_submit is not None and self.submits == self.config.fail_on_submit:
             raise ConnectionError("venue unreachable")
         now = self.ctx.clock.now()

@@ -174,6 +174,7 @@ class BotRuntime:
         self._kill_switch: KillSwitch | None = None
         self._deferred: deque[tuple[str, Event]] = deque()
         self._check_action: Callable[..., Any] = self.plugins.hook.hayate_check_action
+        self._stop_called = False
         self._unheard: list[tuple[str, Event]] = []  # private events taken, never dispatched
         self._action_observers: list[Callable[[str, Action], None]] = []
         self._block_observers: list[Callable[[str, Action, str], None]] = []
@@ -348,6 +349,10 @@ class BotRuntime:
                     await self._run_simulated(tg)
                 else:
                     await self._run_live(tg)
+                    # Executors still run here (sockets open): a strategy's last orders,
+                    # e.g. closing its position, can still be sent and answered.
+                    with anyio.move_on_after(self.spec.engine.teardown_timeout / 2):
+                        await self._call_stop()
                 normal_end = True
                 tg.cancel_scope.cancel()
         except _Stop:
@@ -807,16 +812,7 @@ class BotRuntime:
         timeout = self.spec.engine.teardown_timeout
         with anyio.move_on_after(timeout) as scope:
             if normal:
-                for gid, slot in self.slots.items():
-                    stop = getattr(slot.strategy, "on_stop", None)
-                    if stop is None:
-                        continue
-                    try:
-                        acts = stop(slot.input.read() if slot.input else None)
-                        if acts:
-                            await self._submit(slot, acts)
-                    except Exception as e:
-                        log.error("strategy %s on_stop failed: %s", gid, e)
+                await self._call_stop()
             for c in self._ordered("executors"):
                 assert isinstance(c, Executor)
                 cancel = c.config.cancel_orders_on_exit
@@ -841,6 +837,22 @@ class BotRuntime:
                         log.error("%s %s failed to close: %s", role[:-1], c.id, e)
         if scope.cancelled_caught:
             log.error("teardown did not finish within %.1fs", timeout)
+
+    async def _call_stop(self) -> None:
+        """Strategies' ``on_stop`` actions, once (live: before the executors stop)."""
+        if self._stop_called:
+            return
+        self._stop_called = True
+        for gid, slot in self.slots.items():
+            stop = getattr(slot.strategy, "on_stop", None)
+            if stop is None:
+                continue
+            try:
+                acts = stop(slot.input.read() if slot.input else None)
+                if acts:
+                    await self._submit(slot, acts)
+            except Exception as e:
+                log.error("strategy %s on_stop failed: %s", gid, e)
 
     def _hear_at_exit(self, source: str, ev: Event) -> None:
         """States, observers and the risk engine hear ``ev``; strategies no longer do."""

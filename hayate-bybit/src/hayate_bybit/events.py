@@ -9,9 +9,7 @@ from hayate.events import MarketEvent
 __all__ = ["Kline"]
 
 
-class Kline(  # type: ignore[call-arg, unused-ignore]  # (hayate unresolved: Any base)
-    MarketEvent, frozen=True, gc=False, kw_only=True, tag="bybit_kline"
-):
+class Kline(MarketEvent, frozen=True, gc=False, kw_only=True, tag="bybit_kline"):
     """One candle of ``kline.{interval}.{symbol}``; ``confirm`` is True once it closed.
 
     ``start``/``end`` are integer nanoseconds; prices and volumes stay ``Decimal`` (a few

@@ -997,12 +997,16 @@ class PaperExchange:
             return
         if our_buys:
             ours, consumed, own_side = st.our_bids, st.consumed_asks, book.bids
-            top = st.best_bid
+            best_bid = st.best_bid
+            assert best_bid is not None  # we have resting bids
+            top: int = best_bid
             levels = list(takewhile(lambda lv: lv[0] <= top, book.iter_asks()))
             prices = sorted((p for p in ours if p >= levels[0][0]), reverse=True)
         else:
             ours, consumed, own_side = st.our_asks, st.consumed_bids, book.asks
-            top = st.best_ask
+            best_ask = st.best_ask
+            assert best_ask is not None  # we have resting asks
+            top = best_ask
             levels = list(takewhile(lambda lv: lv[0] >= top, book.iter_bids()))
             prices = sorted(p for p in ours if p <= levels[0][0])
         i = 0

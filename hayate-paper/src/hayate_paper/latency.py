@@ -147,21 +147,21 @@ def make_sampler(spec: float | _Dist, rng: random.Random) -> tuple[Sampler, int 
         randint = rng.randint
         return (lambda: randint(lo, hi)), None
     if isinstance(spec, Normal):
-        mean, std, lo = spec.mean, spec.std, spec.min
+        mean, std, floor_s = spec.mean, spec.std, spec.min
         gauss = rng.gauss
 
         def normal() -> int:
-            return _ns(max(lo, gauss(mean, std)))
+            return _ns(max(floor_s, gauss(mean, std)))
 
         return normal, None
     if isinstance(spec, LogNormal):
         mu = math.log(max(spec.median, 1e-12))
-        sigma, lo = spec.sigma, spec.min
+        sigma, floor_s = spec.sigma, spec.min
         top = math.inf if spec.max is None else spec.max
         draw = rng.lognormvariate
 
         def lognormal() -> int:
-            return _ns(min(top, max(lo, draw(mu, sigma))))
+            return _ns(min(top, max(floor_s, draw(mu, sigma))))
 
         return lognormal, None
     raise TypeError(f"not a latency spec: {spec!r}")

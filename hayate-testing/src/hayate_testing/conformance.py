@@ -27,6 +27,7 @@ from hayate.actions import CancelOrder, PlaceOrder
 from hayate.events import Event, OrderStatus, OrderUpdate
 from hayate.plugins.manager import PluginManager
 from hayate.types import ROLES, Role
+from hayate_testing.components import CountingState, Recorder
 from hayate_testing.harness import make_plugins, run_spec_dict
 
 __all__ = ["CollectorConformance", "ComponentConformance", "ExecutorConformance",
@@ -104,7 +105,9 @@ class SimulatedCollectorConformance(CollectorConformance):
         result, rt = run_spec_dict(self._spec(), plugins)
         assert result.exit_code == 0, result.exit_reason
         assert result.exit_reason == "end of data"
-        assert rt.components["seen"].n > 0
+        seen = rt.components["seen"]
+        assert isinstance(seen, CountingState)
+        assert seen.n > 0
 
     def test_events_are_time_ordered(self, plugins: PluginManager) -> None:
         times = [e.recv_ts or e.ts for e in self._collect(plugins)]
@@ -203,7 +206,9 @@ class StrategyConformance(ComponentConformance):
         }
         result, rt = run_spec_dict(spec, plugins)
         assert result.exit_code == 0, result.exit_reason
-        for a in rt.components["venue"].actions:
+        venue = rt.components["venue"]
+        assert isinstance(venue, Recorder)
+        for a in venue.actions:
             if isinstance(a, PlaceOrder) and a.price is not None:
                 inst = rt.ctx.instruments[a.symbol]
                 assert a.price % inst.tick_size == 0, f"{a} is off the tick grid"

@@ -7,7 +7,7 @@ from hayate.events import Event
 __all__ = ["PrivateResync"]
 
 
-class PrivateResync(Event, frozen=True, gc=False, kw_only=True, tag="bybit_private_resync"):  # type: ignore[call-arg]
+class PrivateResync(Event, frozen=True, gc=False, kw_only=True, tag="bybit_private_resync"):
     """The private stream (re)subscribed and caught up over REST from ``since_ms``.
 
     Emitted after the catch-up's events, so an order executor wrapping the stream knows

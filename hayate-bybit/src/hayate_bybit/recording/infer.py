@@ -121,7 +121,7 @@ def infer_instruments(
     for sym, pd in sorted(grid.price.items()):
         if wanted is not None and sym not in wanted:
             continue
-        out.append(Instrument(symbol=sym, category=category,
+        out.append(Instrument(symbol=sym, category=category,  # type: ignore[arg-type]
                               venue="bybit", tick_size=Decimal(1).scaleb(-pd),
                               qty_step=Decimal(1).scaleb(-grid.qty[sym])))
     return out

@@ -78,7 +78,7 @@ def instrument_from_info(raw: dict[str, Any], category: str) -> Instrument:
         raise ValueError(f"{info.symbol}: no size step in lotSizeFilter")
     return Instrument(
         symbol=info.symbol,
-        category=category,  # type: ignore[arg-type, unused-ignore]
+        category=category,  # type: ignore[arg-type]
         venue="bybit",
         tick_size=_dec(info.priceFilter.tickSize),
         qty_step=_dec(step),

@@ -334,27 +334,26 @@ class BybitOrders(Executor):
     # -- events ----------------------------------------------------------------------------------
     def _track(self, ev: Event) -> None:
         """Keep the executor's own tracker in step (the bot's account does the same)."""
-        tp = type(ev)
-        if tp is OrderUpdate:
+        if isinstance(ev, OrderUpdate):
             o = self.orders.on_order_update(ev)
             if not o.is_open:
                 self._forget(o.client_id)
-        elif tp is Fill:
+        elif isinstance(ev, Fill):
             if self.orders.on_fill(ev):
                 sizes = self.fill_sizes
                 sizes[ev.symbol] = sizes.get(ev.symbol, _ZERO) + (
                     ev.qty if ev.side is Side.BUY else -ev.qty)
-                o = self.orders.get(ev.client_id) if ev.client_id else None
-                if o is not None and not o.is_open:
-                    self._forget(o.client_id)
+                done = self.orders.get(ev.client_id) if ev.client_id else None
+                if done is not None and not done.is_open:
+                    self._forget(done.client_id)
             else:
                 self.ctx.count("duplicate_fills")
-        elif tp is PositionUpdate:
+        elif isinstance(ev, PositionUpdate):
             self.venue_positions[ev.symbol] = ev
             pos = self.orders.position(ev.symbol)
             if pos.size != ev.size:
                 pos.set_from_venue(ev.size, ev.entry_price)
-        elif tp is BalanceUpdate:
+        elif isinstance(ev, BalanceUpdate):
             self.balances[ev.asset] = ev
 
     def _forget(self, client_id: str) -> None:
@@ -462,8 +461,7 @@ class BybitOrders(Executor):
         places: list[PlaceOrder] = []
         local: list[Event] = []
         for a in actions:
-            tp = type(a)
-            if tp is PlaceOrder:
+            if isinstance(a, PlaceOrder):
                 orders.on_action(a, now)
                 reason = self._invalid(a)
                 if reason is not None:
@@ -476,15 +474,15 @@ class BybitOrders(Executor):
                 self._creating.add(cid)
                 self.traded.add(a.symbol)
                 places.append(a)
-            elif tp is CancelAll:
+            elif isinstance(a, CancelAll):
                 orders.on_action(a, now)
                 alls.append(a)
-            else:
+            elif isinstance(a, CancelOrder | AmendOrder):
                 target = orders.get(a.client_id)
                 if target is None or not target.is_open:
                     self.ctx.count("actions_for_closed_orders")
                     continue
-                if tp is AmendOrder:
+                if isinstance(a, AmendOrder):
                     inst = self.ctx.instruments.get(target.symbol)
                     q = a.qty if a.qty is not None else target.qty
                     p = a.price if a.price is not None else target.price
@@ -495,7 +493,7 @@ class BybitOrders(Executor):
                         continue
                 else:
                     orders.on_action(a, now)
-                if tp is CancelOrder and self._withdraw(target.client_id):
+                if isinstance(a, CancelOrder) and self._withdraw(target.client_id):
                     # Its create was still waiting for the rate limit: it never leaves.
                     local.append(self._withdrawn(target))
                     continue
@@ -503,9 +501,9 @@ class BybitOrders(Executor):
                     # Its create has no answer yet: Bybit would not know the order.
                     self._deferred[target.client_id] = a
                     continue
-                if tp is CancelOrder:
+                if isinstance(a, CancelOrder):
                     cancels.append(a)
-                else:
+                elif isinstance(a, AmendOrder):
                     amends.append(a)
         if local:
             self._post(local)
@@ -579,14 +577,13 @@ class BybitOrders(Executor):
         amends: list[AmendOrder] = []
         places: list[PlaceOrder] = []
         for a in actions:
-            tp = type(a)
-            if tp is PlaceOrder:
+            if isinstance(a, PlaceOrder):
                 places.append(a)
-            elif tp is CancelOrder:
+            elif isinstance(a, CancelOrder):
                 cancels.append(a)
-            elif tp is AmendOrder:
+            elif isinstance(a, AmendOrder):
                 amends.append(a)
-            elif tp is CancelAll:
+            elif isinstance(a, CancelAll):
                 alls.append(a)
         reqs = list(self._requests(alls, cancels, amends, places))
         busy = self._busy
@@ -784,8 +781,7 @@ class BybitOrders(Executor):
             await self._enqueue(reqs)
 
     async def _refused(self, a: Action, err: BybitError) -> None:
-        tp = type(a)
-        if tp is PlaceOrder:
+        if isinstance(a, PlaceOrder):
             if isinstance(err, DuplicateOrderLinkId):
                 # Only a create that went through earlier leaves its orderLinkId behind.
                 self._spawn_resolve(a, "duplicate orderLinkId: the order exists")
@@ -796,7 +792,7 @@ class BybitOrders(Executor):
             self.log.info("order %s refused: %s", a.client_id, err)
             await self._emit_own([self._rejected(a, f"{err.code}: {err.message}"
                                                  if err.code else err.message)])
-        elif tp is CancelAll:
+        elif isinstance(a, CancelAll):
             self.log.error("cancel-all refused: %s", err)
             self.ctx.count("cancel_all_failures")
         else:

@@ -185,20 +185,19 @@ class ExchangeAccount:
         push = push or Push()
         touched: dict[str, OrderRecord] = {}
         for ev in events:
-            tp = type(ev)
-            if tp is Fill:
+            if isinstance(ev, Fill):
                 rec = self._on_fill(ev, t_ms)
                 if rec is not None:
                     push.executions.append(rec)
-            elif tp is OrderUpdate:
+            elif isinstance(ev, OrderUpdate):
                 o = self._on_order_update(ev, t_ms)
                 if o is not None:
                     touched[o.order_id] = o
-            elif tp is PositionUpdate:
+            elif isinstance(ev, PositionUpdate):
                 sym = ev.symbol
                 if sym not in push.positions:
                     push.positions.append(sym)
-            elif tp is BalanceUpdate:
+            elif isinstance(ev, BalanceUpdate):
                 self._on_balance(ev)
                 asset = ev.asset
                 if asset not in push.wallet:

@@ -261,8 +261,8 @@ class Market:
                     self.skipped += 1
                 continue
             self.events_applied += 1
-            if tp is BookSnapshot or tp is BookDelta:
-                if tp is BookSnapshot:
+            if isinstance(ev, BookSnapshot | BookDelta):
+                if isinstance(ev, BookSnapshot):
                     sm.book.apply_snapshot(ev.bids, ev.asks)
                 else:
                     sm.book.apply_delta(ev.bids, ev.asks)
@@ -271,7 +271,7 @@ class Market:
                 sm.cts_ms = t_ms
                 changes.books.add(sm.symbol)
                 changes.tickers.add(sm.symbol)
-            elif tp is Trade:
+            elif isinstance(ev, Trade):
                 sm.seq += 1
                 sm.cts_ms = t_ms
                 tr = sm.add_trade(ev.price, ev.qty, ev.side, t_ms)

@@ -149,6 +149,16 @@ def test_unreadable_file(tmp_path: Path, registry: Any) -> None:
         load_spec(tmp_path / "missing.toml", registry)
 
 
+def test_a_paper_serve_config_is_told_apart_from_a_bot_spec(tmp_path: Path, registry: Any) -> None:
+    f = tmp_path / "serve.toml"
+    f.write_text('[server]\nport = 0\n[market]\ntype = "sim.market"\n'
+                 '[[accounts]]\napi_key = "k"\napi_secret = "s"\n')
+    with pytest.raises(SpecError) as e:
+        load_spec(f, registry)
+    [p] = e.value.problems  # one clear problem, not one per unknown key
+    assert "hayate paper serve" in p.message and p.hint and "--config" in p.hint
+
+
 def test_import_escape_hatch(registry: Any) -> None:
     raw = with_(GOOD, strategies__q__type="hayate_testing.components:Quoter")
     spec = parse_spec(raw, registry)

@@ -304,6 +304,11 @@ def parse_spec(
     plugin_hint: str | None = None,
 ) -> LoadedSpec:
     _register_core_sections()
+    if ("accounts" in raw or "server" in raw) and not any(r in raw for r in ROLES):
+        raise SpecError([Problem(
+            file, (), "not a bot spec: [server]/[accounts] and no components make it a "
+            "`hayate paper serve` config", hint="run it with: hayate paper serve --config "
+            f"{file}")], file)
     problems: list[Problem] = apply_overrides(raw, overrides)
     secrets = _find_secrets(raw, (), file)
     problems += secrets

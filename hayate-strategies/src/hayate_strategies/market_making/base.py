@@ -11,9 +11,14 @@ Speed. ``on_event`` runs for every market event of the quoted symbols. The commo
 integer mid and one comparison: no ``Decimal`` and no action is built unless the
 strategy is going to act.
 
-Requoting is cancel-and-replace: a level whose price moved is cancelled and a new order
-placed (both in one batch). It behaves the same on every venue, needs no amend support,
-and costs no queue priority that an amend of the price would not also lose.
+Requoting is cancel-and-replace by default: a level whose price moved is cancelled and a
+new order placed (both in one batch). It behaves the same on every venue, needs no amend
+support, and costs no queue priority that an amend of the price would not also lose.
+With ``requote_with = "amend"`` such an order is moved with one amend instead (half the
+requests, half the rate-limit use), when it is acknowledged, unfilled and not already
+being changed; anything else is still cancelled and replaced. ``SymbolQuotes.mine`` holds
+the price we asked for; the venue's order updates bring it back to the truth when an amend
+is refused.
 
 When the engine's risk gate refuses every new quote of a requote (halted, reduce-only, a
 limit reached), the strategy waits before trying again: 0.1 s, doubling up to 5 s, reset
@@ -27,7 +32,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from hayate.actions import Action, CancelOrder, PlaceOrder, TimeInForce
+from hayate.actions import Action, AmendOrder, CancelOrder, PlaceOrder, TimeInForce
 from hayate.book.book import OrderBook
 from hayate.clock import NS
 from hayate.events import (
@@ -51,6 +56,8 @@ __all__ = ["LadderMarketMaker", "SymbolQuotes"]
 _BUY = Side.BUY
 _SELL = Side.SELL
 _PENDING_CANCEL = OrderStatus.PENDING_CANCEL
+_PENDING_AMEND = OrderStatus.PENDING_AMEND
+_NEW = OrderStatus.NEW
 _CANCELLED = OrderStatus.CANCELLED
 _BACKOFF_MIN = NS // 10  # first wait after the risk gate refused every new quote
 _BACKOFF_MAX = 5 * NS
@@ -60,10 +67,10 @@ _ZERO = Decimal(0)
 class SymbolQuotes:
     """Everything one strategy instance keeps about one quoted symbol."""
 
-    __slots__ = ("backoff", "book", "cancelling", "dirty", "hints", "inst", "level_qtys", "live",
-                 "max_abs_position", "min_life_ns", "mine", "model", "params", "placed_last",
-                 "ref_m2", "retry_at", "room_limited", "stale_ns", "symbol", "thr2", "thr_units",
-                 "tick", "tif", "wake_at")
+    __slots__ = ("amend", "amended_last", "backoff", "book", "cancelling", "dirty", "hints",
+                 "inst", "level_qtys", "live", "max_abs_position", "min_life_ns", "mine", "model",
+                 "moved_at", "params", "placed_last", "ref_m2", "retry_at", "room_limited",
+                 "stale_ns", "symbol", "thr2", "thr_units", "tick", "tif", "wake_at")
 
     def __init__(self, symbol: str, params: QuoteParams) -> None:
         self.symbol = symbol
@@ -81,6 +88,9 @@ class SymbolQuotes:
         self.cancelling: set[str] = set()  # our cancels in flight: their acks change nothing
         self.room_limited = False  # the position limit cut a quote: a freed order matters
         self.placed_last: list[str] = []  # client ids placed by the last requote
+        self.amend = params.requote_with == "amend"
+        self.moved_at: dict[str, int] = {}  # amended orders -> when (their quote's new age)
+        self.amended_last: list[tuple[str, int]] = []  # (client id, price) of the last amends
         self.backoff = 0  # ns; grows while the risk gate refuses every new quote
         self.retry_at = 0
         self.min_life_ns = int(params.min_quote_lifetime * NS)
@@ -112,6 +122,7 @@ class LadderMarketMaker(Strategy):
         self._view: Any = None
         self.placed = 0
         self.cancelled = 0
+        self.amended = 0
         self.requotes = 0
         self.pulls = 0
         self.fills = 0
@@ -195,6 +206,8 @@ class LadderMarketMaker(Strategy):
     def _on_private(self, q: SymbolQuotes, event: Event, view: Any) -> Sequence[Action] | None:
         if type(event) is OrderUpdate:
             if event.status.is_open:
+                if q.amend:
+                    self._sync_price(q, event)
                 return None  # an acknowledgement changes nothing we decide on
             cid = event.client_id
             if (cid in q.cancelling and event.status is _CANCELLED
@@ -208,6 +221,19 @@ class LadderMarketMaker(Strategy):
                 q.max_abs_position = size
         q.dirty = True
         return self._requote(q, view)
+
+    @staticmethod
+    def _sync_price(q: SymbolQuotes, event: OrderUpdate) -> None:
+        """Take the venue's price of one of our orders when it is not the one we asked for
+        (an amend refused, or a report from before the amend): requote to correct it."""
+        cid = event.client_id
+        px = q.mine.get(cid)
+        if px is None or event.price is None or q.inst is None:
+            return
+        units = q.inst.price_units(event.price)
+        if units != px:
+            q.mine[cid] = units
+            q.dirty = True
 
     def _check_all(self, view: Any) -> Sequence[Action] | None:
         """A timer tick or a stream gap: look at every symbol (stale books, held quotes)."""
@@ -244,6 +270,8 @@ class LadderMarketMaker(Strategy):
             q.mine = {o.client_id: mine[o.client_id] for o in own}
             if q.cancelling:  # only ever holds ids of q.mine: shrinks with it
                 q.cancelling.intersection_update(q.mine)
+            if q.moved_at:
+                q.moved_at = {c: t for c, t in q.moved_at.items() if c in q.mine}
         return own
 
     def _requote(self, q: SymbolQuotes, view: Any) -> list[Action] | None:
@@ -253,16 +281,17 @@ class LadderMarketMaker(Strategy):
         if not view.book_ok(sym, q.stale_ns):
             return self._pull(q, view)
         now = view.now
-        if q.placed_last:
+        if q.placed_last or q.amended_last:
             # Orders the engine never recorded were refused by the risk gate (halted,
             # reduce-only, a limit): wait before trying again instead of on every tick.
             order = view.order
+            refused = True
             for c in q.placed_last:
                 if order(c) is not None:
                     refused = False
                     break
-            else:
-                refused = True
+            if q.amended_last and self._amends_through(q, view):
+                refused = False
             if refused:
                 q.backoff = min(max(q.backoff * 2, _BACKOFF_MIN), _BACKOFF_MAX)
                 q.retry_at = now + q.backoff
@@ -270,6 +299,7 @@ class LadderMarketMaker(Strategy):
             else:
                 q.backoff = 0
             q.placed_last = []
+            q.amended_last = []
         if q.retry_at:
             if now < q.retry_at:
                 q.wake_at = q.retry_at
@@ -321,8 +351,11 @@ class LadderMarketMaker(Strategy):
 
         cancels: list[Action] = []
         wake = 0
-        plan_b, held_b, wake = self._plan_side(q, bid_prices, bids, now, cancels, wake)
-        plan_a, held_a, wake = self._plan_side(q, ask_prices, asks, now, cancels, wake)
+        # Amend mode: unmatched orders that could be moved instead of cancelled, per side.
+        move_b: list[TrackedOrder] | None = [] if q.amend else None
+        move_a: list[TrackedOrder] | None = [] if q.amend else None
+        plan_b, held_b, wake = self._plan_side(q, bid_prices, bids, now, cancels, wake, move_b)
+        plan_a, held_a, wake = self._plan_side(q, ask_prices, asks, now, cancels, wake, move_a)
         # Never cross our own orders on the other side (self-trade).
         mine = q.mine
         lowest_ask: int | None = None
@@ -347,27 +380,80 @@ class LadderMarketMaker(Strategy):
                     highest_bid = px
         q.room_limited = False
         places: list[PlaceOrder] = []
-        self._emit_side(q, _BUY, now, plan_b, held_b, bid_cap, pend_b, lowest_ask, cancels, places)
-        self._emit_side(q, _SELL, now, plan_a, held_a, ask_cap, pend_a, highest_bid, cancels, places)
+        amends: list[tuple[AmendOrder, int, bool]] = []  # (amend, old price, is a bid)
+        self._emit_side(q, _BUY, now, plan_b, held_b, bid_cap, pend_b, lowest_ask, cancels, places,
+                        move_b, amends)
+        self._emit_side(q, _SELL, now, plan_a, held_a, ask_cap, pend_a, highest_bid, cancels,
+                        places, move_a, amends)
         q.wake_at = wake
-        q.live = (bool(places) or bool(held_b or held_a)
+        q.live = (bool(places) or bool(amends) or bool(held_b or held_a)
                   or any(o is not None for _, o, _ in plan_b)
                   or any(o is not None for _, o, _ in plan_a))
         self.cancelled += len(cancels)
         self.placed += len(places)
         q.placed_last = [a.client_id for a in places]
+        if amends:
+            self.amended += len(amends)
+            cancels.extend(self._order_amends(q, amends))
+            # Look again on the next event: an amend the risk gate refused gets no venue
+            # update, and only a requote brings ``mine`` back to the order's real price.
+            q.dirty = True
         cancels.extend(places)
         return cancels or None
 
+    @staticmethod
+    def _order_amends(q: SymbolQuotes, amends: list[tuple[AmendOrder, int, bool]]
+                      ) -> list[AmendOrder]:
+        """Amends moving away from the other side first, so that no order is ever moved
+        onto one of ours that has not moved yet (new prices never cross each other)."""
+        mine = q.mine
+        retreat: list[AmendOrder] = []
+        advance: list[AmendOrder] = []
+        amended_last: list[tuple[str, int]] = []
+        for a, old, is_bid in amends:
+            new = mine[a.client_id]
+            amended_last.append((a.client_id, new))
+            (retreat if (new < old) == is_bid else advance).append(a)
+        q.amended_last = amended_last
+        return retreat + advance
+
+    @staticmethod
+    def _amends_through(q: SymbolQuotes, view: Any) -> bool:
+        """Whether any amend of the last requote was taken (pending, or the order is at the
+        price we asked for); also brings ``mine`` back to the order's price for amends that
+        were refused without a venue update (the risk gate)."""
+        inst = q.inst
+        assert inst is not None
+        order = view.order
+        mine = q.mine
+        through = False
+        for cid, px in q.amended_last:
+            o = order(cid)
+            if o is None:
+                through = True
+                continue
+            if o.status is _PENDING_AMEND:
+                through = True
+                continue
+            units = inst.price_units(o.price) if o.price is not None else px
+            if units == px:
+                through = True
+            elif cid in mine and o.is_open:
+                mine[cid] = units
+        return through
+
     def _plan_side(self, q: SymbolQuotes, prices: list[int], working: list[TrackedOrder],
-                   now: int, cancels: list[Action], wake: int
+                   now: int, cancels: list[Action], wake: int,
+                   movable: list[TrackedOrder] | None = None,
                    ) -> tuple[list[tuple[int, TrackedOrder | None, int]], list[TrackedOrder], int]:
         """Match wanted levels to working orders; returns (plan, held, wake).
 
         ``plan`` lists ``(price, order or None, level)`` best first; orders that match no
         level are cancelled, except those younger than the minimum quote lifetime, which
         are *held* (left working, and occupying a level) until ``wake``. ``working`` is
-        consumed (matched orders are taken out of it).
+        consumed (matched orders are taken out of it). In amend mode (``movable`` given)
+        unmatched orders that can be amended go to ``movable`` instead of being cancelled
+        (an amended order's age counts from its amend).
         """
         qtys = q.level_qtys
         thr = q.thr_units
@@ -390,11 +476,24 @@ class LadderMarketMaker(Strategy):
                 remaining.remove(best)
             plan.append((price, best, level))
         held: list[TrackedOrder] = []
+        if movable is None:
+            for o in remaining:
+                if q.min_life_ns and now - o.created_ts < q.min_life_ns:
+                    held.append(o)
+                    due = o.created_ts + q.min_life_ns
+                    wake = due if not wake or due < wake else wake
+                else:
+                    cancels.append(_cancel(q, o.client_id))
+            return plan, held, wake
+        moved_at = q.moved_at
         for o in remaining:
-            if q.min_life_ns and now - o.created_ts < q.min_life_ns:
+            born = moved_at.get(o.client_id, o.created_ts)
+            if q.min_life_ns and now - born < q.min_life_ns:
                 held.append(o)
-                due = o.created_ts + q.min_life_ns
+                due = born + q.min_life_ns
                 wake = due if not wake or due < wake else wake
+            elif o.status is _NEW and not o.filled_qty:
+                movable.append(o)
             else:
                 cancels.append(_cancel(q, o.client_id))
         return plan, held, wake
@@ -402,9 +501,13 @@ class LadderMarketMaker(Strategy):
     def _emit_side(self, q: SymbolQuotes, side: Side, now: int,
                    plan: list[tuple[int, TrackedOrder | None, int]], held: list[TrackedOrder],
                    cap: Decimal | None, pending: Decimal, other_limit: int | None,
-                   cancels: list[Action], places: list[PlaceOrder]) -> None:
+                   cancels: list[Action], places: list[PlaceOrder],
+                   movable: list[TrackedOrder] | None = None,
+                   amends: list[tuple[AmendOrder, int, bool]] | None = None) -> None:
         """Turn one side's plan into cancels and placements within the position room
-        ``cap`` (None: no limit); ``pending`` is what orders being cancelled could add."""
+        ``cap`` (None: no limit); ``pending`` is what orders being cancelled could add.
+        With ``movable`` orders (amend mode), a new quote moves one of them (an amend into
+        ``amends``) instead of being placed; those left over are cancelled."""
         inst = q.inst
         assert inst is not None
         qtys = q.level_qtys
@@ -459,16 +562,31 @@ class LadderMarketMaker(Strategy):
                 cap -= qty
                 room_new -= qty  # type: ignore[operator]
             free -= 1
+            if movable:
+                assert amends is not None  # given together
+                mo = movable.pop(0)
+                cid = mo.client_id
+                amend = AmendOrder(symbol=q.symbol, client_id=cid, price=inst.price(price),
+                                   qty=None if qty == mo.qty else qty)
+                amends.append((amend, q.mine[cid], side is _BUY))
+                q.mine[cid] = price
+                q.moved_at[cid] = now
+                continue
             cid = new_client_id(hints[level])
             q.mine[cid] = price
             places.append(PlaceOrder(symbol=q.symbol, side=side, qty=qty, price=inst.price(price),
                                      client_id=cid, time_in_force=q.tif))
+        if movable:
+            for mo in movable:
+                cancels.append(_cancel(q, mo.client_id))
+            movable.clear()
 
     # -- reporting -------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         return {
             "quotes_placed": self.placed,
             "quotes_cancelled": self.cancelled,
+            "quotes_amended": self.amended,
             "requotes": self.requotes,
             "quote_pulls": self.pulls,
             "quotes_refused": self.refused,

@@ -18,7 +18,7 @@ checked, so a bad override fails ``hayate check``, not the run.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -86,6 +86,11 @@ class QuoteParams(BaseModel):
     post_only: bool = Field(
         True, description="Quote with PostOnly orders (never take liquidity); prices are then "
                           "kept at least one tick inside the opposite best price.")
+
+    requote_with: Literal["cancel", "amend"] = Field(
+        "cancel", description="How a quote whose price moved is replaced: 'cancel' (cancel it and "
+                              "place a new order) or 'amend' (move it with one amend request: "
+                              "half the requests; the order must be acknowledged and unfilled).")
 
     @model_validator(mode="after")
     def _sizes(self) -> QuoteParams:

@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from hayate_paper.bybit_server.wire import encode
 
@@ -27,6 +27,7 @@ __all__ = ["Connection"]
 log = logging.getLogger("hayate_paper.bybit_server.connection")
 
 _numbers = itertools.count(1)
+_SUBSCRIBE = '"subscribe"'  # in a subscribe request (not in "unsubscribe")
 
 
 class Connection:
@@ -92,6 +93,20 @@ class Connection:
         task = asyncio.get_running_loop().create_task(later())
         self._delayed.add(task)
         task.add_done_callback(self._delayed.discard)
+
+    async def read_requests(self, handle: Callable[[Any, str], None],
+                            subscribe_delay: float = 0.0) -> None:
+        """Hand each text frame the client sends to ``handle`` until it leaves. A
+        subscription waits ``subscribe_delay`` (a round trip to Bybit: pybit registers a
+        subscription only after sending it); later requests wait behind it."""
+        async for msg in self.ws:
+            if msg.type == WSMsgType.TEXT:
+                if not self.silent:
+                    raw = msg.data
+                    wait = subscribe_delay if subscribe_delay and _SUBSCRIBE in raw else 0.0
+                    self.handle_in_order(handle, raw, wait)
+            elif msg.type == WSMsgType.ERROR:
+                break
 
     def handle_in_order(self, handle: Callable[[Any, str], None], raw: str,
                         delay: float) -> None:

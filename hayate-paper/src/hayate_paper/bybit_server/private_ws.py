@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from hayate_paper.bybit_server.accounts import ExchangeAccount, Push
 from hayate_paper.bybit_server.connection import Connection
@@ -94,8 +94,6 @@ class PrivateConnection(Connection):
                 cache["wallet"] = [("", account.wallet_record(account.wallet_coins(push.wallet)))]
             self._emit("wallet", cache["wallet"], t)
 
-
-_SUBSCRIBE = '"subscribe"'  # in a subscribe request (not in "unsubscribe")
 
 class PrivateHub:
     def __init__(self, accounts: Mapping[str, ExchangeAccount], max_pending: int,
@@ -182,16 +180,7 @@ class PrivateHub:
         conn.start()
         self.register(conn)
         try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    if not conn.silent:
-                        raw = msg.data
-                        # A subscription is acknowledged after a network round trip, as on
-                        # Bybit: pybit registers a request only after sending it.
-                        conn.handle_in_order(self.handle_request, raw,
-                                             self.subscribe_delay if _SUBSCRIBE in raw else 0.0)
-                elif msg.type == WSMsgType.ERROR:
-                    break
+            await conn.read_requests(self.handle_request, self.subscribe_delay)
         finally:
             if conn.account is not None:
                 conn.account.sinks.discard(conn)

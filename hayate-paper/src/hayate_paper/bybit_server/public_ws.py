@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from hayate.events import Event
 from hayate_paper.bybit_server.connection import Connection
@@ -274,8 +274,6 @@ def _trade_item(sm: SymbolMarket, tr: PublicTrade) -> dict[str, Any]:
     return item
 
 
-_SUBSCRIBE = '"subscribe"'  # in a subscribe request (not in "unsubscribe")
-
 class PublicHub:
     """Every public topic of the server, fed by the market."""
 
@@ -435,16 +433,7 @@ class PublicHub:
         conn.start()
         self.register(conn)
         try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    if not conn.silent:
-                        raw = msg.data
-                        # A subscription is acknowledged after a network round trip, as on
-                        # Bybit: pybit registers a request only after sending it.
-                        conn.handle_in_order(self.handle_request, raw,
-                                             self.subscribe_delay if _SUBSCRIBE in raw else 0.0)
-                elif msg.type == WSMsgType.ERROR:
-                    break
+            await conn.read_requests(self.handle_request, self.subscribe_delay)
         finally:
             for t in list(conn.topics):
                 self._unsubscribe(conn, t)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from hayate_paper.bybit_server import wire
 from hayate_paper.bybit_server.accounts import ExchangeAccount
@@ -155,12 +155,7 @@ class TradeHub:
         conn.start()
         self.register(conn)
         try:
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    if not conn.silent:
-                        self.handle_request(conn, msg.data)
-                elif msg.type == WSMsgType.ERROR:
-                    break
+            await conn.read_requests(self.handle_request)
         finally:
             self.unregister(conn)
             await conn.close()

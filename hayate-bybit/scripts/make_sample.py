@@ -1,7 +1,7 @@
-"""Rebuild the packaged sample recording from the raw capture in ../shared/bybit-samples.
+"""Rebuild the packaged sample recording from the raw capture in the test kit's samples.
 
 The capture (Bybit spot, BTCUSDT + ETHUSDT, orderbook.200 + tickers + publicTrade +
-kline.1, 45 s on 2026-08-09; provenance in bybit-samples/SOURCES.md) has no local receive
+kline.1, 45 s on 2026-08-09; provenance in hayate_bybit/testing/samples/SOURCES.md) has no local receive
 times, so each frame's ``t`` is its own ``ts`` (ms -> ns); frames without one (acks) take
 the previous frame's time. BTCUSDT's rules are Bybit's published spot example; ETHUSDT's
 (tick 0.01, step 0.00001) are the grid of the recorded data. The header says so.
@@ -17,8 +17,9 @@ from pathlib import Path
 from hayate_bybit.recording.format import Header, RecordingWriter
 
 ROOT = Path(__file__).resolve().parents[2]
-SRC = ROOT.parent / "shared/bybit-samples/recordings/bybit_spot_BTC-ETH_ob200_mixed_2026-08-09.jsonl"
-SPOT = ROOT.parent / "shared/bybit-samples/rest_instruments_info_spot.json"
+SAMPLES = ROOT / "hayate-bybit/src/hayate_bybit/testing/samples"
+SRC = SAMPLES / "recordings/bybit_spot_BTC-ETH_ob200_mixed_2026-08-09.jsonl"
+SPOT = SAMPLES / "rest_instruments_info_spot.json"
 OUT = ROOT / "hayate-bybit/src/hayate_bybit/data/spot-btcusdt-ethusdt.jsonl.gz"
 
 

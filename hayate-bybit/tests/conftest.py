@@ -1,4 +1,5 @@
-"""Shared fixtures: where the real recorded samples are, and the anyio backend."""
+"""Shared fixtures: the real recorded samples (packaged in ``hayate_bybit.testing``), the
+anyio backend, and the live-trading harness."""
 
 from __future__ import annotations
 
@@ -10,11 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-SAMPLES = Path("/work/shared/bybit-samples")
-for parent in Path(__file__).resolve().parents:
-    if (parent / "shared" / "bybit-samples").is_dir():
-        SAMPLES = parent / "shared" / "bybit-samples"
-        break
+from hayate_bybit.testing.samples import SAMPLES_DIR
 
 
 @pytest.fixture
@@ -24,9 +21,8 @@ def anyio_backend() -> str:
 
 @pytest.fixture(scope="session")
 def samples() -> Path:
-    """The directory of real Bybit messages (../shared/bybit-samples)."""
-    assert SAMPLES.is_dir(), f"bybit samples not found at {SAMPLES}"
-    return SAMPLES
+    """The directory of real Bybit messages shipped with ``hayate_bybit.testing``."""
+    return SAMPLES_DIR
 
 
 @pytest.fixture(scope="session")

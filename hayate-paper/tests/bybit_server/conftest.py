@@ -3,9 +3,7 @@ and the real Bybit samples to compare shapes with."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -15,20 +13,11 @@ from hayate_paper.bybit_server import BybitServer
 from hayate_paper.bybit_server.config import ServerConfig
 from hayate_paper.bybit_server.testing import SignedRest, local_config, ws_clients
 
-SAMPLES = Path("/work/shared/bybit-samples")
-for parent in Path(__file__).resolve().parents:
-    if (parent / "shared" / "bybit-samples").is_dir():
-        SAMPLES = parent / "shared" / "bybit-samples"
-        break
-
 
 @pytest.fixture(scope="session")
 def sample() -> Callable[[str], Any]:
     """``sample("rest_order_realtime.json")``: one real Bybit message."""
-    assert SAMPLES.is_dir(), f"bybit samples not found at {SAMPLES}"
-
-    def load(name: str) -> Any:
-        return json.loads((SAMPLES / name).read_text())
+    from hayate_bybit.testing.samples import sample as load
 
     return load
 

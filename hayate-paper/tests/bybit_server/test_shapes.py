@@ -1,4 +1,4 @@
-"""Every reply and push has the shape of Bybit's real messages (shared/bybit-samples).
+"""Every reply and push has the shape of Bybit's real messages (the samples in hayate_bybit.testing).
 
 For each sample: every key Bybit sends is there, with the same JSON type (numbers as
 strings stay strings, ms times in records stay strings, ``u``/``ts`` stay numbers); control

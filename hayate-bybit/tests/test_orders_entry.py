@@ -84,8 +84,7 @@ async def test_several_orders_go_as_one_batch(live: Any, transport: str) -> None
             assert not venue_orders(h)
             # Nothing is kept about finished orders beyond the tracker's bounded history.
             ex = h.executor
-            assert not (ex._places or ex._acked or ex._busy or ex._creating or ex._unsent
-                        or ex._deferred or ex._resolving)
+            assert ex.inflight.empty() and not ex.sender.unsent
 
 
 async def test_batch_reports_each_refusal(live: Any) -> None:

@@ -27,18 +27,22 @@ its own, so the strategy's view hears them exactly as it hears the paper exchang
 Reconciliation (:mod:`.reconcile`) runs at start, after a journal restart
 (:meth:`reconcile`), after the private stream reconnects, and every
 ``reconcile_interval``; teardown cancels open orders (``cancel_orders_on_exit``).
+
+This module owns the executor's lifecycle, its view of the private stream, ``submit`` and
+reconciliation; the rest lives beside it: :mod:`.config` (its settings), :mod:`.inflight`
+(what is under way per order), :mod:`.sender` (steps 2: requests and the way out),
+:mod:`.outcomes` (steps 3-4: answers and resolution), :mod:`.local_updates` (updates it
+states itself).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import anyio
 import anyio.abc
-import msgspec
-from pydantic import Field, field_validator, model_validator
 
 from hayate.actions import Action, AmendOrder, CancelAll, CancelOrder, OrderType, PlaceOrder, TimeInForce
 from hayate.events import (
@@ -53,27 +57,18 @@ from hayate.events import (
 from hayate.exceptions import ConfigError, HayateError
 from hayate.journal import ReconcileReport
 from hayate.orders import OrderManager, TrackedOrder
-from hayate.spec.models import Duration
 from hayate.transport import Backoff, ReconnectingWebSocket, first_error
-from hayate.types import Emit, Executor, ExecutorConfig
-from hayate_bybit.config import AccountSettings, endpoints, load_keys
+from hayate.types import Emit, Executor
+from hayate_bybit.config import load_keys
 from hayate_bybit.http.instruments import fetch_instruments_info
 from hayate_bybit.private.events import PrivateResync
-from hayate_bybit.private.records import PrivateDecoder
-from hayate_bybit.rest.client import BybitRest, Reply
-from hayate_bybit.rest.errors import (
-    BybitAuthError,
-    BybitError,
-    BybitRateLimited,
-    BybitServerError,
-    BybitTimeout,
-    BybitTimestampError,
-    BybitUnavailable,
-    DuplicateOrderLinkId,
-    error_for,
-)
-from hayate_bybit.rest.limiter import limit_key
+from hayate_bybit.rest.client import BybitRest
+from hayate_bybit.rest.errors import BybitError
 from hayate_bybit.schemas.market import instrument_from_info
+from hayate_bybit.trade.config import BybitOrdersConfig
+from hayate_bybit.trade.inflight import InFlight
+from hayate_bybit.trade.local_updates import rejected, rejected_order, restored, withdrawn
+from hayate_bybit.trade.outcomes import PENDING, OrderStateUnknown, Outcomes
 from hayate_bybit.trade.reconcile import (
     Plan,
     ReconcileHalt,
@@ -81,130 +76,12 @@ from hayate_bybit.trade.reconcile import (
     describe,
     fetch_snapshot,
 )
-from hayate_bybit.trade.requests import (
-    BATCH_LIMIT,
-    amend_item,
-    batch_body,
-    cancel_item,
-    create_item,
-    single_body,
-)
-from hayate_bybit.trade.socket import TradeReply, TradeSocket, trade_ping
+from hayate_bybit.trade.sender import Sender
+from hayate_bybit.trade.socket import TradeSocket, trade_ping
 
 __all__ = ["BybitOrders", "BybitOrdersConfig", "OrderStateUnknown"]
 
-_encode = msgspec.json.Encoder().encode
 _ZERO = Decimal(0)
-_PENDING = frozenset({OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL,
-                      OrderStatus.PENDING_AMEND})
-# Failures after which the request certainly did not take effect: send it again (REST).
-_NOT_PROCESSED = (BybitRateLimited, BybitTimestampError, BybitUnavailable)
-# Failures after which nobody knows: look the order up.
-_UNKNOWN_OUTCOME = (BybitTimeout, BybitServerError)
-_WS_RESEND_CODES = frozenset({10006, 10002, 10403, 10429, 20003, 20006, 10019, 10016})
-
-_PATHS = {
-    "order.create": "/v5/order/create",
-    "order.amend": "/v5/order/amend",
-    "order.cancel": "/v5/order/cancel",
-    "order.create-batch": "/v5/order/create-batch",
-    "order.amend-batch": "/v5/order/amend-batch",
-    "order.cancel-batch": "/v5/order/cancel-batch",
-    "order.cancel-all": "/v5/order/cancel-all",
-}
-
-
-class OrderStateUnknown(HayateError):
-    """The venue could not tell what became of an order, after every attempt."""
-
-
-class BybitOrdersConfig(ExecutorConfig, AccountSettings):
-    private: str = Field(
-        description="Instance id of the bybit.private collector: its events are this "
-        "executor's fills and order updates (it interposes the collector).")
-    trade_url: str | None = Field(None, description="Override the trade-socket URL.")
-    transport: Literal["rest", "ws"] = Field(
-        "rest", description="Order entry over REST, or over the trade WebSocket (lower "
-        "latency; REST remains the fallback). Demo trading has no trade socket.")
-    category: Literal["linear", "spot", "inverse"] = Field(
-        "linear", description="Category of every symbol this executor trades.")
-    settle_coin: str = Field("USDT", description="Settle coin (linear/inverse) for account-wide "
-                             "queries.")
-    symbols: list[str] = Field(
-        default_factory=list,
-        description="Symbols this executor trades and reconciles (default: every instrument "
-        "of its category the bot's collectors know).")
-    batch: bool = Field(True, description="Send several actions of one kind as one batch.")
-    request_timeout: Duration = Field(5.0, gt=0, description="Seconds to wait for an answer.")
-    unconfirmed_timeout: Duration = Field(
-        5.0, gt=0, description="An order still pending this long is queried and resolved.")
-    resolve_attempts: int = Field(
-        5, ge=1, description="Queries before an order of unknown state stops the bot.")
-    reconcile_interval: Duration | None = Field(
-        60.0, gt=0, description="Seconds between checks of orders, positions and balances "
-        "against the venue (none: only at start and after reconnects).")
-    unknown_orders: Literal["cancel", "adopt", "halt"] = Field(
-        "cancel", description="An open order on a traded symbol that this bot did not place "
-        "(or forgot): cancel it, adopt it (the strategy sees it), or stop the bot.")
-    position_mismatch: Literal["adopt", "halt"] = Field(
-        "adopt", description="A position the bot's fills do not explain: adopt the venue's, "
-        "or stop the bot.")
-    max_rate_wait: Duration = Field(
-        10.0, gt=0, description="Longest total wait on rate limits before a request fails.")
-    ping_interval: Duration = Field(10.0, gt=0, description="Trade-socket ping interval.")
-    silence_timeout: Duration = Field(30.0, gt=0, description="Trade-socket silence limit.")
-    reconnect_min: Duration = Field(0.5, gt=0)
-    reconnect_max: Duration = Field(30.0, gt=0)
-
-    @field_validator("symbols")
-    @classmethod
-    def _upper(cls, v: list[str]) -> list[str]:
-        return [s.strip().upper() for s in v]
-
-    @model_validator(mode="after")
-    def _check(self) -> BybitOrdersConfig:
-        if self.transport == "ws" and self.environment == "demo" and not self.trade_url:
-            raise ValueError("demo trading has no trade socket: use transport = \"rest\"")
-        if self.silence_timeout <= self.ping_interval:
-            raise ValueError("silence_timeout must be longer than ping_interval")
-        if self.reconnect_max < self.reconnect_min:
-            raise ValueError("reconnect_max must be >= reconnect_min")
-        return self
-
-    @property
-    def ws_url(self) -> str:
-        if self.trade_url:
-            return self.trade_url
-        if self.environment == "local":
-            return self.ws_base() + "/v5/trade"
-        url = endpoints(self.environment).trade
-        assert url is not None
-        return url
-
-
-class _Req:
-    """One request: a single or batch order operation and the actions it carries."""
-
-    __slots__ = ("actions", "batch", "body", "category", "client_ids", "key", "op", "path",
-                 "sent")
-
-    _routes: ClassVar[dict[tuple[str, str], tuple[str, str]]] = {}  # (op, cat) -> path, key
-
-    def __init__(self, op: str, category: str, body: dict[str, Any], actions: list[Action],
-                 batch: bool, client_ids: list[str] | None = None) -> None:
-        self.op = op
-        self.category = category
-        self.body = body
-        self.actions = actions
-        self.batch = batch
-        self.sent = False
-        route = self._routes.get((op, category))
-        if route is None:
-            path = _PATHS[op]
-            route = self._routes[(op, category)] = (path, limit_key(path, category))
-        self.path, self.key = route
-        self.client_ids = client_ids if client_ids is not None else [
-            getattr(a, "client_id", "") for a in actions]
 
 
 class BybitOrders(Executor):
@@ -239,17 +116,11 @@ class BybitOrders(Executor):
         """Benchmarks: called with (op, client ids, wall ns) when a request is written."""
         self._emit: Emit | None = None
         self._tg: anyio.abc.TaskGroup | None = None
-        self._queue_send, self._queue_recv = anyio.create_memory_object_stream[list[_Req]](1024)
         self._outbox_send, self._outbox_recv = anyio.create_memory_object_stream[list[Event]](
             10_000)
-        self._places: dict[str, PlaceOrder] = {}  # open orders as placed (for a resend)
-        self._busy: dict[str, int] = {}  # client id -> requests without an outcome yet
-        self._resolving: set[str] = set()
-        self._deferred: dict[str, Action] = {}  # cancel/amend waiting for the create's answer
-        self._batch_most = BATCH_LIMIT.get(config.category, 10) if config.batch else 1
-        self._creating: set[str] = set()  # creates sent, no outcome yet (Bybit may not know)
-        self._unsent: dict[str, _Req] = {}  # creates waiting in the REST queue, by client id
-        self._acked: set[str] = set()  # creates Bybit accepted
+        self.inflight = InFlight()
+        self.sender = Sender(self)
+        self.outcomes = Outcomes(self)
         self._reconciled = False
         self._start_ns = 0  # venue time of the start's reconciliation snapshot
         self._started = anyio.Event()
@@ -286,17 +157,17 @@ class BybitOrders(Executor):
         if c.transport == "ws":
             self.trade = TradeSocket(
                 keys=self.keys, now_ms=self.rest.now_ms, recv_window=c.recv_window,
-                limiter=self.rest.limiter, on_outcome=self._on_outcome, log=self.log,
+                limiter=self.rest.limiter, on_outcome=self.outcomes.on_outcome, log=self.log,
                 count=self.ctx.count, request_timeout=c.request_timeout)
-            self.trade.on_wire = self._wire_ws
+            self.trade.on_wire = self.sender.on_ws_wire
             self.trade_ws = ReconnectingWebSocket(
                 c.ws_url, clock=self.ctx.clock, log=self.log, heartbeat=trade_ping,
                 ping_interval=c.ping_interval, silence_timeout=c.silence_timeout,
                 backoff=Backoff(c.reconnect_min, c.reconnect_max, seed=self.ctx.seed))
 
     async def aclose(self) -> None:
-        for stream in (self._queue_send, self._queue_recv, self._outbox_send,
-                       self._outbox_recv):
+        self.sender.close()
+        for stream in (self._outbox_send, self._outbox_recv):
             stream.close()
         if self.rest is not None:
             await self.rest.aclose()
@@ -318,9 +189,9 @@ class BybitOrders(Executor):
                 if not self._reconciled:
                     await self._reconcile_start()
                 self._started.set()
-                tg.start_soon(self._send_loop)
+                tg.start_soon(self.sender.rest_loop)
                 tg.start_soon(self._outbox_loop)
-                tg.start_soon(self._watch_unconfirmed)
+                tg.start_soon(self.outcomes.watch_unconfirmed)
                 if self.config.reconcile_interval:
                     tg.start_soon(self._periodic)
                 if self.trade is not None and self.trade_ws is not None:
@@ -337,7 +208,7 @@ class BybitOrders(Executor):
         if isinstance(ev, OrderUpdate):
             o = self.orders.on_order_update(ev)
             if not o.is_open:
-                self._forget(o.client_id)
+                self.inflight.forget(o.client_id)
         elif isinstance(ev, Fill):
             if self.orders.on_fill(ev):
                 sizes = self.fill_sizes
@@ -345,7 +216,7 @@ class BybitOrders(Executor):
                     ev.qty if ev.side is Side.BUY else -ev.qty)
                 done = self.orders.get(ev.client_id) if ev.client_id else None
                 if done is not None and not done.is_open:
-                    self._forget(done.client_id)
+                    self.inflight.forget(done.client_id)
             else:
                 self.ctx.count("duplicate_fills")
         elif isinstance(ev, PositionUpdate):
@@ -355,12 +226,6 @@ class BybitOrders(Executor):
                 pos.set_from_venue(ev.size, ev.entry_price)
         elif isinstance(ev, BalanceUpdate):
             self.balances[ev.asset] = ev
-
-    def _forget(self, client_id: str) -> None:
-        """A finished order needs no resend copy, ack mark or deferred change any more."""
-        self._places.pop(client_id, None)
-        self._acked.discard(client_id)
-        self._deferred.pop(client_id, None)
 
     async def _emit_own(self, events: Sequence[Event]) -> None:
         if not events:
@@ -433,27 +298,10 @@ class BybitOrders(Executor):
     def _now(self) -> int:
         return self.ctx.clock.now()
 
-    def _rejected(self, a: PlaceOrder, reason: str, order_id: str = "") -> OrderUpdate:
-        now = self._now()
-        return OrderUpdate(ts=now, recv_ts=now, symbol=a.symbol, client_id=a.client_id,
-                           order_id=order_id, side=a.side, status=OrderStatus.REJECTED,
-                           price=a.price, qty=a.qty, order_type=a.order_type.value,
-                           time_in_force=a.time_in_force.value, reduce_only=a.reduce_only,
-                           reason=reason, venue="bybit")
-
-    def _restored(self, o: TrackedOrder, reason: str) -> OrderUpdate:
-        """The order as it was before a cancel/amend that did not happen."""
-        now = self._now()
-        status = o.prior_status or OrderStatus.NEW
-        return OrderUpdate(ts=now, recv_ts=now, symbol=o.symbol, client_id=o.client_id,
-                           order_id=o.order_id, side=o.side, status=status, price=o.price,
-                           qty=o.qty, filled_qty=o.filled_qty, avg_price=o.avg_price,
-                           order_type=o.order_type, time_in_force=o.time_in_force,
-                           reduce_only=o.reduce_only, reason=reason, venue="bybit")
-
     async def submit(self, actions: Sequence[Action]) -> None:
         now = self._now()
         orders = self.orders
+        inflight = self.inflight
         # By kind, in the order they go out: cancel-alls, cancels, amends, creates.
         alls: list[CancelAll] = []
         cancels: list[CancelOrder] = []
@@ -467,11 +315,11 @@ class BybitOrders(Executor):
                 if reason is not None:
                     self.stats["rejected_locally"] += 1
                     self.ctx.count("orders_rejected_locally")
-                    local.append(self._rejected(a, f"invalid: {reason}"))
+                    local.append(rejected(a, f"invalid: {reason}", now))
                     continue
                 cid = a.client_id
-                self._places[cid] = a
-                self._creating.add(cid)
+                inflight.places[cid] = a
+                inflight.creating.add(cid)
                 self.traded.add(a.symbol)
                 places.append(a)
             elif isinstance(a, CancelAll):
@@ -489,17 +337,17 @@ class BybitOrders(Executor):
                     reason = inst.check_order(q, p) if inst is not None else None
                     orders.on_action(a, now)
                     if reason is not None:
-                        local.append(self._restored(target, f"amend refused: {reason}"))
+                        local.append(restored(target, f"amend refused: {reason}", now))
                         continue
                 else:
                     orders.on_action(a, now)
-                if isinstance(a, CancelOrder) and self._withdraw(target.client_id):
+                if isinstance(a, CancelOrder) and self.sender.withdraw(target.client_id):
                     # Its create was still waiting for the rate limit: it never leaves.
-                    local.append(self._withdrawn(target))
+                    local.append(withdrawn(target, now))
                     continue
-                if target.client_id in self._creating:
+                if target.client_id in inflight.creating:
                     # Its create has no answer yet: Bybit would not know the order.
-                    self._deferred[target.client_id] = a
+                    inflight.deferred[target.client_id] = a
                     continue
                 if isinstance(a, CancelOrder):
                     cancels.append(a)
@@ -512,441 +360,25 @@ class BybitOrders(Executor):
         # Busy from now: each action travels in exactly one request (the cancel-alls carry
         # no client id). Counting here lets the first request leave before the later ones
         # are even built.
-        busy = self._busy
+        begin = inflight.begin
         for group in (cancels, amends, places):
-            for x in group:
-                cid = x.client_id
-                if cid:
-                    busy[cid] = busy.get(cid, 0) + 1
-        reqs = self._requests(alls, cancels, amends, places)
+            begin([x.client_id for x in group])
+        sender = self.sender
+        reqs = sender.requests(alls, cancels, amends, places)
         if self.trade is not None and self.trade.ready:
-            later = await self._send_ws(reqs)
+            later = await sender.send_ws(reqs)
             if not later:
                 return
             self.stats["rest_fallbacks"] += len(later)
-            await self._enqueue(later)
+            await sender.enqueue(later)
         else:
-            await self._enqueue(list(reqs))
-
-    async def _enqueue(self, reqs: list[_Req]) -> None:
-        """Hand requests to the REST sender; creates stay withdrawable until they go."""
-        for r in reqs:
-            if r.op.startswith("order.create"):
-                for cid in r.client_ids:
-                    self._unsent[cid] = r
-        try:
-            self._queue_send.send_nowait(reqs)
-        except anyio.WouldBlock:
-            await self._queue_send.send(reqs)
-
-    def _withdraw(self, client_id: str) -> bool:
-        """Take a queued, unsent create out of its request; True if it was there."""
-        r = self._unsent.pop(client_id, None)
-        if r is None or r.sent:
-            return False
-        keep = [a for a in r.actions if getattr(a, "client_id", "") != client_id]
-        if r.batch:
-            r.body["request"] = [it for it in r.body["request"]
-                                 if it.get("orderLinkId") != client_id]
-        r.actions = keep
-        r.client_ids = [getattr(a, "client_id", "") for a in keep]
-        self._creating.discard(client_id)
-        self._places.pop(client_id, None)
-        n = self._busy.get(client_id, 0) - 1
-        if n > 0:
-            self._busy[client_id] = n
-        else:
-            self._busy.pop(client_id, None)
-        self.stats["withdrawn"] += 1
-        self.ctx.count("orders_withdrawn")
-        return True
-
-    def _withdrawn(self, o: TrackedOrder) -> OrderUpdate:
-        now = self._now()
-        return OrderUpdate(ts=now, recv_ts=now, symbol=o.symbol, client_id=o.client_id,
-                           order_id="", side=o.side, status=OrderStatus.CANCELLED,
-                           price=o.price, qty=o.qty, order_type=o.order_type,
-                           time_in_force=o.time_in_force, reduce_only=o.reduce_only,
-                           reason="cancelled before it was sent (rate limit queue)",
-                           venue="bybit")
-
-    def _plan(self, actions: Sequence[Action]) -> list[_Req]:
-        """Group actions into requests (batches where they help) and mark them busy."""
-        alls: list[CancelAll] = []
-        cancels: list[CancelOrder] = []
-        amends: list[AmendOrder] = []
-        places: list[PlaceOrder] = []
-        for a in actions:
-            if isinstance(a, PlaceOrder):
-                places.append(a)
-            elif isinstance(a, CancelOrder):
-                cancels.append(a)
-            elif isinstance(a, AmendOrder):
-                amends.append(a)
-            elif isinstance(a, CancelAll):
-                alls.append(a)
-        reqs = list(self._requests(alls, cancels, amends, places))
-        busy = self._busy
-        for r in reqs:
-            for cid in r.client_ids:
-                if cid:
-                    busy[cid] = busy.get(cid, 0) + 1
-        if places:
-            self._creating.update(a.client_id for a in places)
-        return reqs
-
-    def _requests(self, alls: list[CancelAll], cancels: list[CancelOrder],
-                  amends: list[AmendOrder], places: list[PlaceOrder]) -> Iterator[_Req]:
-        """The requests for these actions, in sending order, each built when it is due (so
-        the first can be written before the last is built)."""
-        cat = self.config.category
-        for a in alls:
-            symbols = [a.symbol] if a.symbol else sorted(
-                self.scope | self.traded | {o.symbol for o in self.orders.open_orders()})
-            for sym in symbols:
-                yield _Req("order.cancel-all", cat, {"category": cat, "symbol": sym}, [a],
-                           False, [""])
-        most = self._batch_most
-        for group, single, multi, item in (
-                (cancels, "order.cancel", "order.cancel-batch", cancel_item),
-                (amends, "order.amend", "order.amend-batch", amend_item),
-                (places, "order.create", "order.create-batch", self._create_item)):
-            if not group:
-                continue
-            for i in range(0, len(group), most):
-                chunk: list[Any] = group[i:i + most]
-                if len(chunk) == 1:
-                    x = chunk[0]
-                    yield _Req(single, cat, single_body(item(x), cat), chunk, False,
-                               [x.client_id])
-                else:
-                    yield _Req(multi, cat, batch_body([item(x) for x in chunk], cat), chunk, True,
-                               [x.client_id for x in chunk])
-
-    def _create_item(self, a: PlaceOrder) -> dict[str, Any]:
-        return create_item(a, self.config.category)
-
-    # -- sending ---------------------------------------------------------------------------------
-    async def _send_ws(self, reqs: Iterable[_Req]) -> list[_Req]:
-        """Send what the trade socket may take now; the rest goes to REST."""
-        assert self.trade is not None
-        later: list[_Req] = []
-        limiter = self.trade.limiter
-        trade = self.trade
-        for r in reqs:
-            if r.op == "order.cancel-all" or not limiter.try_acquire(r.key):
-                later.append(r)  # no cancel-all on Bybit's trade socket; or wait for the limit
-                continue
-            self.stats["requests"] += 1
-            if not await trade.request(r.op, r.body, r, r.key):
-                later.append(r)
-        return later
-
-    def _wire_ws(self, req: Any, t_ns: int) -> None:
-        hook = self.on_wire
-        if hook is not None:
-            hook(req.op, req.client_ids, t_ns)
-
-    async def _send_loop(self) -> None:
-        async for queued in self._queue_recv:
-            reqs = [r for r in queued if r.actions]  # withdrawn creates leave nothing
-            if len(reqs) == 1:
-                await self._send_rest(reqs[0])
-            elif reqs:
-                async with anyio.create_task_group() as tg:
-                    for r in reqs:
-                        tg.start_soon(self._send_rest, r)
-
-    async def _send_rest(self, r: _Req) -> None:
-        rest = self.rest
-        assert rest is not None
-        await rest.limiter.acquire(r.key)  # wait here, where the create can still be withdrawn
-        if not r.actions:
-            return
-        r.sent = True
-        for cid in r.client_ids:
-            if self._unsent.get(cid) is r:
-                del self._unsent[cid]
-        self.stats["requests"] += 1
-        hook = self.on_wire
-        on_sent = None
-        if hook is not None:
-            cids = r.client_ids
-            op = r.op
-
-            def on_sent(t: int) -> None:
-                hook(op, cids, t)
-        try:
-            outcome: Any = await rest.post_raw(r.path, _encode(r.body), r.category,
-                                               on_sent=on_sent, acquired=True)
-        except BybitError as e:
-            outcome = e
-        await self._on_outcome(r, outcome)
-
-    # -- answers ---------------------------------------------------------------------------------
-    async def _on_outcome(self, r: _Req, outcome: Any) -> None:
-        """One request's end: an answer (REST ``Reply`` or trade-socket ``TradeReply``) or
-        the error that stands for it."""
-        busy = self._busy
-        for cid in r.client_ids:
-            if cid:
-                n = busy.get(cid, 0) - 1
-                if n > 0:
-                    busy[cid] = n
-                else:
-                    busy.pop(cid, None)
-        if r.op.startswith("order.create"):
-            self._creating.difference_update(r.client_ids)
-        if isinstance(outcome, TradeReply):
-            if outcome.retCode != 0:
-                reset = 0
-                if outcome.header:
-                    try:
-                        reset = int(outcome.header.get("X-Bapi-Limit-Reset-Timestamp") or 0)
-                    except ValueError:
-                        reset = 0
-                err = error_for(outcome.retCode, outcome.retMsg, r.path, reset_ms=reset)
-                if outcome.retCode in _WS_RESEND_CODES:
-                    if isinstance(err, BybitRateLimited):
-                        assert self.rest is not None
-                        self.rest.limiter.refused(r.key, reset)
-                    await self._resend_rest(r, err)
-                    return
-                outcome = err
-            else:
-                outcome = Reply(outcome.data, outcome.retExtInfo, 0)
-        if isinstance(outcome, BybitError):
-            if isinstance(outcome, BybitAuthError):
-                raise outcome  # the keys stopped working: nothing more can be traded
-            if isinstance(outcome, _NOT_PROCESSED) and r.op != "order.cancel-all":
-                if isinstance(outcome, BybitRateLimited):
-                    self.ctx.count("rate_limited")
-                # REST already waited and retried these; what is left is refused for good.
-                for a in r.actions:
-                    await self._refused(a, outcome)
-                return
-            if isinstance(outcome, _UNKNOWN_OUTCOME):
-                self.ctx.count("requests_outcome_unknown")
-                self.log.warning("%s for %s: %s; resolving by query", r.op,
-                                 ", ".join(r.client_ids), outcome.message)
-                for a in r.actions:
-                    self._spawn_resolve(a, f"{r.op}: {outcome.message}")
-                return
-            for a in r.actions:
-                await self._refused(a, outcome)
-            return
-        assert isinstance(outcome, Reply)
-        if r.batch:
-            codes = (outcome.ext or {}).get("list") if isinstance(outcome.ext, dict) else None
-            codes = codes if isinstance(codes, list) else []
-            for i, a in enumerate(r.actions):
-                item = codes[i] if i < len(codes) and isinstance(codes[i], dict) else {}
-                code = int(item.get("code") or 0)
-                if code == 0:
-                    await self._accepted(a)
-                else:
-                    await self._refused(a, error_for(code, str(item.get("msg") or ""), r.path))
-        else:
-            for a in r.actions:
-                await self._accepted(a)
-
-    async def _resend_rest(self, r: _Req, why: BybitError) -> None:
-        """A trade-socket request refused before it was processed goes again over REST."""
-        self.stats["rest_fallbacks"] += 1
-        for cid in r.client_ids:
-            if cid:
-                self._busy[cid] = self._busy.get(cid, 0) + 1
-        if r.op.startswith("order.create"):
-            self._creating.update(r.client_ids)
-        self.log.info("%s refused on the trade socket (%s); sending it over REST", r.op,
-                      why.message)
-        await self._enqueue([r])
-
-    async def _accepted(self, a: Action) -> None:
-        if type(a) is PlaceOrder:
-            self._acked.add(a.client_id)
-            await self._release_deferred(a.client_id)
-
-    async def _release_deferred(self, client_id: str) -> None:
-        deferred = self._deferred.pop(client_id, None)
-        if deferred is None:
-            return
-        o = self.orders.get(client_id)
-        if o is None or not o.is_open:
-            return
-        reqs = self._plan([deferred])
-        if self.trade is not None and self.trade.ready:
-            reqs = await self._send_ws(reqs)
-        if reqs:
-            await self._enqueue(reqs)
-
-    async def _refused(self, a: Action, err: BybitError) -> None:
-        if isinstance(a, PlaceOrder):
-            if isinstance(err, DuplicateOrderLinkId):
-                # Only a create that went through earlier leaves its orderLinkId behind.
-                self._spawn_resolve(a, "duplicate orderLinkId: the order exists")
-                return
-            self._deferred.pop(a.client_id, None)
-            self.stats["rejected"] += 1
-            self.ctx.count("orders_rejected")
-            self.log.info("order %s refused: %s", a.client_id, err)
-            await self._emit_own([self._rejected(a, f"{err.code}: {err.message}"
-                                                 if err.code else err.message)])
-        elif isinstance(a, CancelAll):
-            self.log.error("cancel-all refused: %s", err)
-            self.ctx.count("cancel_all_failures")
-        else:
-            # Not found / already closed / refused: what the order is now is the answer.
-            self._spawn_resolve(a, f"{type(a).__name__} refused: {err.message}")
-
-    # -- resolving orders of unknown state --------------------------------------------------------
-    def _spawn_resolve(self, a: Action, why: str) -> None:
-        cid = getattr(a, "client_id", "")
-        if not cid or cid in self._resolving:
-            return
-        if self._tg is None:
-            # Stopping (a strategy's on_stop): teardown cancels every open order by REST.
-            self.log.info("order %s left unresolved (%s): the executor has stopped", cid, why)
-            return
-        self._resolving.add(cid)
-        self._tg.start_soon(self._resolve, cid, why)
-
-    async def _query_order(self, symbol: str, client_id: str) -> OrderUpdate | None:
-        rest = self.rest
-        assert rest is not None
-        dec = PrivateDecoder()
-        params = {"category": self.config.category, "symbol": symbol, "orderLinkId": client_id}
-        for path in ("/v5/order/realtime", "/v5/order/history"):
-            reply = await rest.get(path, params)
-            res = reply.result if isinstance(reply.result, dict) else {}
-            found = dec.orders_from(res.get("list") or [], self._now())
-            if found:
-                return found[0]
-        return None
-
-    async def _fills_of(self, symbol: str, client_id: str) -> list[Fill]:
-        rest = self.rest
-        assert rest is not None
-        items = await rest.get_all("/v5/execution/list", {
-            "category": self.config.category, "symbol": symbol, "orderLinkId": client_id,
-            "limit": 100})
-        fills = PrivateDecoder().executions_from(reversed(items), self._now())
-        return [f for f in fills if f.fill_id not in self.orders.seen_fills]
-
-    async def _resolve(self, client_id: str, why: str) -> None:
-        """Learn what became of an order from the venue and tell the bot; see module doc."""
-        c = self.config
-        backoff = Backoff(0.2, max(0.4, c.unconfirmed_timeout), seed=self.ctx.seed)
-        last_error = ""
-        try:
-            for _ in range(c.resolve_attempts):
-                o = self.orders.get(client_id)
-                if o is None or not o.is_open:
-                    return
-                try:
-                    events = await self._lookup(o, why)
-                except BybitAuthError:
-                    raise
-                except BybitError as e:
-                    last_error = str(e)
-                    self.log.warning("looking up order %s failed: %s", client_id, e)
-                    await anyio.sleep(backoff.next())
-                    continue
-                if events is None:  # not known at the venue yet: wait, then look again
-                    await anyio.sleep(backoff.next())
-                    continue
-                if events:
-                    self.stats["resolved"] += 1
-                    self.ctx.count("orders_resolved")
-                    await self._emit_own(events)
-                    await self._release_deferred(client_id)
-                return
-            o = self.orders.get(client_id)
-            if o is None or not o.is_open:
-                return
-            raise OrderStateUnknown(
-                f"cannot learn the state of order {client_id} ({o.side.value} {o.qty} "
-                f"{o.symbol}) from Bybit after {c.resolve_attempts} attempts ({why}; last "
-                f"error: {last_error or 'not found'}): stopping rather than trading blind")
-        finally:
-            self._resolving.discard(client_id)
-
-    async def _lookup(self, o: TrackedOrder, why: str) -> list[Event] | None:
-        """The events that tell the bot where ``o`` stands; [] when there is nothing to say
-        yet (a create sent again), None when the venue does not know it (ask again)."""
-        found = await self._query_order(o.symbol, o.client_id)
-        if found is not None:
-            self.log.info("order %s resolved (%s): %s, %s filled", o.client_id, why,
-                          found.status.value, found.filled_qty)
-            events: list[Event] = []
-            if found.filled_qty > o.fills_qty:
-                events.extend(await self._fills_of(o.symbol, o.client_id))
-            if found.status is not o.status or found.filled_qty != o.filled_qty or (
-                    o.status in _PENDING):
-                events.append(found)
-            return events
-        if o.status is OrderStatus.PENDING_NEW and o.client_id not in self._acked:
-            place = self._places.get(o.client_id)
-            if place is None:
-                return [self._rejected_from(o, "not found at the venue")]
-            # The create may never have arrived. Send it again with the same orderLinkId:
-            # it is placed now, or Bybit says 110072 (it arrived meanwhile).
-            self.stats["resends"] += 1
-            self.ctx.count("creates_resent")
-            self.log.warning("order %s unknown to the venue (%s); sending its create again "
-                             "with the same orderLinkId", o.client_id, why)
-            cat = self.config.category
-            assert self.rest is not None
-            try:
-                await self.rest.post("/v5/order/create", single_body(create_item(place, cat),
-                                                                     cat))
-            except DuplicateOrderLinkId:
-                pass
-            except _UNKNOWN_OUTCOME:
-                return None
-            except BybitError as e:
-                return [self._rejected_from(o, f"{e.code}: {e.message}")]
-            self._acked.add(o.client_id)
-            return None  # look it up again
-        if o.status is OrderStatus.PENDING_NEW:
-            return None  # acknowledged but not yet listed: Bybit is asynchronous
-        return [self._restored(o, "not found at the venue") if o.status in _PENDING
-                and o.prior_status is None else OrderUpdate(
-                    ts=self._now(), recv_ts=self._now(), symbol=o.symbol,
-                    client_id=o.client_id, order_id=o.order_id, side=o.side,
-                    status=OrderStatus.CANCELLED, price=o.price, qty=o.qty,
-                    filled_qty=o.filled_qty, avg_price=o.avg_price, order_type=o.order_type,
-                    time_in_force=o.time_in_force, reduce_only=o.reduce_only,
-                    reason="not found at the venue", venue="bybit")]
-
-    def _rejected_from(self, o: TrackedOrder, reason: str) -> OrderUpdate:
-        now = self._now()
-        return OrderUpdate(ts=now, recv_ts=now, symbol=o.symbol, client_id=o.client_id,
-                           order_id=o.order_id, side=o.side, status=OrderStatus.REJECTED,
-                           price=o.price, qty=o.qty, order_type=o.order_type,
-                           time_in_force=o.time_in_force, reduce_only=o.reduce_only,
-                           reason=reason, venue="bybit")
-
-    async def _watch_unconfirmed(self) -> None:
-        c = self.config
-        limit = int(c.unconfirmed_timeout * 1e9)
-        period = min(1.0, c.unconfirmed_timeout / 2)
-        while True:
-            await anyio.sleep(period)
-            for o in self.orders.pending(limit, self._now()):
-                cid = o.client_id
-                if self._busy.get(cid) or cid in self._resolving:
-                    continue
-                self.ctx.count("orders_unconfirmed")
-                self.log.warning("order %s still %s after %.1fs; asking the venue", cid,
-                                 o.status.value, c.unconfirmed_timeout)
-                self._spawn_resolve(CancelOrder(symbol=o.symbol, client_id=cid),
-                                    f"unconfirmed for {c.unconfirmed_timeout:g}s")
+            await sender.enqueue(list(reqs))
 
     # -- reconciliation --------------------------------------------------------------------------
     def _skip(self, o: TrackedOrder) -> bool:
         cid = o.client_id
-        return bool(self._busy.get(cid)) or cid in self._resolving or o.status in _PENDING
+        inflight = self.inflight
+        return bool(inflight.busy.get(cid)) or cid in inflight.resolving or o.status in PENDING
 
     async def _snapshot(self, since_ms: int | None) -> Any:
         assert self.rest is not None
@@ -1010,8 +442,8 @@ class BybitOrders(Executor):
             self._adopt_positions(plan)
             await self._emit_own(plan.events)
             for o in plan.resolve:
-                self._spawn_resolve(CancelOrder(symbol=o.symbol, client_id=o.client_id),
-                                    f"{label}: not among the venue's open orders")
+                self.outcomes.spawn_resolve(CancelOrder(symbol=o.symbol, client_id=o.client_id),
+                                            f"{label}: not among the venue's open orders")
             self._last_check_ms = snap.taken_ms
             self.stats["reconciles"] += 1
 
@@ -1052,9 +484,9 @@ class BybitOrders(Executor):
                        label="restart")
         events = list(plan.events)
         for o in plan.resolve:
-            found = await self._query_order(o.symbol, o.client_id)
+            found = await self.outcomes.query_order(o.symbol, o.client_id)
             if found is None:
-                events.append(self._rejected_from(o, "never reached the venue (restart)")
+                events.append(rejected_order(o, "never reached the venue (restart)", self._now())
                               if o.status is OrderStatus.PENDING_NEW else OrderUpdate(
                                   ts=self._now(), symbol=o.symbol, client_id=o.client_id,
                                   order_id=o.order_id, side=o.side,
@@ -1101,8 +533,8 @@ class BybitOrders(Executor):
                 filled_qty=o.filled_qty, avg_price=o.avg_price, order_type=o.order_type,
                 time_in_force=o.time_in_force, reduce_only=o.reduce_only, venue="bybit"))
         if o.is_open:
-            self._places[o.client_id] = place
-            self._acked.add(o.client_id)
+            self.inflight.places[o.client_id] = place
+            self.inflight.acked.add(o.client_id)
             self.traded.add(o.symbol)
 
     # -- teardown --------------------------------------------------------------------------------

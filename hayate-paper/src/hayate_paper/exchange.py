@@ -14,6 +14,12 @@ delivery time, to :attr:`PaperExchange.responses`; the executor hands them to th
 the simulated (or wall) clock reaches that time. Prices and sizes are integer units of the
 instrument inside the engine, ``Decimal`` on the events.
 
+This module owns matching: placing, amending and cancelling against the book, queue
+positions, fills from trades and crosses, taker walks. Beside it: :mod:`.venue_state`
+(what the venue holds per order and per symbol), :mod:`.margin` (funds checks, order
+margin, spot locks), :mod:`.responses` (what the venue says and when), :mod:`.account`
+(wallet, positions, fees).
+
 **Our taker orders and the book.** A taker fill removes the liquidity it took from the
 engine's view of the book: the taken size is remembered per price level ("consumed") and
 subtracted from what the data shows, so the same resting size is never sold to us twice
@@ -26,9 +32,6 @@ the consumed liquidity).
 
 from __future__ import annotations
 
-import itertools
-import logging
-from collections import deque
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from itertools import takewhile
@@ -43,9 +46,7 @@ from hayate.actions import (
     PlaceOrder,
     TimeInForce,
 )
-from hayate.book.book import OrderBook
 from hayate.events import (
-    BalanceUpdate,
     BookDelta,
     BookSnapshot,
     Event,
@@ -53,7 +54,6 @@ from hayate.events import (
     Liquidity,
     OrderStatus,
     OrderUpdate,
-    PositionUpdate,
     Side,
     Trade,
 )
@@ -61,12 +61,13 @@ from hayate.exceptions import InvalidNumber
 from hayate.instruments import Instrument, InstrumentRegistry
 from hayate_paper.account import Account
 from hayate_paper.latency import Sampler
+from hayate_paper.margin import Margin
 from hayate_paper.queue import QueueModel
+from hayate_paper.responses import Responses
 from hayate_paper.rules import VenueRules
+from hayate_paper.venue_state import SimOrder, SymbolState
 
 __all__ = ["PaperExchange", "SimOrder", "SymbolState"]
-
-log = logging.getLogger("hayate_paper.exchange")
 
 _ZERO = Decimal(0)
 _BUY = Side.BUY
@@ -76,108 +77,6 @@ _PARTIAL = OrderStatus.PARTIALLY_FILLED
 _FILLED = OrderStatus.FILLED
 _REJECTED = OrderStatus.REJECTED
 _CANCELLED = OrderStatus.CANCELLED
-
-
-class SimOrder:
-    """One of our orders inside the simulated venue (mutable; integer units)."""
-
-    __slots__ = (
-        "ahead",
-        "client_id",
-        "created_ts",
-        "filled",
-        "inst",
-        "is_buy",
-        "locked",
-        "notional",
-        "order_id",
-        "order_type",
-        "price",
-        "px",
-        "qty",
-        "reduce_only",
-        "side",
-        "status",
-        "symbol",
-        "tif",
-    )
-
-    def __init__(self, action: PlaceOrder, order_id: str, inst: Instrument, qty_u: int,
-                 px: int | None, t: int) -> None:
-        self.client_id = action.client_id
-        self.order_id = order_id
-        self.symbol = action.symbol
-        self.inst = inst
-        self.side = action.side
-        self.is_buy = action.side is _BUY
-        self.price = action.price  # Decimal or None (market)
-        self.px = px  # price units or None (market)
-        self.qty = qty_u
-        self.filled = 0
-        self.notional = 0  # sum of fill price units * qty units, for the average price
-        self.order_type = action.order_type
-        self.tif = action.time_in_force
-        self.reduce_only = action.reduce_only
-        self.ahead = 0
-        self.status = OrderStatus.NEW
-        self.locked = _ZERO  # spot funds reserved while open
-        self.created_ts = t
-
-    @property
-    def leaves(self) -> int:
-        return self.qty - self.filled
-
-
-class SymbolState:
-    """Per symbol: the venue's book (exchange time), consumed liquidity and our orders."""
-
-    __slots__ = (
-        "best_ask",
-        "best_bid",
-        "book",
-        "consumed_asks",
-        "consumed_bids",
-        "inst",
-        "last_price",
-        "open_buy",
-        "open_buy_notional",
-        "open_sell",
-        "open_sell_notional",
-        "our_asks",
-        "our_bids",
-        "pos",
-        "resting",
-        "symbol",
-        "traded_asks",
-        "traded_bids",
-    )
-
-    def __init__(self, symbol: str, inst: Instrument | None) -> None:
-        self.symbol = symbol
-        self.inst = inst
-        self.book = OrderBook(symbol)
-        self.consumed_bids: dict[int, int] = {}
-        self.consumed_asks: dict[int, int] = {}
-        self.our_bids: dict[int, list[SimOrder]] = {}
-        self.our_asks: dict[int, list[SimOrder]] = {}
-        self.best_bid: int | None = None  # our highest resting buy price
-        self.best_ask: int | None = None  # our lowest resting sell price
-        self.traded_bids: dict[int, int] = {}  # print volume at our bid prices since the last update
-        self.traded_asks: dict[int, int] = {}
-        self.resting = 0
-        self.last_price: int | None = None
-        self.pos = 0  # signed position in qty units (mirror of the Decimal position)
-        self.open_buy = 0  # open (resting) buy qty units, and sum of price units * qty units
-        self.open_buy_notional = 0
-        self.open_sell = 0
-        self.open_sell_notional = 0
-
-    def mark_units2(self) -> int | None:
-        """Twice the mark price in units: the book mid, else the last trade."""
-        m = self.book.mid2()
-        if m is not None:
-            return m
-        return None if self.last_price is None else 2 * self.last_price
 
 
 FillSink = Callable[[Fill, int], None]
@@ -215,20 +114,15 @@ class PaperExchange:
         self.count = on_count or (lambda name: None)
         self.symbols: dict[str, SymbolState] = {}
         self.orders: dict[str, SimOrder] = {}  # open orders by client id
-        # (delivery time, sequence, event); the sequence is shared with the executor's
-        # market-data queue so that equal delivery times keep the venue's order.
-        self.responses: deque[tuple[int, int, Event]] = deque()
-        self.seq = itertools.count()
-        self._last_response = 0
-        self._step_delivery: int | None = None
-        self._step_time = 0
-        self._touched_orders: dict[str, SimOrder] = {}
-        self._touched_symbols: dict[str, SymbolState] = {}
-        self._touched_assets: dict[str, None] = {}
+        self.margin = Margin(account, self.symbols, self.marks)
+        self.out = Responses(venue=self.venue, account=account, margin=self.margin,
+                             response_latency=response_latency,
+                             spot_position_updates=spot_position_updates)
+        self.responses = self.out.queue
+        self.seq = self.out.seq
         self._order_seq = 0
         self._fill_seq = 0
         self._reduce_only_open = 0
-        self._avail: Decimal | None = None  # available margin, cached within a step
         # figures
         self.n_orders = 0
         self.n_rejected = 0
@@ -263,134 +157,6 @@ class PaperExchange:
                 out[sym] = (Decimal(m2) / 2).scaleb(-st.inst.price_decimals)
         return out
 
-    # -- responses -------------------------------------------------------------------------------
-    def _deliver_at(self) -> int:
-        """One delivery time per processing step: its responses arrive as one push."""
-        d = self._step_delivery
-        if d is None:
-            d = self._step_time + self.response_latency()
-            if d < self._last_response:
-                d = self._last_response
-            self._last_response = d
-            self._step_delivery = d
-        return d
-
-    def _begin(self, t: int) -> None:
-        self._step_time = t
-        self._step_delivery = None
-        self._avail = None
-
-    def _end(self) -> None:
-        """Flush the step: one order update per touched order, then positions, balances."""
-        if self._touched_orders:
-            for o in self._touched_orders.values():
-                self._order_update(o)
-            self._touched_orders.clear()
-        if self._touched_symbols:
-            for st in self._touched_symbols.values():
-                self._position_update(st)
-            self._touched_symbols.clear()
-        if self._touched_assets:
-            self._balance_updates(list(self._touched_assets))
-            self._touched_assets.clear()
-
-    def _push(self, ev: Event) -> None:
-        self.responses.append((ev.recv_ts, next(self.seq), ev))
-
-    def _order_update(self, o: SimOrder, reason: str = "") -> None:
-        inst = o.inst
-        d = self._deliver_at()
-        avg = None
-        if o.filled:
-            avg = (Decimal(o.notional) / o.filled).scaleb(-inst.price_decimals)
-            avg = avg.quantize(Decimal(1).scaleb(-inst.price_decimals - 4))
-        self._push(OrderUpdate(
-            ts=self._step_time, recv_ts=d, symbol=o.symbol, client_id=o.client_id,
-            order_id=o.order_id, side=o.side, status=o.status, price=o.price,
-            qty=inst.qty(o.qty), filled_qty=inst.qty(o.filled), avg_price=avg,
-            order_type=o.order_type.value, time_in_force=o.tif.value,
-            reduce_only=o.reduce_only, reason=reason, venue=self.venue,
-        ))
-
-    def _position_update(self, st: SymbolState) -> None:
-        inst = st.inst
-        if inst is None or (inst.category == "spot" and not self.spot_position_updates):
-            return
-        pos = self.account.position(st.symbol)
-        m2 = st.mark_units2()
-        mark = None if m2 is None else (Decimal(m2) / 2).scaleb(-inst.price_decimals)
-        self._push(PositionUpdate(
-            ts=self._step_time, recv_ts=self._deliver_at(), symbol=st.symbol, size=pos.size,
-            entry_price=pos.avg_price, realized_pnl=pos.realized_pnl,
-            unrealized_pnl=pos.unrealized_pnl(mark), mark_price=mark, venue=self.venue,
-        ))
-
-    def _balance_updates(self, assets: list[str]) -> None:
-        acct = self.account
-        settle = acct.settle_asset
-        avail_margin: Decimal | None = None
-        for asset in sorted(assets):
-            total = acct.wallet.get(asset, _ZERO)
-            if asset == settle:
-                if avail_margin is None:
-                    self._avail = None  # cancels and fills in this step released margin
-                    avail_margin = self._available_margin()
-                available = min(total - acct.locked.get(asset, _ZERO), avail_margin)
-            else:
-                available = acct.free(asset)
-            self._push(BalanceUpdate(ts=self._step_time, recv_ts=self._deliver_at(), asset=asset,
-                                     total=total, available=available, venue=self.venue))
-
-    # -- margin ----------------------------------------------------------------------------------
-    @staticmethod
-    def _im_units(st: SymbolState, is_buy: bool = True, q: int = 0, n: int = 0) -> int:
-        """Notional (price units x qty units) of one symbol's open orders that needs initial
-        margin, with one hypothetical order of ``q`` units and notional ``n`` added.
-
-        Orders on the side that reduces the position need none up to the position's size,
-        and only the larger of the two sides counts (one-way mode, as Bybit does)."""
-        buy_q, buy_n = st.open_buy, st.open_buy_notional
-        sell_q, sell_n = st.open_sell, st.open_sell_notional
-        if q:
-            if is_buy:
-                buy_q += q
-                buy_n += n
-            else:
-                sell_q += q
-                sell_n += n
-        pos = st.pos
-        buy_x = buy_q - (-pos if pos < 0 else 0)
-        sell_x = sell_q - (pos if pos > 0 else 0)
-        buy_v = buy_n * buy_x // buy_q if buy_x > 0 else 0
-        sell_v = sell_n * sell_x // sell_q if sell_x > 0 else 0
-        return buy_v if buy_v > sell_v else sell_v
-
-    def _im(self, st: SymbolState, units: int) -> Decimal:
-        inst = st.inst
-        assert inst is not None
-        notional = Decimal(units).scaleb(-(inst.price_decimals + inst.qty_decimals))
-        return notional * inst.contract_multiplier / self.account.leverage_of(st.symbol)
-
-    def _order_margin(self) -> Decimal:
-        """Initial margin of all open linear orders."""
-        total = _ZERO
-        for st in self.symbols.values():
-            inst = st.inst
-            if inst is None or inst.category == "spot" or not st.resting:
-                continue
-            v = self._im_units(st)
-            if v:
-                total += self._im(st, v)
-        return total
-
-    def _available_margin(self) -> Decimal:
-        """What linear orders may still use; computed at most once per step (orders accepted
-        in the step take their share off it, fills invalidate it)."""
-        a = self._avail
-        if a is None:
-            a = self._avail = self.account.available_margin(self.marks(), self._order_margin())
-        return a
-
     # -- actions ---------------------------------------------------------------------------------
     def on_action(self, action: Action, t: int) -> None:
         """Process one request at its arrival time ``t``."""
@@ -399,7 +165,7 @@ class PaperExchange:
     def on_actions(self, actions: Sequence[Action], t: int) -> None:
         """Process requests that arrive together (one venue step: their balance changes
         are reported once, as one push)."""
-        self._begin(t)
+        self.out.begin(t)
         try:
             for action in actions:
                 tp = type(action)
@@ -416,14 +182,14 @@ class PaperExchange:
                 else:
                     self.count("paper_unknown_actions")
         finally:
-            self._end()
+            self.out.end()
 
     def cancel_all_open(self, t: int) -> int:
-        self._begin(t)
+        self.out.begin(t)
         n = len(self.orders)
         for o in list(self.orders.values()):
             self._cancel(o, self.rules.user_cancel)
-        self._end()
+        self.out.end()
         return n
 
     def _reject(self, action: PlaceOrder, reason: str, inst: Instrument | None) -> None:
@@ -431,8 +197,8 @@ class PaperExchange:
         self.count("paper_rejected")
         self._order_seq += 1
         q = action.qty
-        self._push(OrderUpdate(
-            ts=self._step_time, recv_ts=self._deliver_at(), symbol=action.symbol,
+        self.out.push(OrderUpdate(
+            ts=self.out.step_time, recv_ts=self.out.deliver_at(), symbol=action.symbol,
             client_id=action.client_id, order_id=f"paper-{self._order_seq}", side=action.side,
             status=_REJECTED, price=action.price, qty=q, filled_qty=_ZERO,
             order_type=action.order_type.value, time_in_force=action.time_in_force.value,
@@ -492,13 +258,11 @@ class PaperExchange:
                 o = SimOrder(a, f"paper-{self._order_seq}", inst, qty_u, None, t)
                 o.status = _CANCELLED
                 self.n_cancelled += 1
-                self._order_update(o, rules.market_no_liquidity)
+                self.out.order_update(o, rules.market_no_liquidity)
                 return
-        if not a.reduce_only:
-            reason = self._check_funds(st, inst, is_buy, qty_u, est_px)
-            if reason is not None:
-                self._reject(a, reason, inst)
-                return
+        if not a.reduce_only and not self.margin.has_funds(st, inst, is_buy, qty_u, est_px):
+            self._reject(a, rules.insufficient_balance, inst)
+            return
         self._order_seq += 1
         o = SimOrder(a, f"paper-{self._order_seq}", inst, qty_u, px, t)
         self._execute_new(st, o, is_market)
@@ -518,33 +282,6 @@ class PaperExchange:
                 break
         return worst
 
-    def _check_funds(self, st: SymbolState, inst: Instrument, is_buy: bool, qty_u: int,
-                     px: int) -> str | None:
-        acct = self.account
-        if inst.category == "spot":
-            base, quote, _ = acct.register(inst)
-            if is_buy:
-                need = inst.price(px) * inst.qty(qty_u)
-                rates = acct.fees.rates(inst.symbol, inst.category)
-                if acct.fees.spot_fee_asset == "quote":
-                    need += acct.fees.fee(need, rates.taker)
-                if need > acct.free(quote):
-                    return self.rules.insufficient_balance
-            elif inst.qty(qty_u) > acct.free(base):
-                return self.rules.insufficient_balance
-            return None
-        extra_units = self._im_units(st, is_buy, qty_u, px * qty_u) - self._im_units(st)
-        if extra_units <= 0:
-            return None
-        extra = self._im(st, extra_units)
-        rates = acct.fees.rates(inst.symbol, inst.category)
-        fee = inst.price(px) * inst.qty(qty_u) * inst.contract_multiplier * rates.taker
-        avail = self._available_margin()
-        if extra + fee > avail:
-            return self.rules.insufficient_balance
-        self._avail = avail - extra
-        return None
-
     def _execute_new(self, st: SymbolState, o: SimOrder, is_market: bool) -> None:
         """Match a new (or re-priced) order: take what crosses, then rest or cancel."""
         rules = self.rules
@@ -562,37 +299,37 @@ class PaperExchange:
         if tif is TimeInForce.POST_ONLY and crosses > 0:
             o.status = _CANCELLED
             self.n_cancelled += 1
-            self._order_update(o, rules.post_only_would_take)
+            self.out.order_update(o, rules.post_only_would_take)
             return
         if tif is TimeInForce.FOK and crosses < o.leaves:
             o.status = _CANCELLED
             self.n_cancelled += 1
-            self._order_update(o, rules.fok_not_filled)
+            self.out.order_update(o, rules.fok_not_filled)
             return
         if crosses > 0:
             self._take(st, o, limit)
         if o.leaves <= 0 or o.status is _FILLED:
-            self._touched_orders.pop(o.client_id, None)
-            self._order_update(o)
+            self.out.touched_orders.pop(o.client_id, None)
+            self.out.order_update(o)
             return
         if o.reduce_only and self._fillable(st, o) <= 0:
             o.status = rules.cancelled_status(o.inst.category, o.filled > 0)
             self.n_cancelled += 1
-            self._touched_orders.pop(o.client_id, None)
-            self._order_update(o, rules.reduce_only_cancel)
+            self.out.touched_orders.pop(o.client_id, None)
+            self.out.order_update(o, rules.reduce_only_cancel)
             return
         if is_market or tif is TimeInForce.IOC or tif is TimeInForce.FOK:
             reason = rules.market_no_liquidity if is_market else rules.ioc_remainder
             o.status = rules.cancelled_status(o.inst.category, o.filled > 0)
             self.n_cancelled += 1
-            self._touched_orders.pop(o.client_id, None)
-            self._order_update(o, reason)
+            self.out.touched_orders.pop(o.client_id, None)
+            self.out.order_update(o, reason)
             return
         self._rest(st, o)
-        self._touched_orders.pop(o.client_id, None)
-        self._order_update(o)
+        self.out.touched_orders.pop(o.client_id, None)
+        self.out.order_update(o)
         if self.balance_on_order_change:
-            self._touch_funds(o.inst)
+            self.out.touch_funds(o.inst)
 
     def _crossable(self, st: SymbolState, is_buy: bool, limit: int | None) -> int:
         """Size the opposite side offers at or better than ``limit`` (after what we took)."""
@@ -683,31 +420,7 @@ class PaperExchange:
             self._reduce_only_open += 1
         self.orders[o.client_id] = o
         if o.inst.category == "spot":
-            self._lock_spot(o)
-
-    def _lock_spot(self, o: SimOrder) -> None:
-        inst = o.inst
-        base, quote, _ = self.account.register(inst)
-        if o.is_buy:
-            assert o.px is not None
-            amount = inst.price(o.px) * inst.qty(o.leaves)
-            self.account.lock(quote, amount)
-        else:
-            amount = inst.qty(o.leaves)
-            self.account.lock(base, amount)
-        o.locked = amount
-
-    def _unlock_spot(self, o: SimOrder, leaves_before: int, leaves_after: int) -> None:
-        if not o.locked:
-            return
-        inst = o.inst
-        base, quote, _ = self.account.register(inst)
-        if leaves_after <= 0:
-            release = o.locked
-        else:
-            release = o.locked * Decimal(leaves_before - leaves_after) / Decimal(leaves_before)
-        o.locked -= release
-        self.account.unlock(quote if o.is_buy else base, release)
+            self.margin.lock_spot(o)
 
     def _unrest(self, st: SymbolState, o: SimOrder) -> None:
         """Take a resting order off the book (it was filled, cancelled or is re-priced)."""
@@ -738,26 +451,18 @@ class PaperExchange:
             self._reduce_only_open -= 1
         self.orders.pop(o.client_id, None)
 
-    def _touch_funds(self, inst: Instrument) -> None:
-        base, quote, settle = self.account.register(inst)
-        if inst.category == "spot":
-            self._touched_assets[base] = None
-            self._touched_assets[quote] = None
-        else:
-            self._touched_assets[settle] = None
-
     def _cancel(self, o: SimOrder, reason: str) -> None:
         st = self.symbols[o.symbol]
         leaves = o.leaves
         self._unrest(st, o)
         if o.locked:
-            self._unlock_spot(o, leaves, 0)
+            self.margin.unlock_spot(o, leaves, 0)
         o.status = self.rules.cancelled_status(o.inst.category, o.filled > 0)
         self.n_cancelled += 1
-        self._touched_orders.pop(o.client_id, None)
-        self._order_update(o, reason)
+        self.out.touched_orders.pop(o.client_id, None)
+        self.out.order_update(o, reason)
         if self.balance_on_order_change:
-            self._touch_funds(o.inst)
+            self.out.touch_funds(o.inst)
 
     def _cancel_request(self, a: CancelOrder, t: int) -> None:
         o = self.orders.get(a.client_id)
@@ -788,7 +493,7 @@ class PaperExchange:
             problem = f"qty {new_qty} is not above the filled qty {inst.qty(o.filled)}"
         if problem is not None:
             self.count("paper_amend_rejected")
-            self._order_update(o, self.rules.invalid_order.format(detail=problem))
+            self.out.order_update(o, self.rules.invalid_order.format(detail=problem))
             return
         leaves_before = o.leaves
         if px == o.px and qty_u <= o.qty:
@@ -802,15 +507,15 @@ class PaperExchange:
                 st.open_sell -= delta
                 st.open_sell_notional -= delta * o.px  # type: ignore[operator, unused-ignore]
             if o.locked:
-                self._unlock_spot(o, leaves_before, o.leaves)
-            self._order_update(o)
+                self.margin.unlock_spot(o, leaves_before, o.leaves)
+            self.out.order_update(o)
             if self.balance_on_order_change:
-                self._touch_funds(inst)
+                self.out.touch_funds(inst)
             return
         # A new price or a larger size: the order loses its place and is matched again.
         self._unrest(st, o)
         if o.locked:
-            self._unlock_spot(o, leaves_before, 0)
+            self.margin.unlock_spot(o, leaves_before, 0)
         o.qty = qty_u
         o.px = px
         o.price = new_price
@@ -820,20 +525,20 @@ class PaperExchange:
         if o.tif is TimeInForce.POST_ONLY and self._crossable(st, o.is_buy, o.px) > 0:
             o.status = self.rules.cancelled_status(o.inst.category, o.filled > 0)
             self.n_cancelled += 1
-            self._order_update(o, self.rules.post_only_would_take)
+            self.out.order_update(o, self.rules.post_only_would_take)
             return
         if self._crossable(st, o.is_buy, o.px) > 0:
             self._take(st, o, o.px)
         if o.leaves <= 0 or o.status is _FILLED:
-            self._touched_orders.pop(o.client_id, None)
-            self._order_update(o)
+            self.out.touched_orders.pop(o.client_id, None)
+            self.out.order_update(o)
             return
         o.status = _PARTIAL if o.filled else _NEW
         self._rest(st, o)
-        self._touched_orders.pop(o.client_id, None)
-        self._order_update(o)
+        self.out.touched_orders.pop(o.client_id, None)
+        self.out.order_update(o)
         if self.balance_on_order_change:
-            self._touch_funds(o.inst)
+            self.out.touch_funds(o.inst)
 
     # -- fills -----------------------------------------------------------------------------------
     def _fill(self, st: SymbolState, o: SimOrder, px: int, qty_u: int, liq: Liquidity) -> None:
@@ -845,7 +550,7 @@ class PaperExchange:
         price = o.price if px == o.px and o.price is not None else inst.price(px)
         qty = inst.qty(qty_u)
         charge = self.account.apply_fill(inst, o.side, price, qty, liq)
-        self._avail = None
+        self.margin.invalidate()
         st.pos += qty_u if o.is_buy else -qty_u
         if resting:
             if o.is_buy:
@@ -855,26 +560,26 @@ class PaperExchange:
                 st.open_sell -= qty_u
                 st.open_sell_notional -= qty_u * o.px  # type: ignore[operator]
             if o.locked:
-                self._unlock_spot(o, leaves_before, o.qty - o.filled)
+                self.margin.unlock_spot(o, leaves_before, o.qty - o.filled)
         self._fill_seq += 1
         fill = Fill(
-            ts=self._step_time, recv_ts=self._deliver_at(), symbol=o.symbol,
+            ts=self.out.step_time, recv_ts=self.out.deliver_at(), symbol=o.symbol,
             client_id=o.client_id, order_id=o.order_id, fill_id=f"{o.order_id}-{self._fill_seq}",
             side=o.side, price=price, qty=qty, fee=charge.fee, fee_asset=charge.fee_asset,
             liquidity=liq, leaves_qty=inst.qty(o.qty - o.filled), venue=self.venue,
         )
-        self._push(fill)
+        self.out.push(fill)
         self.n_fills += 1
         if liq is Liquidity.MAKER:
             self.n_maker += 1
         else:
             self.n_taker += 1
         if self.on_fill is not None:
-            self.on_fill(fill, self._step_time)
+            self.on_fill(fill, self.out.step_time)
         o.status = _FILLED if o.filled >= o.qty else _PARTIAL
-        self._touched_orders[o.client_id] = o
-        self._touched_symbols[o.symbol] = st
-        self._touch_funds(inst)
+        self.out.touched_orders[o.client_id] = o
+        self.out.touched_symbols[o.symbol] = st
+        self.out.touch_funds(inst)
         if resting and o.status is _FILLED:
             self._unrest(st, o)
         if self._reduce_only_open:
@@ -978,15 +683,15 @@ class PaperExchange:
         if st.best_bid is not None:
             ask = book.best_ask
             if ask is not None and ask <= st.best_bid:
-                self._begin(t)
+                self.out.begin(t)
                 self._cross(st, True)
-                self._end()
+                self.out.end()
         if st.best_ask is not None:
             bid = book.best_bid
             if bid is not None and bid >= st.best_ask:
-                self._begin(t)
+                self.out.begin(t)
                 self._cross(st, False)
-                self._end()
+                self.out.end()
 
     def _cross(self, st: SymbolState, our_buys: bool) -> None:
         """The opposite side reached our resting price: its size there would have traded
@@ -1055,7 +760,7 @@ class PaperExchange:
             prices = sorted(x for x in ours if x <= p)
         if p in traded:
             traded[p] += ev.qty
-        self._begin(t)
+        self.out.begin(t)
         left = ev.qty
         for px in prices:
             data_consumed = 0
@@ -1076,7 +781,7 @@ class PaperExchange:
             if left <= 0:
                 # The print is used up; later orders at worse prices are untouched.
                 break
-        self._end()
+        self.out.end()
 
     # -- figures ---------------------------------------------------------------------------------
     def track_drawdown(self, net_pnl: Decimal) -> Decimal:

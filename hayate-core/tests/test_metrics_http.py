@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from hayate.engine.runtime import BotRuntime
-from hayate.metrics_http import parse_address
+from hayate.metrics_http import METRICS, parse_address
 from hayate.spec.loader import parse_spec
 from hayate_testing.harness import make_plugins
 
@@ -76,7 +76,7 @@ async def test_metrics_are_scraped_over_loopback_during_a_live_run() -> None:
         tg.start_soon(runtime.run)
         with anyio.fail_after(20):
             await busy.wait()
-            await runtime._hayate_metrics.ready.wait()  # type: ignore[attr-defined]
+            await runtime.stash[METRICS].ready.wait()
         head, body = await _scrape(runtime.metrics_address)
         missing_head, _ = await _scrape(runtime.metrics_address, "/nope")
         runtime.ctx.request_stop("test done")

@@ -23,10 +23,11 @@ import anyio
 import anyio.abc
 
 from hayate.metrics import Histogram, LabelKey, Metrics
+from hayate.stash import StashKey
 from hayate.status.figures import symbol_figures
-from hayate.status.probe import attach_probe
+from hayate.status.probe import PROBE, attach_probe
 
-__all__ = ["MetricsServer", "attach_metrics", "exposition", "parse_address"]
+__all__ = ["METRICS", "MetricsServer", "attach_metrics", "exposition", "parse_address"]
 
 log = logging.getLogger("hayate.metrics")
 
@@ -97,7 +98,7 @@ def exposition(bot: Any, started: float | None = None) -> str:
     events = int(bot.events + getattr(bot, "sim_events", 0))
     out.family("hayate_events_total", "counter", "Events dispatched to the bot.")
     out.sample("hayate_events_total", "", events)
-    probe = getattr(bot, "_hayate_probe", None)
+    probe = bot.stash.get(PROBE)
     if probe is not None:
         out.family("hayate_market_events_total", "counter", "Market events dispatched.")
         out.sample("hayate_market_events_total", "", probe.market_events)
@@ -146,7 +147,9 @@ def exposition(bot: Any, started: float | None = None) -> str:
     if risk is not None:
         out.family("hayate_risk_halted", "gauge", "1 while the risk engine blocks new orders.")
         out.sample("hayate_risk_halted", "", int(getattr(risk, "mode", "normal") != "normal"))
-    journal = getattr(bot, "_hayate_journal", None)
+    from hayate.journal.recorder import JOURNAL
+
+    journal = bot.stash.get(JOURNAL)
     if journal is not None:
         out.family("hayate_journal_queue", "gauge", "Journal records waiting to be committed.")
         out.sample("hayate_journal_queue", "", journal.writer.pending)
@@ -207,6 +210,10 @@ class MetricsServer:
                 await stream.send(head.encode() + body_out)
 
 
+METRICS: StashKey[MetricsServer] = StashKey("hayate.metrics")
+"""The bot's metrics endpoint in ``bot.stash``, when ``[engine] metrics`` is set."""
+
+
 def attach_metrics(bot: Any) -> MetricsServer | None:
     """Serve the bot's metrics when ``[engine] metrics`` is set."""
     address = bot.spec.engine.metrics
@@ -214,6 +221,6 @@ def attach_metrics(bot: Any) -> MetricsServer | None:
         return None
     host, port = parse_address(address)
     attach_probe(bot)
-    server = bot._hayate_metrics = MetricsServer(bot, host, port)
+    server = bot.stash[METRICS] = MetricsServer(bot, host, port)
     bot.in_background(server.run)
     return server

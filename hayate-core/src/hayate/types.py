@@ -8,11 +8,19 @@ Every component class declares ``kind`` (its registry name, e.g. ``"bybit.public
 ``Config``: a frozen pydantic model with ``extra="forbid"`` that validates its table of the
 bot spec. The engine builds one instance per spec table and hands it a
 :class:`~hayate.context.ComponentContext` (clock, instruments, logger, seed...).
+
+What the engine reads of a class beyond that is declared here, on the role's base class,
+with its default: the **capability flags** (``Collector.simulated``, ``runs_simulated()``,
+``clock_follower``; ``Executor.live_trading``, ``needs_live_flag()``,
+``wraps_source_field``, ``restore_from_journal()``). A component overrides the ones it
+needs; docs/plugin-hooks.md lists them all. :class:`RunningBot` is what hook
+implementations see of a running bot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,9 +29,13 @@ from hayate.actions import Action
 from hayate.events import Event
 
 if TYPE_CHECKING:
-    from hayate.context import ComponentContext
+    from hayate.clock import Clock
+    from hayate.context import BotContext, ComponentContext
+    from hayate.spec.loader import LoadedSpec
+    from hayate.stash import Stash
 
 __all__ = [
+    "ROLE_BASES",
     "Bot",
     "Collector",
     "CollectorConfig",
@@ -35,11 +47,13 @@ __all__ = [
     "Input",
     "InputConfig",
     "Role",
+    "RunningBot",
     "SourceWrapper",
     "State",
     "StateConfig",
     "Strategy",
     "StrategyConfig",
+    "role_base_problem",
 ]
 
 Role = Literal["collectors", "states", "inputs", "strategies", "executors"]
@@ -150,7 +164,26 @@ class Collector(Component):
     """
 
     Config: ClassVar[type[ComponentConfig]] = CollectorConfig
+
+    # -- capability flags ----------------------------------------------------------------------
     simulated: ClassVar[bool] = False
+    """True for a finite, deterministic, time-ordered source (a recording, a seeded
+    simulation): the engine calls :meth:`events` and, when every source is simulated,
+    drives the simulated clock from it. False: a live source, :meth:`run` on the wall clock."""
+
+    clock_follower: ClassVar[bool] = False
+    """True for a source that follows whichever clock drives the bot instead of deciding it
+    (``core.timer``): it never makes a run live, and in a simulation the engine calls its
+    ``start_at(t)`` with the first event's time and ``fire(when)`` each time its
+    ``next_due`` (ns) comes."""
+
+    @classmethod
+    def runs_simulated(cls, config: Any) -> bool:
+        """Whether an instance with ``config`` is simulated (see :attr:`simulated`).
+
+        Override for a class that can do both (replay a file or stream live); the default
+        is :attr:`simulated`. Called at check time, before any instance exists."""
+        return cls.simulated
 
     async def run(self, emit: Emit) -> None:
         """Stream events until cancelled (or the source ends). Call ``ctx.set_ready()``
@@ -226,6 +259,32 @@ class Executor(Component):
 
     Config: ClassVar[type[ComponentConfig]] = ExecutorConfig
 
+    # -- capability flags ----------------------------------------------------------------------
+    live_trading: ClassVar[bool] = False
+    """True for an executor that trades on a real venue: it refuses to run on simulated
+    data, and a spec using it needs ``[engine] mode = "live"`` when :meth:`needs_live_flag`
+    says it risks real money."""
+
+    wraps_source_field: ClassVar[str | None] = None
+    """Name of the config field holding the id of a collector this executor interposes (the
+    paper exchange's ``source``, ``bybit.orders``' ``private``); None: it wraps nothing. A
+    wrapper implements :class:`SourceWrapper`: the engine hands it the collector's events
+    instead of delivering them to the bot."""
+
+    @classmethod
+    def needs_live_flag(cls, config: Any) -> bool:
+        """Whether an instance with ``config`` risks real money, so that ``hayate run`` asks
+        for ``--live`` (mainnet, not a testnet or a local exchange). Default:
+        :attr:`live_trading`. Called at check time, before any instance exists."""
+        return cls.live_trading
+
+    def restore_from_journal(self, recovered: Any) -> None:
+        """After a restart, before :meth:`reconcile`: rebuild the executor's own state from
+        the journal (``recovered`` is a :class:`hayate.journal.recovery.RecoveredState`:
+        fills, orders placed, orders still open). A simulated venue replays its fills so its
+        balances and positions are where they were; a live venue has nothing to rebuild
+        (the default), it asks the exchange in :meth:`reconcile`."""
+
     async def run(self, emit: Emit) -> None:
         """Background work (a socket, a retry loop). The default does nothing."""
 
@@ -271,3 +330,65 @@ class SourceWrapper(Protocol):
     async def wrap_run(self, inner: Any, emit_to: Callable[[str], Emit]) -> None:
         """Live clock: consume ``inner`` (an async iterator of event batches) and emit."""
         ...
+
+
+ROLE_BASES: dict[Role, type[Component]] = {
+    "collectors": Collector,
+    "states": State,
+    "inputs": Input,
+    "strategies": Strategy,
+    "executors": Executor,
+}
+"""The base class each role's components subclass (a strategy may instead be any class
+with ``on_event``, the :class:`Bot` protocol)."""
+
+
+def role_base_problem(cls: type, role: Role) -> str | None:
+    """Why ``cls`` cannot be registered as a component of ``role``, or None."""
+    base = ROLE_BASES[role]
+    if issubclass(cls, base) or (role == "strategies" and callable(getattr(cls, "on_event", None))):
+        return None
+    return f"{cls.__qualname__} is not a hayate.{base.__name__} subclass ({SINGULAR[role]} role)"
+
+
+@runtime_checkable
+class RunningBot(Protocol):
+    """What a hook implementation sees of a bot (``hayate_bot_starting``,
+    ``hayate_bot_stopped``): the engine's runtime, through this documented surface only."""
+
+    spec: LoadedSpec
+    """The validated spec (``spec.name``, ``spec.engine``, ``spec.sections``...)."""
+    ctx: BotContext
+    """The bot context every component shares: clock, instruments, metrics, seed, mode."""
+    clock: Clock
+    simulated: bool
+    """True when the bot runs on the simulated clock (every source is simulated)."""
+    out_dir: Path | None
+    """Where the run writes its outputs (None: nowhere)."""
+    stash: Stash
+    """Per-bot data of hook implementations, under their own :class:`~hayate.stash.StashKey`."""
+    components: Mapping[str, Component]
+    """Every component by instance id, the engine's default states and views included."""
+    roles: Mapping[str, str]
+    """Instance id -> role (``"collectors"``, ``"states"``, ...)."""
+    events: int
+    """Events dispatched so far (a simulation adds its count at the end of the run)."""
+    actions: int
+    """Actions sent to executors so far."""
+
+    def component(self, id: str) -> Component: ...
+
+    @property
+    def strategies(self) -> Mapping[str, Any]: ...
+
+    def observe(self, *, events: Callable[[str, Event], None] | None = ...,
+                event_types: tuple[type[Event], ...] = ...,
+                actions: Callable[[str, Action], None] | None = ...,
+                blocks: Callable[[str, Action, str], None] | None = ...,
+                first: bool = ...) -> None: ...
+
+    def before_run(self, fn: Callable[[], Awaitable[None]]) -> None: ...
+
+    def in_background(self, fn: Callable[[], Awaitable[None]]) -> None: ...
+
+    async def kill(self, reason: str = ...) -> None: ...

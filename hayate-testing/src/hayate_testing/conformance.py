@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from hayate.actions import CancelOrder, PlaceOrder
 from hayate.events import Event, OrderStatus, OrderUpdate
 from hayate.plugins.manager import PluginManager
-from hayate.types import ROLES, Role
+from hayate.types import ROLES, Executor, Role
 from hayate_testing.components import CountingState, Recorder
 from hayate_testing.harness import make_plugins, run_spec_dict
 
@@ -150,7 +150,7 @@ class ExecutorConformance(ComponentConformance):
     def _run(self, plugins: PluginManager) -> tuple[Any, Any]:
         ex_cfg = {"type": self.kind, **copy.deepcopy(self.config)}
         entry = self.entry(plugins)
-        wrap_field = getattr(entry.cls, "wraps_source_field", None)
+        wrap_field = entry.cls.wraps_source_field if issubclass(entry.cls, Executor) else None
         if wrap_field:
             ex_cfg[wrap_field] = "market"
         spec = {

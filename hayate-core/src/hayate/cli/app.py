@@ -180,11 +180,15 @@ def run(
         fail_config(f"executor {real[0].id!r} ({real[0].kind}) trades real money; "
                     "pass --live to confirm")
     plugins = get_plugins()
-    plugins.hook.hayate_spec_loaded(spec=loaded)
+    try:
+        plugins.hook.hayate_spec_loaded(spec=loaded)
+    except ConfigError as e:  # a plugin's own rule refused the spec
+        fail_config(str(e))
     if out_dir is None:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         out_dir = Path("runs") / f"{loaded.name}-{stamp}"
     from hayate.engine.runtime import BotRuntime
+    from hayate.status.monitor import STATUS_CONSOLE
 
     try:
         runtime = BotRuntime(loaded, plugins, out_dir=out_dir)
@@ -192,7 +196,7 @@ def run(
         fail_config(str(e))
         return
     if not quiet and out.is_terminal and log_format == "text":
-        runtime.status_console = out  # type: ignore[attr-defined]  # the live status panel
+        runtime.stash[STATUS_CONSOLE] = out  # the live status panel
     import anyio
 
     try:

@@ -48,7 +48,8 @@ from hayate.exceptions import ComponentError
 from hayate.plugins.manager import PluginManager
 from hayate.risk.engine import RiskEngine
 from hayate.risk.kill import KillSwitch
-from hayate.spec.loader import LoadedSpec, is_simulated
+from hayate.spec.loader import LoadedSpec, is_clock_follower, is_simulated
+from hayate.stash import Stash
 from hayate.types import Component
 
 __all__ = ["BotRuntime", "RunResult"]
@@ -81,7 +82,7 @@ class BotRuntime:
         engine = spec.engine
         collectors = spec.components["collectors"]
         self.simulated = bool(collectors) and all(
-            is_simulated(c) or getattr(c.cls, "clock_follower", False) for c in collectors.values()
+            is_simulated(c) or is_clock_follower(c) for c in collectors.values()
         ) and any(is_simulated(c) for c in collectors.values())
         self.clock: Clock = SimClock() if self.simulated else WallClock()
         tag = (ClientIdFactory.sim_tag(engine.seed) if self.simulated
@@ -114,6 +115,7 @@ class BotRuntime:
         self._before_run: list[Callable[[], Awaitable[None]]] = []
         self._background: list[Callable[[], Awaitable[None]]] = []
         self.sim_events = 0  # events handled so far in a simulation (updated every 1024)
+        self.stash = Stash()  # per-bot data of hook implementations (see hayate.stash)
         wiring = Wiring(spec, plugins, self.ctx)
         self.components: dict[str, Component] = wiring.components
         self.contexts: dict[str, ComponentContext] = wiring.contexts

@@ -44,9 +44,8 @@ class SimulatedDriver:
         rt = self.rt
         iters: list[Iterator[tuple[str, Event]]] = []
         for cid, c in rt.components.items():
-            if rt.roles[cid] != "collectors" or not getattr(c, "simulated", False):
+            if not isinstance(c, Collector) or not type(c).runs_simulated(c.config):
                 continue
-            assert isinstance(c, Collector)
             wrapper = rt.wrappers.get(cid)
             if wrapper is not None:
                 iters.append(guarded(wrapper.id, wrapper.wrap_events(guarded(cid, c.events()))))
@@ -64,7 +63,7 @@ class SimulatedDriver:
         else:
             merged = heapq.merge(*iters, key=lambda item: item[1].recv_ts or item[1].ts)
         timers = [c for c in rt.components.values()
-                  if getattr(c, "clock_follower", False) and isinstance(c, Collector)]
+                  if isinstance(c, Collector) and c.clock_follower]
         for timer in timers:
             rt.routes.setdefault(timer.id, Route())
         for cid, c in rt.components.items():

@@ -18,7 +18,7 @@ from hayate.context import BotContext, ComponentContext
 from hayate.events import Event
 from hayate.exceptions import WiringError
 from hayate.plugins.manager import PluginManager
-from hayate.spec.loader import LoadedSpec, SpecComponent
+from hayate.spec.loader import LoadedSpec, SpecComponent, wrapped_field
 from hayate.types import Component, Executor, Input, State
 
 __all__ = ["Route", "StrategySlot", "Wiring"]
@@ -178,6 +178,6 @@ class Wiring:
 
         # Wrapped collectors deliver through their wrapper; make sure wrappers are wired.
         for eid, comp in executors.items():
-            field_name = getattr(comp.cls, "wraps_source_field", None)
+            field_name = wrapped_field(comp)
             if field_name and getattr(comp.config, field_name, None):
                 self.wrappers[getattr(comp.config, field_name)] = self.components[eid]

@@ -24,9 +24,10 @@ from hayate.journal.config import JournalConfig
 from hayate.journal.recovery import RecoveredState, load_recovered, rebuild_states
 from hayate.journal.schema import connect, migrate
 from hayate.journal.writer import JournalWriter, RowMaker
+from hayate.stash import StashKey
 from hayate.status.figures import symbol_figures
 
-__all__ = ["JournalRecorder", "attach_journal", "journal_path"]
+__all__ = ["JOURNAL", "JournalRecorder", "attach_journal", "journal_path"]
 
 log = logging.getLogger("hayate.journal")
 
@@ -268,9 +269,7 @@ class JournalRecorder:
         info: dict[str, Any] = {"fills": len(rec.fills), "orders": len(rec.placed),
                                 "open_orders": len(rec.open_orders)}
         for ex in executors:
-            restore = getattr(ex, "restore_from_journal", None)
-            if restore is not None:
-                restore(rec)
+            ex.restore_from_journal(rec)
             rebuild_states(bot, ex.id, rec)
         reconciled: dict[str, Any] = {}
         for ex in executors:
@@ -331,6 +330,10 @@ def _states_of(bot: Any, source: str) -> list[Any]:
     from hayate.journal.recovery import account_appliers
 
     return account_appliers(bot, source)
+
+
+JOURNAL: StashKey[JournalRecorder] = StashKey("hayate.journal")
+"""The bot's journal in ``bot.stash`` (absent when the run keeps none)."""
 
 
 def attach_journal(bot: Any) -> JournalRecorder | None:

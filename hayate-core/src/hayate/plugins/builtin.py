@@ -41,13 +41,15 @@ def hayate_check_action(action: Any, context: Any) -> str | None:
 def hayate_bot_starting(bot: Any) -> None:
     """Operator tools on the observer API: the journal (and restart recovery), the metrics
     endpoint, and the status display (a panel when the CLI gives a terminal console)."""
-    from hayate.journal.recorder import attach_journal
+    from hayate.journal.recorder import JOURNAL, attach_journal
     from hayate.metrics_http import attach_metrics
-    from hayate.status.monitor import attach_status
+    from hayate.status.monitor import STATUS_CONSOLE, attach_status
 
-    bot._hayate_journal = attach_journal(bot)
+    journal = attach_journal(bot)
+    if journal is not None:
+        bot.stash[JOURNAL] = journal
     attach_metrics(bot)
-    attach_status(bot, getattr(bot, "status_console", None))
+    attach_status(bot, bot.stash.get(STATUS_CONSOLE))
 
 
 @hookimpl
@@ -57,6 +59,8 @@ def hayate_bot_stopped(bot: Any, summary: dict[str, Any]) -> None:
     risk = getattr(bot, "risk_context", None)
     if isinstance(risk, RiskEngine) and (risk.active or risk.trips):
         summary["risk"] = risk.summary()
-    journal = getattr(bot, "_hayate_journal", None)
+    from hayate.journal.recorder import JOURNAL
+
+    journal = bot.stash.get(JOURNAL)
     if journal is not None:
         journal.stop(summary)

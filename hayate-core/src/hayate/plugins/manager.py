@@ -1,9 +1,10 @@
 """Guarded plugin loading over the ``hayate`` entry-point group.
 
 Each plugin is loaded and asked to register its components on its own: a plugin that fails
-to import, or whose hook raises, is recorded with its error (``hayate plugins`` shows it)
-and does not stop any other plugin, nor any bot that does not use its kinds. Nothing is
-loaded at import time; callers build a :class:`PluginManager` when they need one.
+to import, implements a hook Hayate does not specify (a misspelt name), or whose hook raises,
+is recorded with its error (``hayate plugins`` shows it) and does not stop any other plugin,
+nor any bot that does not use its kinds. Nothing is loaded at import time; callers build a
+:class:`PluginManager` when they need one.
 
 Environment:
 - ``HAYATE_PLUGINS``: comma-separated allow-list of entry-point names (``core`` is always
@@ -14,6 +15,7 @@ Environment:
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import os
 import traceback
@@ -26,8 +28,8 @@ from typing import Any
 import pluggy
 
 from hayate.exceptions import PluginError
-from hayate.plugins.hookspecs import PROJECT, HayateSpec
-from hayate.plugins.registry import Registry, RegistryEntry
+from hayate.plugins.hookspecs import HOOK_NAMES, PROJECT, HayateSpec
+from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean
 from hayate.types import ROLES, SINGULAR, Role
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "PluginManager", "load_plugins"]
@@ -118,6 +120,10 @@ class PluginManager:
             if obj is None:
                 raise PluginError("nothing to load")
             self.pm.register(obj, name=name)
+            problem = self._hook_problem(obj)
+            if problem is not None:
+                self.pm.unregister(obj)
+                raise PluginError(problem)
             self._modules[name] = obj
         except Exception as e:  # a broken third-party plugin must not break Hayate
             info.error = f"{type(e).__name__}: {e}"
@@ -126,6 +132,24 @@ class PluginManager:
             return info
         self._register_components(name, obj, info)
         return info
+
+    def _hook_problem(self, obj: object) -> str | None:
+        """What is wrong with ``obj``'s hook implementations: a hook Hayate does not specify
+        (pluggy would ignore it: a misspelt name never runs), or a function named like a hook
+        that is not marked ``@hookimpl``."""
+        problems = []
+        for caller in self.pm.get_hookcallers(obj) or ():
+            if not caller.has_spec():
+                guess = did_you_mean(caller.name, sorted(HOOK_NAMES))
+                problems.append(f"{caller.name} is not a Hayate hook"
+                                + (f" (did you mean {guess}?)" if guess else ""))
+        for attr in sorted(HOOK_NAMES):
+            fn = getattr(obj, attr, None)
+            if (inspect.isfunction(fn) or inspect.ismethod(fn)) and \
+                    self.pm.parse_hookimpl_opts(obj, attr) is None:
+                problems.append(f"{attr} is not marked @hookimpl (from hayate.plugins import "
+                                "hookimpl), so it would never be called")
+        return "; ".join(problems) if problems else None
 
     def _register_components(self, name: str, obj: object, info: PluginInfo) -> None:
         others = [p for n, p in self._modules.items() if n != name]

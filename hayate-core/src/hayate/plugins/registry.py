@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from hayate.exceptions import PluginError
-from hayate.types import ROLES, ComponentConfig, Role
+from hayate.types import ROLES, ComponentConfig, Role, role_base_problem
 
 __all__ = ["Registry", "RegistryEntry", "did_you_mean"]
 
@@ -44,6 +44,9 @@ class Registry:
         kind = getattr(entry.cls, "kind", None)
         if not isinstance(kind, str) or not kind:
             raise PluginError(f"{entry.cls.__qualname__} has no 'kind' (a non-empty string)")
+        problem = role_base_problem(entry.cls, entry.role)
+        if problem is not None:
+            raise PluginError(problem)
         cfg = getattr(entry.cls, "Config", None)
         if not (isinstance(cfg, type) and issubclass(cfg, ComponentConfig)):
             raise PluginError(

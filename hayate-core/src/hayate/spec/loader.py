@@ -23,15 +23,14 @@ from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean
 from hayate.spec.errors import Problem
 from hayate.spec.models import EngineConfig, SpecHeader
 from hayate.types import (
+    ROLE_BASES,
     ROLES,
     SINGULAR,
     Collector,
     Component,
     Executor,
-    Input,
     Role,
-    State,
-    Strategy,
+    role_base_problem,
 )
 
 __all__ = [
@@ -39,11 +38,13 @@ __all__ = [
     "LoadedSpec",
     "SpecComponent",
     "apply_overrides",
+    "is_clock_follower",
     "is_simulated",
     "load_spec",
     "needs_live_flag",
     "parse_spec",
     "register_section",
+    "wrapped_field",
 ]
 
 SECRET_KEYS = frozenset(
@@ -62,14 +63,6 @@ SECRET_KEYS = frozenset(
     }
 )
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-_ROLE_BASES: dict[Role, type[Component]] = {
-    "collectors": Collector,
-    "states": State,
-    "inputs": Input,
-    "strategies": Strategy,
-    "executors": Executor,
-}
-
 # Extra top-level sections owned by core subsystems (risk, journal...): name -> model.
 _SECTIONS: dict[str, type[BaseModel]] = {}
 
@@ -236,10 +229,10 @@ def _resolve_import(kind: str, role: Role) -> tuple[RegistryEntry | None, str | 
             obj = getattr(obj, part)
     except Exception as e:  # import errors of user code are reported, not raised
         return None, f"cannot import {kind!r}: {type(e).__name__}: {e}"
-    base = _ROLE_BASES[role]
+    base = ROLE_BASES[role]
     if not isinstance(obj, type):
         return None, f"{kind!r} is not a class"
-    if not issubclass(obj, base) and not (role == "strategies" and hasattr(obj, "on_event")):
+    if role_base_problem(obj, role) is not None:
         return None, f"{kind!r} is not a {base.__name__} subclass"
     if not hasattr(obj, "Config"):
         return None, f"{kind!r} has no Config"
@@ -251,21 +244,26 @@ def _resolve_import(kind: str, role: Role) -> tuple[RegistryEntry | None, str | 
 def is_simulated(comp: SpecComponent) -> bool:
     """Whether this collector, as configured, is a simulated (time-driving) source.
 
-    A class may decide per instance with a ``runs_simulated(config)`` classmethod (a source
-    that can replay or stream live); otherwise its ``simulated`` class attribute decides.
+    :meth:`Collector.runs_simulated` decides (by default its ``simulated`` flag).
     """
-    check = getattr(comp.cls, "runs_simulated", None)
-    if callable(check):
-        return bool(check(comp.config))
-    return bool(getattr(comp.cls, "simulated", False))
+    cls = comp.cls
+    return issubclass(cls, Collector) and bool(cls.runs_simulated(comp.config))
+
+
+def is_clock_follower(comp: SpecComponent) -> bool:
+    """Whether this collector follows the bot's clock (``core.timer``) instead of driving it."""
+    return issubclass(comp.cls, Collector) and comp.cls.clock_follower
+
+
+def wrapped_field(comp: SpecComponent) -> str | None:
+    """The config field naming the collector this executor interposes, if any."""
+    return comp.cls.wraps_source_field if issubclass(comp.cls, Executor) else None
 
 
 def needs_live_flag(comp: SpecComponent) -> bool:
     """Whether this executor, as configured, trades real money (mainnet)."""
-    check = getattr(comp.cls, "needs_live_flag", None)
-    if callable(check):
-        return bool(check(comp.config))
-    return bool(getattr(comp.cls, "live_trading", False))
+    cls = comp.cls
+    return issubclass(cls, Executor) and bool(cls.needs_live_flag(comp.config))
 
 
 # -- main entry points -------------------------------------------------------------------------
@@ -472,7 +470,7 @@ def _check_wiring(
 
     wrapped: dict[str, str] = {}
     for eid, ex in executors.items():
-        field_name = getattr(ex.cls, "wraps_source_field", None)
+        field_name = wrapped_field(ex)
         if not field_name:
             continue
         target = getattr(ex.config, field_name, None)
@@ -487,14 +485,14 @@ def _check_wiring(
             wrapped[target] = eid
 
     simulated = {cid for cid, c in collectors.items() if is_simulated(c)}
-    timers = {cid for cid, c in collectors.items() if getattr(c.cls, "clock_follower", False)}
+    timers = {cid for cid, c in collectors.items() if is_clock_follower(c)}
     live = set(collectors) - simulated - timers
     if simulated and live:
         problems.append(Problem(file, ("collectors",),
                                 "cannot mix simulated sources (" + ", ".join(sorted(simulated))
                                 + ") with live ones (" + ", ".join(sorted(live)) + ")"))
     for eid, ex in executors.items():
-        if getattr(ex.cls, "live_trading", False) and simulated:
+        if issubclass(ex.cls, Executor) and ex.cls.live_trading and simulated:
             problems.append(Problem(file, ("executors", eid, "type"),
                                     f"{ex.kind!r} trades on a real venue and cannot run on "
                                     "replayed or simulated data; use 'paper.exchange'"))

@@ -17,10 +17,11 @@ from typing import Any
 import anyio
 
 from hayate.clock import NS
+from hayate.stash import StashKey
 from hayate.status.figures import SymbolFigures, symbol_figures
-from hayate.status.probe import BotProbe, attach_probe
+from hayate.status.probe import PROBE, BotProbe, attach_probe
 
-__all__ = ["StatusMonitor", "StatusSnapshot", "attach_status", "format_line"]
+__all__ = ["STATUS_CONSOLE", "StatusMonitor", "StatusSnapshot", "attach_status", "format_line"]
 
 log = logging.getLogger("hayate.status")
 
@@ -193,12 +194,16 @@ def _duration(sec: float | None) -> str:
     return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
 
 
+STATUS_CONSOLE: StashKey[Any] = StashKey("hayate.status_console")
+"""The rich Console the CLI puts in ``bot.stash`` when stdout is a terminal (the live panel)."""
+
+
 def attach_status(bot: Any, console: Any = None) -> StatusMonitor:
     """Start the status display of ``bot``: the panel on ``console`` (a rich Console the CLI
     gives when stdout is a terminal), else log lines every ``[engine] status_interval``."""
     probe = None if bot.simulated else attach_probe(bot)
     if probe is None:
-        probe = getattr(bot, "_hayate_probe", None)
+        probe = bot.stash.get(PROBE)
     mon = StatusMonitor(bot, console, probe)
     bot.in_background(mon.run)
     return mon

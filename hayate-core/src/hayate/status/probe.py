@@ -14,8 +14,9 @@ from typing import Any
 
 from hayate.actions import Action, PlaceOrder
 from hayate.events import Event, Fill, MarketEvent, OrderStatus, OrderUpdate
+from hayate.stash import StashKey
 
-__all__ = ["BotProbe", "attach_probe"]
+__all__ = ["PROBE", "BotProbe", "attach_probe"]
 
 _REJECTED = OrderStatus.REJECTED
 
@@ -64,11 +65,15 @@ class BotProbe:
         self.metrics.inc("risk_blocks", 1, reason=reason)
 
 
+PROBE: StashKey[BotProbe] = StashKey("hayate.probe")
+"""The bot's probe in ``bot.stash`` (status display and metrics read it)."""
+
+
 def attach_probe(bot: Any) -> BotProbe:
     """One probe per bot, shared by the status display and the metrics endpoint."""
-    probe = getattr(bot, "_hayate_probe", None)
+    probe = bot.stash.get(PROBE)
     if probe is None:
-        probe = bot._hayate_probe = BotProbe(bot)
+        probe = bot.stash[PROBE] = BotProbe(bot)
         bot.observe(events=probe.on_event, event_types=(Event,), actions=probe.on_action,
                     blocks=probe.on_block, first=True)
     return probe

@@ -57,10 +57,7 @@ def build_collector(table: dict[str, Any], plugins: PluginManager,
 
 
 def is_simulated(collector: Collector) -> bool:
-    check = getattr(type(collector), "runs_simulated", None)
-    if callable(check):
-        return bool(check(collector.config))
-    return bool(getattr(collector, "simulated", False))
+    return type(collector).runs_simulated(collector.config)
 
 
 def raw_instruments(collector: Collector) -> dict[str, dict[str, Any]]:

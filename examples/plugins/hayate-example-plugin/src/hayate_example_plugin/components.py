@@ -9,19 +9,25 @@ from typing import Any, ClassVar
 import anyio
 from pydantic import Field
 
-from hayate.actions import Action, CancelOrder, PlaceOrder
-from hayate.clock import NS
-from hayate.events import Event, OrderStatus, OrderUpdate, Side, Trade
-from hayate.instruments import Instrument
-from hayate.spec.models import Duration
-from hayate.types import (
+from hayate import (
+    NS,
+    Action,
+    CancelOrder,
     Collector,
     CollectorConfig,
+    Duration,
     Emit,
+    Event,
     Executor,
     ExecutorConfig,
+    Instrument,
+    OrderStatus,
+    OrderUpdate,
+    PlaceOrder,
+    Side,
     Strategy,
     StrategyConfig,
+    Trade,
 )
 
 START = 1_700_000_000 * NS
@@ -44,10 +50,6 @@ class Heartbeat(Collector):
     def runs_simulated(cls, config: HeartbeatConfig) -> bool:
         """Per instance: with ``simulated = true`` the engine drives its clock from us."""
         return config.simulated
-
-    def __init__(self, id: str, config: Any, ctx: Any) -> None:
-        super().__init__(id, config, ctx)
-        self.simulated = config.simulated  # type: ignore[misc]  # read by the engine's driver
 
     async def setup(self) -> None:
         self.ctx.instruments.add(Instrument(symbol=self.config.symbol, tick_size=Decimal("0.01"),

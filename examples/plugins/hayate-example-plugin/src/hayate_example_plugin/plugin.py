@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from hayate.plugins import hookimpl
-from hayate.plugins.hookspecs import Register
+from hayate import Register, hookimpl
 from hayate_example_plugin.components import Heartbeat, LogExecutor, Ping
 
 

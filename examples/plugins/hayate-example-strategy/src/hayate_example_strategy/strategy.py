@@ -8,9 +8,16 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from hayate.actions import Action, CancelOrder, PlaceOrder, TimeInForce
-from hayate.events import Event, Side
-from hayate.types import Strategy, StrategyConfig
+from hayate import (
+    Action,
+    CancelOrder,
+    Event,
+    PlaceOrder,
+    Side,
+    Strategy,
+    StrategyConfig,
+    TimeInForce,
+)
 
 __all__ = ["ImbalanceConfig", "ImbalanceJoiner"]
 

@@ -2,8 +2,10 @@
 
 - lint: ruff over the whole tree
 - typecheck: mypy over each distribution's sources
-- tests-<package>: one distribution's tests in a fresh environment holding only that
-  distribution, its declared dependencies and its test extra (proves its requirements)
+- tests(package=...): one distribution's tests in a fresh environment holding only that
+  distribution, its declared dependencies and its test extra (proves its requirements);
+  ``nox -s tests`` runs the whole matrix. Sibling distributions it declares are installed
+  from this tree (built as wheels, not editable), everything else from the package index.
 - tests_all: every test, all distributions installed editable (what CI and the README run)
 - wheels: build every wheel, install them (not editable) in a fresh environment and check
   that `hayate plugins --json` finds each built-in plugin without an error
@@ -12,6 +14,8 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from pathlib import Path
 
 import nox
@@ -39,14 +43,46 @@ def typecheck(session: nox.Session) -> None:
         session.run("mypy", f"{pkg}/src")
 
 
+def _declared(package: str, extras: frozenset[str]) -> list[tuple[str, frozenset[str]]]:
+    """(distribution, extras) of every requirement ``package[extras]`` declares."""
+    project = tomllib.loads((ROOT / package / "pyproject.toml").read_text())["project"]
+    reqs = list(project.get("dependencies", []))
+    for extra in extras:
+        reqs += project.get("optional-dependencies", {}).get(extra, [])
+    out = []
+    for req in reqs:
+        m = re.match(r"\s*([A-Za-z0-9_.-]+)\s*(?:\[([^\]]*)\])?", req)
+        assert m is not None, req
+        wanted = frozenset(e.strip() for e in (m.group(2) or "").split(",") if e.strip())
+        out.append((m.group(1).lower().replace("_", "-"), wanted))
+    return out
+
+
+def local_closure(package: str, extras: frozenset[str]) -> dict[str, frozenset[str]]:
+    """The workspace distributions ``package[extras]`` needs, directly or through another
+    sibling, with the extras asked of each: pip must take them from this tree (they are
+    not on the package index, or not at this version)."""
+    need: dict[str, frozenset[str]] = {package: extras}
+    todo = [(package, extras)]
+    while todo:
+        dist, ex = todo.pop()
+        for name, wanted in _declared(dist, ex):
+            if name not in PACKAGES:
+                continue
+            merged = need.get(name, frozenset()) | wanted
+            if merged != need.get(name):
+                need[name] = merged
+                todo.append((name, merged))
+    return need
+
+
 @nox.session(name="tests")
 @nox.parametrize("package", PACKAGES)
 def tests_isolated(session: nox.Session, package: str) -> None:
-    """One distribution alone: only what its pyproject declares (plus the local test kit)."""
-    local = ["./hayate-core", "./hayate-testing"] if package not in ("hayate-core",
-                                                                     "hayate-testing") else []
-    session.install(*local, f"./{package}[test]" if package != "hayate-testing" else
-                    "./hayate-testing", "pytest-timeout")
+    """One distribution alone: only what its pyproject declares, and its test extra."""
+    closure = local_closure(package, frozenset({"test"}))
+    session.install(*[f"./{d}[{','.join(sorted(ex))}]" if ex else f"./{d}"
+                      for d, ex in sorted(closure.items())])
     session.run("pytest", f"{package}/tests", "-p", "no:cacheprovider",
                 "-o", f"testpaths={package}/tests", *session.posargs)
 

@@ -94,6 +94,19 @@ async def test_example_runs_end_to_end(repo_root: Path, tmp_path: Path) -> None:
         assert not [o for o in account.orders.values() if o.is_open]  # cancelled at exit
         assert {f[0] for f in journal_fills(out / "journal.sqlite")} == \
             {e.exec_id for e in account.executions}
+        # The journal ends as the venue: no order it holds is still open (the exit's
+        # cancels, and fills that raced the stop, were recorded before it closed).
+        assert journal_open_orders(out / "journal.sqlite") == []
+
+
+def journal_open_orders(path: Path) -> list[tuple[str, str]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute("SELECT client_id, status FROM orders WHERE status IN "
+                            "('New', 'PartiallyFilled', 'PendingNew', 'PendingCancel', "
+                            "'PendingAmend', 'Untriggered')").fetchall()
+    finally:
+        conn.close()
 
 
 @pytest.mark.slow

@@ -103,3 +103,28 @@ def test_conflated_deltas_build_the_same_book(updates: list[Any]) -> None:
         merged.apply_delta(ev.bids, ev.asks)  # type: ignore[attr-defined]
     assert direct.bids == merged.bids and direct.asks == merged.asks
     merged.check()
+
+
+@pytest.mark.anyio
+async def test_take_private_hands_over_the_venues_last_reports_in_order() -> None:
+    """Teardown takes the private events the dispatcher never reached; market data stays."""
+    from decimal import Decimal
+
+    from hayate.events import OrderStatus, OrderUpdate
+
+    def update(cid: str) -> OrderUpdate:
+        return OrderUpdate(ts=1, symbol="X", client_id=cid, order_id=cid, side=Side.BUY,
+                           status=OrderStatus.CANCELLED, price=Decimal(1), qty=Decimal(1))
+
+    inbox = Inbox()
+    inbox.add_source("market", 10, "block")
+    inbox.add_source("venue", 10, "block")
+    await inbox.put("venue", [update("a")])
+    await inbox.put("market", [delta(1), delta(2)])
+    await inbox.put("venue", [update("b"), update("c")])
+    taken = inbox.take_private()
+    assert [(src, ev.client_id) for src, ev in taken] == [("venue", "a"), ("venue", "b"),  # type: ignore[attr-defined]
+                                                         ("venue", "c")]
+    assert inbox.stats()["venue"]["queued"] == 0 and inbox.take_private() == []
+    name, batch = await inbox.get()
+    assert name == "market" and [e.update_id for e in batch] == [1, 2]  # type: ignore[attr-defined]

@@ -310,3 +310,22 @@ def test_quotes_are_always_on_the_grid_inside_the_book_and_within_limits(
         buys = sum((o.leaves_qty for o in m.open_orders("BTCUSDT", Side.BUY)), Decimal(0))
         sells = sum((o.leaves_qty for o in m.open_orders("BTCUSDT", Side.SELL)), Decimal(0))
         assert pos + buys <= Decimal(max_pos) and -pos + sells <= Decimal(max_pos)
+
+
+def test_quotes_are_pulled_while_the_venue_is_degraded_and_come_back_after() -> None:
+    from hayate.events import VenueStatus
+
+    m = market()
+    simple(m)
+    m.book("BTCUSDT", bids=[("100.0", "1")], asks=[("100.2", "1")])
+    assert m.quotes("BTCUSDT") == ([D("99.9")], [D("100.3")])
+    acts = m.send(VenueStatus(ts=m.now, recv_ts=m.now, healthy=False, reason="10006"))
+    assert acts and all(isinstance(a, CancelOrder) for a in acts)
+    assert m.quotes("BTCUSDT") == ([], [])
+    # Market data keeps coming: nothing new is placed while the venue cannot serve us.
+    for px in ("100.5", "101.0", "99.0"):
+        acts = m.book("BTCUSDT", bids=[(px, "1")], asks=[(str(D(px) + D("0.2")), "1")])
+        assert not [a for a in acts if isinstance(a, PlaceOrder)]
+    acts = m.send(VenueStatus(ts=m.now, recv_ts=m.now, healthy=True))
+    assert [a for a in acts if isinstance(a, PlaceOrder)]  # back in the market at once
+    assert m.quotes("BTCUSDT") == ([D("99.0")], [D("99.2")])  # around the mid of 99.1

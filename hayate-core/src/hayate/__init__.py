@@ -31,7 +31,7 @@ API: dict[str, str] = {
     "BookReady": "hayate.events", "StreamGap": "hayate.events",
     "OrderUpdate": "hayate.events", "Fill": "hayate.events", "PositionUpdate": "hayate.events",
     "BalanceUpdate": "hayate.events", "Side": "hayate.events", "OrderStatus": "hayate.events",
-    "Liquidity": "hayate.events",
+    "Liquidity": "hayate.events", "VenueStatus": "hayate.events",
     # actions (hayate.actions)
     "Action": "hayate.actions", "PlaceOrder": "hayate.actions", "CancelOrder": "hayate.actions",
     "AmendOrder": "hayate.actions", "CancelAll": "hayate.actions", "OrderType": "hayate.actions",
@@ -106,6 +106,7 @@ __all__ = [
     "TimeInForce",
     "Timer",
     "Trade",
+    "VenueStatus",
     "__version__",
     "hookimpl",
 ]
@@ -165,6 +166,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         Ticker,
         Timer,
         Trade,
+        VenueStatus,
     )
     from hayate.exceptions import ComponentError, ConfigError, HayateError, InvalidNumber
     from hayate.instruments import Instrument, InstrumentRegistry

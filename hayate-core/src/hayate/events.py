@@ -41,6 +41,7 @@ __all__ = [
     "Ticker",
     "Timer",
     "Trade",
+    "VenueStatus",
 ]
 
 Level = tuple[int, int]
@@ -258,4 +259,15 @@ class BalanceUpdate(PrivateEvent, frozen=True, gc=False, kw_only=True, tag="bala
     asset: str
     total: Decimal
     available: Decimal
+    venue: str = ""
+
+
+class VenueStatus(PrivateEvent, frozen=True, gc=False, kw_only=True, tag="venue_status"):
+    """The venue's ability to serve our requests changed: ``healthy=False`` when an outage
+    begins (rate-limited past its waits, 5xx, timeouts, unreachable), True when it serves
+    again. Strategies should not place new orders while it is unhealthy (the market makers
+    pull their quotes); the executor waits the outage out within its budget."""
+
+    healthy: bool
+    reason: str = ""
     venue: str = ""

@@ -295,11 +295,13 @@ class Executor(Component):
     async def cancel_all_open(self) -> None:
         """Cancel every open order this executor placed (teardown)."""
 
-    def drain_events(self) -> Sequence[Event]:
+    async def drain_events(self) -> Sequence[Event]:
         """Teardown, after :meth:`cancel_all_open`: private events the venue produced that
         :meth:`run` can no longer deliver (a simulated venue's answers to the exit's
-        cancels). The engine hands them to the states and the journal (not to strategies),
-        so the bot ends with the venue's last word. The default has none."""
+        cancels; a live venue's fills and order ends that raced the stop, asked for over
+        its API). The engine hands them to the states and the journal (not to strategies),
+        so the bot ends with the venue's last word. Bounded by the engine's teardown
+        timeout. The default has none."""
         return ()
 
     async def reconcile(self, account: Any) -> Any:

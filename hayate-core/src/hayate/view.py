@@ -95,5 +95,11 @@ class MarketView(Input):
     def order(self, client_id: str) -> TrackedOrder | None:
         return self._account.orders.get(client_id) if self._account else None
 
+    @property
+    def venue_ok(self) -> bool:
+        """False while the venue cannot serve requests (a :class:`VenueStatus` outage):
+        place no new orders until it is True again."""
+        return self._account.venue_ok if self._account else True
+
     def balance(self, asset: str) -> BalanceUpdate | None:
         return self._account.balances.get(asset) if self._account else None

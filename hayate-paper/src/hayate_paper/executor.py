@@ -233,7 +233,7 @@ class PaperExchangeExecutor(Executor):
         if n:
             self.log.info("cancelled %d open paper orders at exit", n)
 
-    def drain_events(self) -> list[Event]:
+    async def drain_events(self) -> list[Event]:
         """The venue's answers still on their way when the run ended (the exit's cancels):
         the engine gives them to the states and the journal, which would otherwise end
         with those orders still open. Orders still on their way to the venue never reach

@@ -49,6 +49,13 @@ class BybitOrdersConfig(ExecutorConfig, AccountSettings):
         "or stop the bot.")
     max_rate_wait: Duration = Field(
         10.0, gt=0, description="Longest total wait on rate limits before a request fails.")
+    max_outage: Duration = Field(
+        60.0, gt=0, description="Longest the venue may fail to serve requests (10006, 5xx, "
+        "timeouts, unreachable) before the bot stops; meanwhile quoting pauses and queries "
+        "are retried.")
+    exit_cancel_timeout: Duration = Field(
+        8.0, gt=0, description="How long the exit's cancel-all keeps retrying a venue that "
+        "fails (keep it under [engine] teardown_timeout).")
     ping_interval: Duration = Field(10.0, gt=0, description="Trade-socket ping interval.")
     silence_timeout: Duration = Field(30.0, gt=0, description="Trade-socket silence limit.")
     reconnect_min: Duration = Field(0.5, gt=0)

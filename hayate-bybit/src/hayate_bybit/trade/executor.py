@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any, ClassVar
 
 import anyio
@@ -53,6 +54,7 @@ from hayate.events import (
     OrderUpdate,
     PositionUpdate,
     Side,
+    VenueStatus,
 )
 from hayate.exceptions import ConfigError, HayateError
 from hayate.journal import ReconcileReport
@@ -66,8 +68,15 @@ from hayate_bybit.rest.client import BybitRest
 from hayate_bybit.rest.errors import BybitError
 from hayate_bybit.schemas.market import instrument_from_info
 from hayate_bybit.trade.config import BybitOrdersConfig
+from hayate_bybit.trade.health import TRANSIENT, VenueHealth
 from hayate_bybit.trade.inflight import InFlight
-from hayate_bybit.trade.local_updates import rejected, rejected_order, restored, withdrawn
+from hayate_bybit.trade.local_updates import (
+    cancelled,
+    rejected,
+    rejected_order,
+    restored,
+    withdrawn,
+)
 from hayate_bybit.trade.outcomes import PENDING, OrderStateUnknown, Outcomes
 from hayate_bybit.trade.reconcile import (
     Plan,
@@ -119,8 +128,12 @@ class BybitOrders(Executor):
         self._outbox_send, self._outbox_recv = anyio.create_memory_object_stream[list[Event]](
             10_000)
         self.inflight = InFlight()
+        self.health = VenueHealth(max_outage=config.max_outage, clock=ctx.clock, seed=ctx.seed,
+                                  on_change=self._venue_changed, log=self.log,
+                                  now_ms=self._venue_ms)
         self.sender = Sender(self)
         self.outcomes = Outcomes(self)
+        self.maybe_open: list[str] = []  # orders the exit's cancel-all could not cancel
         self._reconciled = False
         self._start_ns = 0  # venue time of the start's reconciliation snapshot
         self._started = anyio.Event()
@@ -128,9 +141,9 @@ class BybitOrders(Executor):
         self._last_check_ms = 0
         self._mismatches: dict[str, Decimal] = {}
         self.stats: dict[str, int] = {
-            "requests": 0, "rejected_locally": 0, "rejected": 0, "resolved": 0, "resends": 0,
-            "rest_fallbacks": 0, "withdrawn": 0, "unknown_cancelled": 0, "reconciles": 0,
-            "reconcile_findings": 0}
+            "requests": 0, "rejected_locally": 0, "rejected_degraded": 0, "rejected": 0,
+            "resolved": 0, "resends": 0, "rest_fallbacks": 0, "withdrawn": 0,
+            "unknown_cancelled": 0, "reconciles": 0, "reconcile_findings": 0}
         self.notes: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -192,6 +205,7 @@ class BybitOrders(Executor):
                 tg.start_soon(self.sender.rest_loop)
                 tg.start_soon(self._outbox_loop)
                 tg.start_soon(self.outcomes.watch_unconfirmed)
+                tg.start_soon(self._probe_outages)
                 if self.config.reconcile_interval:
                     tg.start_soon(self._periodic)
                 if self.trade is not None and self.trade_ws is not None:
@@ -295,6 +309,41 @@ class BybitOrders(Executor):
                     f"{self.config.category}")
         return inst.check_order(a.qty, a.price)
 
+    # -- venue health ----------------------------------------------------------------------------
+    def _venue_ms(self) -> int:
+        rest = self.rest
+        return rest.now_ms() if rest is not None else self._now() // 1_000_000
+
+    def _venue_changed(self, healthy: bool, reason: str) -> None:
+        """Tell the strategy (and the journal) that an outage began or ended."""
+        now = self._now()
+        self.ctx.count("venue_outages" if not healthy else "venue_recoveries")
+        self._post([VenueStatus(ts=now, recv_ts=now, healthy=healthy, reason=reason,
+                                venue="bybit")])
+
+    async def _probe_outages(self) -> None:
+        """While the venue is degraded, ask it something cheap now and then, so an outage
+        ends (or runs out its budget) even when nothing else is being sent."""
+        rest = self.rest
+        assert rest is not None
+        health = self.health
+        params = {"category": self.config.category, "limit": 1,
+                  **({"settleCoin": self.config.settle_coin}
+                     if self.config.category != "spot" else {})}
+        while True:
+            await anyio.sleep(0.5)
+            if not health.degraded:
+                continue
+            backoff = health.backoff()
+            while health.degraded:
+                try:
+                    await rest.get("/v5/order/realtime", params)
+                except TRANSIENT as e:
+                    health.failed(e)  # raises VenueOutage once the budget is spent
+                    await anyio.sleep(health.delay(e, backoff))
+                    continue
+                health.succeeded()
+
     def _now(self) -> int:
         return self.ctx.clock.now()
 
@@ -316,6 +365,13 @@ class BybitOrders(Executor):
                     self.stats["rejected_locally"] += 1
                     self.ctx.count("orders_rejected_locally")
                     local.append(rejected(a, f"invalid: {reason}", now))
+                    continue
+                if self.health.degraded and not a.reduce_only:
+                    # New exposure waits for the venue; closing a position never does.
+                    self.stats["rejected_degraded"] += 1
+                    self.ctx.count("orders_refused_venue_degraded")
+                    local.append(rejected(a, "venue degraded: not sent "
+                                          f"({self.health.last_error})", now))
                     continue
                 cid = a.client_id
                 inflight.places[cid] = a
@@ -381,11 +437,15 @@ class BybitOrders(Executor):
         return bool(inflight.busy.get(cid)) or cid in inflight.resolving or o.status in PENDING
 
     async def _snapshot(self, since_ms: int | None) -> Any:
-        assert self.rest is not None
+        rest = self.rest
+        assert rest is not None
         c = self.config
-        return await fetch_snapshot(self.rest, category=c.category, settle_coin=c.settle_coin,
-                                    symbols=self.scope | self.traded, since_ms=since_ms,
-                                    now_ns=self._now())
+
+        async def fetch() -> Any:
+            return await fetch_snapshot(rest, category=c.category, settle_coin=c.settle_coin,
+                                        symbols=self.scope | self.traded, since_ms=since_ms,
+                                        now_ns=self._now())
+        return await self.health.call(fetch, "reconciliation snapshot")
 
     async def _carry_out(self, plan: Plan, label: str) -> None:
         """Log the findings, stop if told to, cancel what must go."""
@@ -402,9 +462,10 @@ class BybitOrders(Executor):
         assert rest is not None
         for v in plan.cancel:
             self.stats["unknown_cancelled"] += 1
+            body = {"category": self.config.category, "symbol": v.symbol, "orderId": v.order_id}
             try:
-                await rest.post("/v5/order/cancel", {"category": self.config.category,
-                                                     "symbol": v.symbol, "orderId": v.order_id})
+                await self.health.call(partial(rest.post, "/v5/order/cancel", body),
+                                       f"{label}: cancel {v.order_id}")
             except BybitError as e:
                 self.log.warning("%s: could not cancel %s: %s", label, v.order_id, e)
 
@@ -539,22 +600,100 @@ class BybitOrders(Executor):
 
     # -- teardown --------------------------------------------------------------------------------
     async def cancel_all_open(self) -> None:
-        """Cancel every open order on the traded symbols (REST: the sockets are gone)."""
+        """Cancel every open order on the traded symbols (REST: the sockets are gone).
+
+        A venue that fails (10006, 5xx, timeouts) is retried until it answers or
+        ``exit_cancel_timeout`` passes; the orders this executor still believes open on a
+        symbol it could not clear are named in the log and in the summary
+        (``orders_maybe_open``)."""
         rest = self.rest
         if rest is None:
             return
         symbols = sorted(self.scope | self.traded | {o.symbol for o in self.orders.open_orders()})
-        for sym in symbols:
+        left = list(symbols)
+        with anyio.move_on_after(self.config.exit_cancel_timeout):
+            while left:
+                sym = left[0]
+                try:
+                    n = await self._cancel_all_on(sym)
+                except BybitError as e:
+                    self.log.error("could not cancel the open orders on %s: %s", sym, e)
+                else:
+                    if n:
+                        self.log.info("cancelled %d open order(s) on %s at exit", n, sym)
+                left.pop(0)
+        if left:
+            maybe = [o.client_id for o in self.orders.open_orders() if o.symbol in left]
+            self.maybe_open.extend(maybe)
+            self.log.error("the venue did not answer the exit's cancel-all on %s within %gs: "
+                           "these orders may remain open: %s", ", ".join(left),
+                           self.config.exit_cancel_timeout, ", ".join(maybe) or "(none known)")
+
+    async def drain_events(self) -> list[Event]:
+        """Teardown, after the exit's cancel-all: what the private stream can no longer
+        deliver, so the journal and the summary end with the venue's state. Events this
+        executor had taken but not yet handed on, then over REST: the fills since the last
+        check that the bot has not seen (they raced the stop), each order it still believes
+        open in its final state, and the venue's positions and balances. Transient failures
+        are retried until ``exit_cancel_timeout``."""
+        out: list[Event] = []
+        while True:
             try:
-                reply = await rest.post("/v5/order/cancel-all",
-                                        {"category": self.config.category, "symbol": sym})
-            except BybitError as e:
-                self.log.error("could not cancel the open orders on %s: %s", sym, e)
+                out.extend(self._outbox_recv.receive_nowait())
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                break
+        if self.rest is None or not self._reconciled:
+            return out
+        rest = self.rest
+        c = self.config
+        since = (self._last_check_ms or self._start_ns // 1_000_000) - 10_000
+        found: list[Event] = []
+        with anyio.move_on_after(c.exit_cancel_timeout) as scope:
+            snap = await self.health.call(partial(
+                fetch_snapshot, rest, category=c.category, settle_coin=c.settle_coin,
+                symbols=self.scope | self.traded, since_ms=since, now_ns=self._now()),
+                "exit check", budget=False)
+            seen = self.orders.seen_fills
+            fills = [f for f in snap.fills if f.fill_id not in seen]
+            found.extend(fills)
+            for f in fills:
+                self._track(f)
+            venue_open = {o.client_id: o for o in snap.open_orders}
+            for o in list(self.orders.open_orders()):
+                v = venue_open.get(o.client_id) or await self.outcomes.query_order(
+                    o.symbol, o.client_id, budget=False)
+                if v is None:
+                    v = (rejected_order(o, "never reached the venue", self._now())
+                         if o.status is OrderStatus.PENDING_NEW and not o.order_id else
+                         cancelled(o, "not found at the venue at exit", self._now()))
+                if v.status is not o.status or v.filled_qty != o.filled_qty:
+                    found.append(v)
+                    self._track(v)
+            found.extend(snap.positions.values())
+            found.extend(snap.balances)
+        if scope.cancelled_caught:
+            self.log.error("the venue's last reports could not be fetched within %gs: the "
+                           "journal may miss fills that raced the stop", c.exit_cancel_timeout)
+        if fills := [e for e in found if type(e) is Fill]:
+            self.log.info("%d fill(s) raced the stop; fetched at exit", len(fills))
+        return out + found
+
+    async def _cancel_all_on(self, symbol: str) -> int:
+        """Cancel-all on one symbol, retrying transient failures (no budget: the exit's
+        deadline bounds it); returns how many orders the venue cancelled."""
+        rest = self.rest
+        assert rest is not None
+        body = {"category": self.config.category, "symbol": symbol}
+        backoff = self.health.backoff()
+        while True:
+            try:
+                reply = await rest.post("/v5/order/cancel-all", body)
+            except TRANSIENT as e:
+                self.log.warning("cancel-all on %s at exit: %s; retrying", symbol, e)
+                await anyio.sleep(self.health.delay(e, backoff))
                 continue
             res = reply.result if isinstance(reply.result, dict) else {}
-            n = len(res.get("list") or [])
-            if n:
-                self.log.info("cancelled %d open order(s) on %s at exit", n, sym)
+            return len(res.get("list") or [])
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.stats)
@@ -565,6 +704,9 @@ class BybitOrders(Executor):
             out["trade_socket_requests"] = self.trade.requests
             out["trade_socket_lost_answers"] = self.trade.lost
         out["open_orders"] = len(self.orders.open_orders())
+        out.update(self.health.summary())
+        if self.maybe_open:
+            out["orders_maybe_open"] = list(self.maybe_open)
         out["overfills"] = self.orders.overfills
         out["duplicate_fills"] = self.orders.duplicate_fills
         if self.notes:

@@ -15,6 +15,7 @@ after ``resolve_attempts`` stops the bot with that reason.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -37,6 +38,7 @@ from hayate_bybit.rest.errors import (
     DuplicateOrderLinkId,
     error_for,
 )
+from hayate_bybit.trade.health import TRANSIENT
 from hayate_bybit.trade.local_updates import cancelled, rejected, rejected_order, restored
 from hayate_bybit.trade.requests import create_item, single_body
 from hayate_bybit.trade.sender import Request
@@ -97,6 +99,8 @@ class Outcomes:
         if isinstance(outcome, BybitError):
             if isinstance(outcome, BybitAuthError):
                 raise outcome  # the keys stopped working: nothing more can be traded
+            if isinstance(outcome, TRANSIENT):
+                ex.health.failed(outcome)  # raises VenueOutage once the budget is spent
             if isinstance(outcome, _NOT_PROCESSED) and r.op != "order.cancel-all":
                 if isinstance(outcome, BybitRateLimited):
                     ex.ctx.count("rate_limited")
@@ -115,6 +119,7 @@ class Outcomes:
                 await self._refused(a, outcome)
             return
         assert isinstance(outcome, Reply)
+        ex.health.succeeded()
         if r.batch:
             codes = (outcome.ext or {}).get("list") if isinstance(outcome.ext, dict) else None
             codes = codes if isinstance(codes, list) else []
@@ -196,7 +201,8 @@ class Outcomes:
         resolving.add(cid)
         ex._tg.start_soon(self._resolve, cid, why)
 
-    async def query_order(self, symbol: str, client_id: str) -> OrderUpdate | None:
+    async def query_order(self, symbol: str, client_id: str, *, budget: bool = True
+                          ) -> OrderUpdate | None:
         """The order as the venue lists it (open orders first, then history), or None."""
         ex = self.ex
         rest = ex.rest
@@ -204,7 +210,8 @@ class Outcomes:
         dec = PrivateDecoder()
         params = {"category": ex.config.category, "symbol": symbol, "orderLinkId": client_id}
         for path in ("/v5/order/realtime", "/v5/order/history"):
-            reply = await rest.get(path, params)
+            reply = await ex.health.call(partial(rest.get, path, params),
+                                         f"look-up of {client_id}", budget=budget)
             res = reply.result if isinstance(reply.result, dict) else {}
             found = dec.orders_from(res.get("list") or [], ex._now())
             if found:
@@ -215,9 +222,10 @@ class Outcomes:
         ex = self.ex
         rest = ex.rest
         assert rest is not None
-        items = await rest.get_all("/v5/execution/list", {
-            "category": ex.config.category, "symbol": symbol, "orderLinkId": client_id,
-            "limit": 100})
+        params = {"category": ex.config.category, "symbol": symbol, "orderLinkId": client_id,
+                  "limit": 100}
+        items = await ex.health.call(lambda: rest.get_all("/v5/execution/list", params),
+                                     f"fills of {client_id}")
         fills = PrivateDecoder().executions_from(reversed(items), ex._now())
         return [f for f in fills if f.fill_id not in ex.orders.seen_fills]
 
@@ -293,7 +301,9 @@ class Outcomes:
                                                                    cat))
             except DuplicateOrderLinkId:
                 pass
-            except _UNKNOWN_OUTCOME:
+            except TRANSIENT as e:
+                # Not sent, or no answer: the first create may still be there; look again.
+                ex.health.failed(e)
                 return None
             except BybitError as e:
                 return [rejected_order(o, f"{e.code}: {e.message}", ex._now())]

@@ -129,6 +129,25 @@ class Inbox:
         src.queued += 1
         self._wakeup.set()
 
+    def take_private(self) -> list[tuple[str, Event]]:
+        """Teardown: remove and return the private events still queued (a venue's last
+        reports the dispatcher never reached), in arrival order; market data stays."""
+        out: list[tuple[str, Event]] = []
+        keep: deque[tuple[str, list[Event]]] = deque()
+        for name, batch in self._items:
+            rest = []
+            for ev in batch:
+                if ev.private:
+                    out.append((name, ev))
+                else:
+                    rest.append(ev)
+            if rest:
+                keep.append((name, rest))
+            else:
+                self._sources[name].queued -= 1
+        self._items = keep
+        return out
+
     def close(self) -> None:
         """No more sources: :meth:`get` raises ``anyio.EndOfStream`` once drained."""
         self._closed = True

@@ -124,6 +124,7 @@ class BotRuntime:
         self.slots: dict[str, StrategySlot] = wiring.slots
         self.wrappers: dict[str, Any] = wiring.wrappers
         self._teardown = Teardown(self)
+        self.live: LiveDriver | None = None  # the live driver, while and after a live run
         self.risk_context.bind(self.components.values())
 
     def _on_stop_request(self, reason: str) -> None:
@@ -184,7 +185,8 @@ class BotRuntime:
                 if self.simulated:
                     await SimulatedDriver(self).run(tg)
                 else:
-                    await LiveDriver(self).run(tg)
+                    self.live = LiveDriver(self)
+                    await self.live.run(tg)
                     # Executors still run here (sockets open): a strategy's last orders,
                     # e.g. closing its position, can still be sent and answered.
                     with anyio.move_on_after(self.spec.engine.teardown_timeout / 2):

@@ -3,9 +3,11 @@
 Owns the order of the last steps, all shielded by the caller and bounded by
 ``[engine] teardown_timeout``: strategies' ``on_stop`` actions (once; a live run calls them
 earlier, while the executors still run), each executor's cancel of its open orders (per
-executor ``cancel_orders_on_exit``, else the engine's), the venue's last answers (cancel
-acks, fills that raced the stop) applied to states, the journal and the risk engine, then
-every component closed, sources first.
+executor ``cancel_orders_on_exit``, else the engine's), the venue's last reports applied to
+states, the journal and the risk engine (private events still queued when dispatching
+stopped, then what the executor's :meth:`~hayate.types.Executor.drain_events` brings: a
+simulated venue's answers to the exit's cancels, a live venue's fills and order ends that
+raced the stop), then every component closed, sources first.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Teardown:
     async def run(self, normal: bool) -> None:
         rt = self.rt
         timeout = rt.spec.engine.teardown_timeout
+        queued = rt.live.inbox.take_private() if rt.live is not None else []
         with anyio.move_on_after(timeout) as scope:
             if normal:
                 await self.call_stop()
@@ -51,8 +54,8 @@ class Teardown:
                     except Exception as e:
                         log.error("executor %s could not cancel open orders: %s", c.id, e)
                 try:
-                    unheard = [ev for src, ev in rt.unheard if src == c.id]
-                    for ev in [*unheard, *c.drain_events()]:
+                    unheard = [ev for src, ev in [*queued, *rt.unheard] if src == c.id]
+                    for ev in [*unheard, *await c.drain_events()]:
                         self._hear_at_exit(c.id, ev)
                 except Exception as e:
                     log.error("executor %s: its last events could not be applied: %s", c.id, e)

@@ -6,7 +6,15 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from hayate.actions import Action
-from hayate.events import BalanceUpdate, Event, Fill, OrderUpdate, PositionUpdate, PrivateEvent
+from hayate.events import (
+    BalanceUpdate,
+    Event,
+    Fill,
+    OrderUpdate,
+    PositionUpdate,
+    PrivateEvent,
+    VenueStatus,
+)
 from hayate.orders.manager import OrderManager
 from hayate.types import State, StateConfig
 
@@ -15,7 +23,8 @@ __all__ = ["AccountState"]
 
 class AccountState(State):
     """Orders (with pending states), positions (from fills, corrected by the venue's
-    position pushes) and balances, as the bot currently knows them."""
+    position pushes), balances, and whether the venue serves requests, as the bot currently
+    knows them."""
 
     kind: ClassVar[str] = "core.account"
     Config: ClassVar[type[StateConfig]] = StateConfig
@@ -27,6 +36,8 @@ class AccountState(State):
         self.balances: dict[str, BalanceUpdate] = {}
         self.venue_positions: dict[str, PositionUpdate] = {}
         self.fills = 0
+        self.venue_ok = True  # False between VenueStatus(healthy=False) and healthy=True
+        self.venue_reason = ""
 
     def apply(self, event: Event) -> None:
         if not event.private:
@@ -47,6 +58,9 @@ class AccountState(State):
                 pos.set_from_venue(event.size, event.entry_price)
         elif isinstance(event, BalanceUpdate):
             self.balances[event.asset] = event
+        elif isinstance(event, VenueStatus):
+            self.venue_ok = event.healthy
+            self.venue_reason = event.reason
 
     def on_action(self, action: Action) -> None:
         self.orders.on_action(action, self.ctx.clock.now())

@@ -11,6 +11,10 @@ Speed. ``on_event`` runs for every market event of the quoted symbols. The commo
 integer mid and one comparison: no ``Decimal`` and no action is built unless the
 strategy is going to act.
 
+A venue that cannot serve requests (a :class:`~hayate.events.VenueStatus` outage: rate
+limits, 5xx, timeouts) is treated like an untrusted book: quotes are pulled and nothing new
+is placed until it serves again.
+
 Requoting is cancel-and-replace by default: a level whose price moved is cancelled and a
 new order placed (both in one batch). It behaves the same on every venue, needs no amend
 support, and costs no queue priority that an amend of the price would not also lose.
@@ -43,6 +47,7 @@ from hayate.events import (
     Side,
     StreamGap,
     Timer,
+    VenueStatus,
 )
 from hayate.exceptions import ConfigError
 from hayate.instruments import Instrument
@@ -174,7 +179,7 @@ class LadderMarketMaker(Strategy):
     def on_event(self, event: Event, view: Any) -> Sequence[Action] | None:
         q = self.quotes.get(getattr(event, "symbol", ""))
         if q is None:
-            if type(event) is Timer or type(event) is StreamGap:
+            if type(event) is Timer or type(event) is StreamGap or type(event) is VenueStatus:
                 return self._check_all(view)
             return None
         if event.private:
@@ -278,7 +283,8 @@ class LadderMarketMaker(Strategy):
         sym = q.symbol
         if q.inst is None and not self._bind_instrument(q):
             return None
-        if not view.book_ok(sym, q.stale_ns):
+        if not view.book_ok(sym, q.stale_ns) or not view.venue_ok:
+            # An untrusted book, or a venue that cannot serve us (VenueStatus): no quotes.
             return self._pull(q, view)
         now = view.now
         if q.placed_last or q.amended_last:

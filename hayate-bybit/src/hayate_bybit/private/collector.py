@@ -22,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hayate.events import Event
 from hayate.spec.models import Duration
+from hayate.spec.preview import SourcePreview, SpecCheck
 from hayate.transport import Backoff, ReconnectingWebSocket, first_error
 from hayate.types import Collector, CollectorConfig, Emit
 from hayate_bybit.config import AccountSettings, endpoints, load_keys
@@ -94,6 +95,11 @@ class BybitPrivate(Collector):
 
     kind: ClassVar[str] = "bybit.private"
     Config: ClassVar[type[BybitPrivateConfig]] = BybitPrivateConfig
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        """Orders, fills, positions and balances: no market data."""
+        return SourcePreview.no_market_data()
 
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)

@@ -55,7 +55,7 @@ from pydantic import Field
 
 from hayate.instruments import Instrument
 from hayate.spec.preview import SourcePreview
-from hayate.types import Collector, CollectorConfig, Strategy, StrategyConfig
+from hayate.types import Collector, CollectorConfig, Input, Strategy, StrategyConfig
 
 
 class FeedConfig(CollectorConfig):
@@ -87,6 +87,15 @@ class Feed(Collector):
 
     def events(self) -> Any:
         return iter(())
+
+
+class Oracle(Input):
+    """An input that reads no state: what it tells a strategy is its own business."""
+
+    kind: ClassVar[str] = "thirdparty.oracle"
+
+    def read(self) -> Any:
+        return None
 
 
 class OrderConfig(StrategyConfig):
@@ -293,6 +302,40 @@ def test_a_plugin_declares_rules_before_the_run(tmp_path: Path, plugin_dir: Path
     code, err = check(tmp_path, spec.replace('inputs = ["feed"]',
                                              'inputs = ["feed"]\nsymbol = "CCCUSDT"'))
     assert code == 2 and "no input of this strategy delivers 'CCCUSDT'" in err
+
+
+def test_an_input_reading_no_state_may_deliver_anything(tmp_path: Path,
+                                                        plugin_dir: Path) -> None:
+    spec = f"""
+    [collectors.feed]
+    type = "hayate_thirdparty_fake:Feed"
+
+    [inputs.oracle]
+    type = "hayate_thirdparty_fake:Oracle"
+
+    [strategies.s]
+    type = "hayate_thirdparty_fake:OneOrder"
+    inputs = ["oracle"]
+    symbol = "ZZZUSDT"
+
+    [executors.venue]
+    type = "{RECORDER}"
+    """
+    code, err = check(tmp_path, spec)
+    assert code == 0, err
+    # An input over states is followed to their sources.
+    over_states = spec.replace('inputs = ["oracle"]', 'inputs = ["view"]') + textwrap.dedent(f"""
+        [states.books]
+        type = "{COUNTER}"
+        sources = ["feed"]
+
+        [inputs.view]
+        type = "core.market"
+        states = ["books"]
+        """)
+    code, err = check(tmp_path, over_states)
+    assert code == 2
+    assert "no input of this strategy delivers 'ZZZUSDT' (collectors.feed delivers AAAUSDT)" in err
 
 
 def test_two_sources_with_different_grids_for_one_symbol(tmp_path: Path,

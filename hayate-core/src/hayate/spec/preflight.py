@@ -95,12 +95,13 @@ def _market_of(strat: SpecComponent, components: Mapping[Role, Mapping[str, Spec
     for name in getattr(strat.config, "inputs", []):
         if name in previews:
             sources.append(name)
-        elif name in components["inputs"]:
-            for sid in getattr(components["inputs"][name].config, "states", []):
+        elif name in components["inputs"] and getattr(components["inputs"][name].config,
+                                                      "states", []):
+            for sid in components["inputs"][name].config.states:
                 state = components["states"].get(sid)
                 sources += list(getattr(state.config, "sources", [])) if state else [sid]
         else:
-            sources.append(name)  # not a valid component: nothing known about it
+            sources.append(name)  # invalid, or an input reading no state: nothing known
     symbols: set[str] | None = set()
     delivered_by: dict[str, frozenset[str]] = {}
     for sid in dict.fromkeys(sources):

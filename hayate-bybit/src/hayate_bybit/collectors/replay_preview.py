@@ -11,6 +11,8 @@ may hold data its driver does not).
 from __future__ import annotations
 
 import zipfile
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -44,9 +46,8 @@ def preview_replay(c: BybitReplayConfig, check: SpecCheck) -> SourcePreview:
             in_files = None
             continue
         try:
-            _, header, _ = sniff(path)
-            found = [] if header is None else [instrument_from_info(raw, header.category)
-                                               for raw in header.instruments]
+            stat = path.stat()
+            read = _header(str(path), stat.st_mtime_ns, stat.st_size)
         except ConfigError as e:
             check.problem(("path", i), str(e))
             in_files = None
@@ -55,13 +56,14 @@ def preview_replay(c: BybitReplayConfig, check: SpecCheck) -> SourcePreview:
             check.problem(("path", i), f"cannot read {path}: {type(e).__name__}: {e}")
             in_files = None
             continue
-        if header is None:
+        if read is None:
             in_files = None
             continue
+        symbols, found = read
         for inst in found:
             rules.setdefault(inst.symbol, inst)
         if in_files is not None:
-            in_files |= set(header.symbols) | {inst.symbol for inst in found}
+            in_files |= symbols
     for sym, r in c.instruments.items():  # the spec's rules win, as at run time
         rules[sym] = Instrument(symbol=sym, category=c.category, venue="bybit",
                                 tick_size=r.tick_size, qty_step=r.qty_step, min_qty=r.min_qty,
@@ -78,3 +80,15 @@ def preview_replay(c: BybitReplayConfig, check: SpecCheck) -> SourcePreview:
     return SourcePreview(
         None if delivered is None else frozenset(delivered),
         tuple(inst for sym, inst in rules.items() if delivered is None or sym in delivered))
+
+
+@lru_cache(maxsize=256)
+def _header(path: str, mtime_ns: int, size: int
+            ) -> tuple[frozenset[str], tuple[Instrument, ...]] | None:
+    """(symbols, instruments) of a recording's header, None for a file without one. Cached
+    by path and modification: a sweep checks the same files once per combination."""
+    _, header, _ = sniff(Path(path))
+    if header is None:
+        return None
+    found = tuple(instrument_from_info(raw, header.category) for raw in header.instruments)
+    return frozenset(header.symbols) | {i.symbol for i in found}, found

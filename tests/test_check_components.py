@@ -238,3 +238,17 @@ def test_a_live_feed_is_judged_by_its_symbols_without_the_network(tmp_path: Path
     err = refused(tmp_path, live.replace('symbol = "BTCUSDT"\nspread_bps',
                                          'symbol = "ETHUSDT"\nspread_bps'))
     assert "no input of this strategy delivers 'ETHUSDT' (collectors.market delivers BTCUSDT)" in err
+
+
+@pytest.mark.parametrize(("collector", "where"), [
+    ('type = "bybit.public"\nsymbols = ["BTCUSDT", " "]', "collectors.market.symbols"),
+    ('type = "sim.market"\nsymbol = ""', "collectors.market.symbol"),
+])
+def test_an_empty_symbol_is_refused(tmp_path: Path, collector: str, where: str) -> None:
+    spec = SIM.replace('type = "sim.market"\nsymbol = "BTCUSDT"\nduration = "1m"', collector)
+    err = refused(tmp_path, spec)
+    assert f"{where}: " in err and ("a symbol cannot be empty" in err or "at least 1" in err)
+    private = SIM + '\n[collectors.account]\ntype = "bybit.private"\nenvironment = "demo"\n' \
+                    'symbols = [""]\n'
+    err = refused(tmp_path, private)
+    assert "collectors.account.symbols: a symbol cannot be empty" in err

@@ -29,15 +29,16 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import anyio
 import msgspec
-from pydantic import Field
+from pydantic import AfterValidator, Field, model_validator
 
 from hayate.actions import Action, AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from hayate.clock import NS
 from hayate.events import Event, Fill, OrderStatus, OrderUpdate
+from hayate.spec.errors import ValueErrorAt
 from hayate.spec.models import Duration
 from hayate.types import Emit, Executor, ExecutorConfig
 from hayate_paper.account import Account
@@ -57,6 +58,22 @@ _LIVELOCK = 100_000
 _ZERO = Decimal(0)
 
 
+def _balance(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError(f"a starting balance cannot be negative (got {value}); give 0 or more")
+    return value
+
+
+def _leverage(value: Decimal) -> Decimal:
+    if not 0 < value <= 200:
+        raise ValueError(f"leverage must be above 0 and at most 200 (got {value})")
+    return value
+
+
+Balance = Annotated[Decimal, AfterValidator(_balance)]
+Leverage = Annotated[Decimal, AfterValidator(_leverage)]
+
+
 #: Why an order that was still on its way to the venue when the run ended was not placed.
 NOT_SENT_REASON = "the run ended before the order reached the venue"
 
@@ -66,15 +83,15 @@ class PaperExchangeConfig(ExecutorConfig):
         description="Instance id of the market-data collector this venue trades against "
         "(live, recorded or simulated)."
     )
-    balances: dict[str, Decimal] = Field(
+    balances: dict[str, Balance] = Field(
         default_factory=lambda: {"USDT": Decimal(10_000)},
         description="Starting wallet balances per coin.",
     )
     settle_asset: str = Field(
-        "USDT", description="Margin/settle coin of linear contracts; P&L is reported in it."
+        "USDT", min_length=1, description="Margin/settle coin of linear contracts; P&L is reported in it."
     )
     leverage: Decimal = Field(Decimal(10), gt=0, le=200, description="Leverage of linear positions.")
-    leverage_by_symbol: dict[str, Decimal] = Field(
+    leverage_by_symbol: dict[str, Leverage] = Field(
         default_factory=dict, description="Per-symbol leverage overrides."
     )
     fees: FeeSchedule = Field(default_factory=FeeSchedule, description="Maker/taker fee rates.")
@@ -117,6 +134,13 @@ class PaperExchangeConfig(ExecutorConfig):
     equity_file: str | None = Field(
         "equity.csv", description="Equity curve written into the --out directory (none: off)."
     )
+
+    @model_validator(mode="after")
+    def _files(self) -> PaperExchangeConfig:
+        if self.fills_file and self.fills_file == self.equity_file:
+            raise ValueErrorAt("equity_file", f"{self.equity_file!r} is also the fills_file: "
+                               "two logs cannot share one file")
+        return self
 
 
 class PaperExchangeExecutor(Executor):

@@ -52,6 +52,7 @@ from hayate.events import (
 from hayate.exceptions import ConfigError
 from hayate.instruments import Instrument
 from hayate.orders.manager import TrackedOrder
+from hayate.spec.preview import MarketPreview, SpecCheck
 from hayate.types import Strategy
 from hayate_strategies.market_making.ladder import capped_qty, ladder_prices, total_leaves
 from hayate_strategies.market_making.params import MultiSymbolConfig, QuoteParams
@@ -149,6 +150,25 @@ class LadderMarketMaker(Strategy):
         """``(centre, bid half-spread, ask half-spread)`` in price units, or None to stay
         out of the market (not enough data yet)."""
         raise NotImplementedError
+
+    @classmethod
+    def check_market(cls, config: Any, market: MarketPreview, check: SpecCheck) -> None:
+        """Check time: an input delivers every quoted symbol, and every quote size fits the
+        symbol's lot rules where a source declared them (else :meth:`on_start` checks)."""
+        c: MultiSymbolConfig = config
+        for i, sym in enumerate(c.all_symbols()):
+            key: tuple[str | int, ...] = ("symbol",) if c.symbol is not None else ("symbols", i)
+            if not market.require_symbol(check, key, sym):
+                continue
+            where: tuple[str | int, ...] = (
+                ("per_symbol", sym, "order_qty") if "order_qty" in c.per_symbol.get(sym, {})
+                else ("order_qty",))
+            sizes = c.params_for(sym).order_qty
+            if isinstance(sizes, list):
+                for level, qty in enumerate(sizes):
+                    market.check_qty(check, (*where, level), sym, qty)
+            else:
+                market.check_qty(check, where, sym, sizes)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def on_start(self, view: Any) -> Sequence[Action] | None:

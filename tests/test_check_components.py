@@ -252,3 +252,15 @@ def test_an_empty_symbol_is_refused(tmp_path: Path, collector: str, where: str) 
                     'symbols = [""]\n'
     err = refused(tmp_path, private)
     assert "collectors.account.symbols: a symbol cannot be empty" in err
+
+
+def test_bybit_orders_refuses_an_empty_symbol_or_settle_coin(tmp_path: Path) -> None:
+    live = ('spec_version = 1\nname = "live"\n[collectors.market]\ntype = "bybit.public"\n'
+            'symbols = ["BTCUSDT"]\n[collectors.private]\ntype = "bybit.private"\n'
+            'environment = "demo"\n[strategies.mm]\ntype = "mm.simple"\ninputs = ["market"]\n'
+            'symbol = "BTCUSDT"\nspread_bps = 4\norder_qty = "0.001"\n[executors.venue]\n'
+            'type = "bybit.orders"\nenvironment = "demo"\nprivate = "private"\n')
+    err = refused(tmp_path, live + 'symbols = ["BTCUSDT", ""]\n')
+    assert "executors.venue.symbols: a symbol cannot be empty" in err
+    err = refused(tmp_path, live + 'settle_coin = ""\n')
+    assert "executors.venue.settle_coin" in err and "at least 1" in err

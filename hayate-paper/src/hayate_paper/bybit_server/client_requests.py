@@ -65,15 +65,10 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Iterable[Any] = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children)
+        children: Iterable[Any] = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
 
 
@@ -103,7 +98,8 @@ def decode_request(data: str | bytes, *, binary: bool = False,
         raise BadRequest("the request is not valid JSON") from None
     if not isinstance(value, dict):
         raise BadRequest("the request is not a JSON object")
-    if _depth_exceeds(value, MAX_DEPTH):
+    # Fewer brackets than levels cannot nest too deep (an order request has one pair).
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth_exceeds(value, MAX_DEPTH):
         raise BadRequest(f"the request is nested deeper than {MAX_DEPTH} levels")
     return value
 

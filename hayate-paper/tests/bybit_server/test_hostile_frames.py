@@ -337,6 +337,7 @@ def _probe(kind: str, tag: str) -> tuple[dict[str, Any], Callable[[Any], bool]]:
     return {"op": "unsubscribe", "args": [], "req_id": tag}, lambda f: f.get("req_id") == tag
 
 
+@pytest.mark.slow
 def test_every_odd_value_in_every_field_of_every_frame(live_sockets: LiveServer,
                                                        caplog: Any) -> None:
     """The systematic companion of the socket fuzz: each odd value in each field of each
@@ -387,6 +388,7 @@ def test_rest_post_routes_never_fail(live: LiveServer, caplog: Any, route: str,
     _no_tracebacks_since(caplog, start)
 
 
+@pytest.mark.slow
 def test_every_odd_value_in_every_field_of_every_order_request(live: LiveServer,
                                                                caplog: Any) -> None:
     """The systematic companion of the fuzz above: each odd value in each field of each

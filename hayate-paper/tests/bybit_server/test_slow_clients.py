@@ -158,3 +158,23 @@ async def test_a_websocket_client_that_stops_reading_is_dropped(ws_connect: Any,
     why = "took over 0.2 s to go out" if limit == "write_timeout" else "over 1048576 bytes waiting"
     assert any("does not keep up, disconnected" in r.getMessage() and why in r.getMessage()
                for r in caplog.records if r.name == CLIENTS and r.levelno == logging.WARNING)
+
+
+async def test_a_client_that_leaves_mid_body_is_noted_without_a_traceback(
+        raw_http: Any, caplog: Any, assert_no_tracebacks: Any) -> None:
+    """A client (a bot being stopped) closes its connection while its POST body is still
+    on its way: one line, no traceback, and everyone else is served."""
+    with caplog.at_level(logging.INFO):
+        async with local_exchange(quick(request_timeout=5.0)) as server:
+            before = server.rest.errors.counts["rest"]
+            gone = await raw_http(server)
+            await gone.send(b"POST /v5/order/create HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                            b"Content-Type: application/json\r\nContent-Length: 80\r\n\r\n{\"ca")
+            await gone.aclose()
+            with anyio.fail_after(30):
+                while server.rest.errors.counts["rest"] == before:  # noqa: ASYNC110 - server state
+                    await anyio.sleep(0.01)
+            status, _ = await _first_reply(
+                raw_http, server, b"GET /v5/market/time HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert status == 200
+    assert_no_tracebacks(caplog)

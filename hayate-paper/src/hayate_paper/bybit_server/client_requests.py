@@ -122,6 +122,9 @@ async def read_body(request: web.Request, max_bytes: int, within: float) -> byte
     except TimeoutError:
         raise BadRequest(f"the request body did not arrive within {within:g} s",
                          too_slow=True) from None
+    except ConnectionError:  # the client went away mid-body: nobody to answer, no traceback
+        raise BadRequest("the client closed the connection before its body arrived",
+                         too_slow=True) from None
     if len(data) > max_bytes:
         raise too_large
     return bytes(data)

@@ -133,10 +133,10 @@ class ExecutorConformance(ComponentConformance):
         for cid in placed:
             first = run.first_update(cid)
             assert first is not None, f"no order update carried the client id {cid}"
-            assert first.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED,
-                                    OrderStatus.FILLED, OrderStatus.REJECTED), first
             assert first.status is not OrderStatus.REJECTED, \
                 f"the order was rejected ({first.reason}): set a price, qty and symbol it takes"
+            assert first.status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED,
+                                    OrderStatus.FILLED), f"not an acknowledgement: {first!r}"
             assert first.ts > 0, f"{first!r} carries no time"
 
     def check_cancel_confirmed(self, run: ProbeRun) -> None:
@@ -157,10 +157,16 @@ class ExecutorConformance(ComponentConformance):
     def check_nothing_open_after_teardown(self, run: ProbeRun) -> None:
         left = [o for o in run.account.orders.orders.values()
                 if o.is_open or o.status in _UNANSWERED]
+        statuses = {o.status for o in left}
+        hints = []
+        if statuses & {OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED}:
+            hints.append("teardown's cancel_all_open() must cancel what is open and "
+                         "drain_events() hand the venue's answers to the bot")
+        if statuses & _UNANSWERED:
+            hints.append("a request was never answered (a PendingCancel: the cancel was "
+                         "never confirmed)")
         assert not left, "orders open or unanswered after the bot stopped: " + ", ".join(
-            f"{o.client_id} ({o.status.value})" for o in left) + (
-            " (teardown's cancel_all_open() must cancel them and drain_events() hand the "
-            "venue's answers to the bot; a PendingCancel was never confirmed)")
+            f"{o.client_id} ({o.status.value})" for o in left) + f" ({'; '.join(hints)})"
 
     # -- tests -------------------------------------------------------------------------------
     def test_capabilities_match_the_methods(self, plugins: PluginManager) -> None:

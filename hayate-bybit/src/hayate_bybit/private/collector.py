@@ -186,7 +186,8 @@ class BybitPrivate(Collector):
 
         return PrivateSession(
             keys=self.keys, topics=c.topics, decoder=self.decoder, emit=tracked_emit,
-            catch_up=self.catch_up, now_ms=rest.now_ms, start_ms=self._start_ms,
+            catch_up=self.catch_up, now_ms=rest.now_ms, local_ns=self.ctx.clock.now,
+            start_ms=self._start_ms,
             margin_ms=int(c.catch_up_margin * 1000), log=self.log, count=self.ctx.count)
 
     async def run(self, emit: Emit) -> None:

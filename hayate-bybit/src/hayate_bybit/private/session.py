@@ -45,6 +45,7 @@ class PrivateSession:
         emit: Emit,
         catch_up: CatchUp,
         now_ms: Callable[[], int],
+        local_ns: Callable[[], int],
         start_ms: int,
         margin_ms: int,
         log: logging.Logger,
@@ -57,6 +58,7 @@ class PrivateSession:
         self.emit = emit
         self.catch_up = catch_up
         self.now_ms = now_ms
+        self.local_ns = local_ns  # the bot's clock: receive time of the notices made here
         self.margin_ms = margin_ms
         self.log = log
         self.count = count
@@ -135,7 +137,8 @@ class PrivateSession:
         self.catch_ups += 1
         self._phase = "live"
         now = self.now_ms()
-        events.append(PrivateResync(ts=now * 1_000_000, since_ms=since, reconnect=reconnect))
+        events.append(PrivateResync(ts=now * 1_000_000, recv_ts=self.local_ns(), since_ms=since,
+                                    reconnect=reconnect))
         await self.emit(events)
         if reconnect:
             self.count("private_resyncs")

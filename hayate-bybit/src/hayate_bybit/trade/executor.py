@@ -674,8 +674,10 @@ class BybitOrders(Executor):
             for o, status, filled in believed:
                 v = venue_open.get(o.client_id) or await self.outcomes.query_order(
                     o.symbol, o.client_id, budget=False)
+                if v is None and status is OrderStatus.PENDING_NEW:
+                    v = await self._late_create(o)
                 if v is None:
-                    v = (rejected_order(o, "never reached the venue", self._now())
+                    v = (rejected_order(o, "not at the venue when the bot stopped", self._now())
                          if status is OrderStatus.PENDING_NEW and not o.order_id else
                          cancelled(o, "not found at the venue at exit", self._now()))
                 if v.status is not status or v.filled_qty != filled:
@@ -690,6 +692,37 @@ class BybitOrders(Executor):
         if fills := [e for e in found if type(e) is Fill]:
             self.log.info("%d fill(s) raced the stop; fetched at exit", len(fills))
         return out + found
+
+    async def _late_create(self, o: TrackedOrder) -> OrderUpdate | None:
+        """An order whose create was on its way when the bot stopped and that the venue
+        does not list: it may still arrive (another connection than the cancel-all's).
+        Looks again a few times and cancels it if it appeared; if it never does, it is
+        named in ``orders_maybe_open`` (the journal says Rejected: not at the venue)."""
+        backoff = self.health.backoff()
+        rest = self.rest
+        assert rest is not None
+        for _ in range(3):
+            await anyio.sleep(backoff.next())
+            v = await self.outcomes.query_order(o.symbol, o.client_id, budget=False)
+            if v is None:
+                continue
+            if v.status.is_open:
+                body = {"category": self.config.category, "symbol": o.symbol,
+                        "orderLinkId": o.client_id}
+                try:
+                    await self.health.call(partial(rest.post, "/v5/order/cancel", body),
+                                           f"cancel of late {o.client_id}", budget=False)
+                except BybitError as e:
+                    self.log.warning("could not cancel late order %s: %s", o.client_id, e)
+                v = await self.outcomes.query_order(o.symbol, o.client_id, budget=False) or v
+            if v.status.is_open:
+                self.maybe_open.append(o.client_id)
+            return v
+        self.maybe_open.append(o.client_id)
+        self.log.warning("order %s was on its way when the bot stopped and the venue does not "
+                         "list it: if it arrives later it stays open (see orders_maybe_open)",
+                         o.client_id)
+        return None
 
     async def _cancel_all_on(self, symbol: str) -> int:
         """Cancel-all on one symbol, retrying transient failures (no budget: the exit's

@@ -168,8 +168,11 @@ class BybitRest:
         for _ in range(max_pages):
             reply = await self.get(path, query)
             res = reply.result if isinstance(reply.result, dict) else {}
-            items.extend(res.get("list") or [])
+            page = res.get("list") or []
             cursor = res.get("nextPageCursor") or ""
+            if not isinstance(page, list) or not isinstance(cursor, str) or len(cursor) > 1000:
+                raise BybitServerError(f"not a page of a list: {str(res)[:200]}", path=path)
+            items.extend(page)
             if not cursor or cursor == query.get("cursor"):
                 return items
             query["cursor"] = cursor
@@ -279,8 +282,11 @@ class BybitRest:
             if env.retCode == 10006:
                 reset = _reset(resp.headers)
             raise error_for(env.retCode, env.retMsg, path, reset_ms=reset)
-        return Reply(msgspec.json.decode(env.result), msgspec.json.decode(env.retExtInfo),
-                     env.time)
+        try:  # the envelope only skipped over these: UTF-8 and number ranges are checked now
+            return Reply(msgspec.json.decode(env.result), msgspec.json.decode(env.retExtInfo),
+                         env.time)
+        except (msgspec.DecodeError, RecursionError) as e:
+            raise BybitServerError(f"unreadable result: {e}", path=path, status=status) from e
 
 
 def _reset(headers: Mapping[str, str]) -> int:

@@ -177,7 +177,7 @@ class UnitParser:
     ``sign="non_negative"``.
     """
 
-    __slots__ = ("_pad", "cache", "decimals", "minimum", "sign", "what")
+    __slots__ = ("_least", "_pad", "cache", "decimals", "minimum", "sign", "what")
 
     def __init__(self, decimals: int, *, sign: Sign = "any", what: str = "number") -> None:
         if decimals < 0:
@@ -187,6 +187,7 @@ class UnitParser:
         self.decimals = decimals
         self.sign = sign
         self.minimum = _MINIMUM[sign]
+        self._least = self.minimum or 0  # of unsigned text, for the inline path
         self.what = what
         self._pad = ["0" * k for k in range(decimals + 1)]
         self.cache: dict[str, int] = {}
@@ -196,6 +197,19 @@ class UnitParser:
             return self.cache[text]
         except (KeyError, TypeError):  # TypeError: not hashable, so not a string either
             pass
+        # A miss: the common case (plain digits on the grid, no sign) inline, as a venue's
+        # sizes miss the cache often; anything else takes parse(), which explains refusals.
+        if type(text) is str and len(text) <= MAX_NUMBER_CHARS and text.isascii():
+            whole, dot, frac = text.partition(".")
+            n = len(frac)
+            if whole.isdigit() and n <= self.decimals and (not dot or frac.isdigit()):
+                units = int(whole + frac + self._pad[self.decimals - n])
+                if units >= self._least:
+                    cache = self.cache
+                    if len(cache) >= _CACHE_LIMIT:
+                        cache.clear()
+                    cache[text] = units
+                    return units
         units = self.parse(text)
         if len(self.cache) >= _CACHE_LIMIT:
             self.cache.clear()

@@ -180,14 +180,17 @@ def test_missing_file_and_unknown_sample() -> None:
 # -- our recording format ----------------------------------------------------------------------
 
 
+T0_NS = 1_786_310_816_000_000_000  # a plausible receive time (the reader refuses times before 2015)
+
+
 def write_recording(path: Path, frames: list[str], *, disconnect_after: int | None = None) -> None:
     header = Header(category="spot", symbols=["BTCUSDT"], depth=200,
                     instruments=[instrument_item("spot", "BTCUSDT", "0.1", "0.000001")])
     with RecordingWriter(path, header) as w:
         for i, f in enumerate(frames):
-            w.frame(f, 1_000_000_000 + i)
+            w.frame(f, T0_NS + i)
             if disconnect_after is not None and i == disconnect_after:
-                w.event("disconnected", "closed with code 1006", 1_000_000_000 + i)
+                w.event("disconnected", "closed with code 1006", T0_NS + i)
 
 
 def btc_frames(recordings: Path) -> list[str]:
@@ -207,9 +210,9 @@ def test_recording_roundtrip_with_a_disconnect(recordings: Path, tmp_path: Path)
     assert src.kind == "recording" and src.header is not None
     events = list(src.events())
     invalid = [e for e in events if isinstance(e, BookInvalid)]
-    assert len(invalid) == 1 and invalid[0].recv_ts == 1_000_000_100
+    assert len(invalid) == 1 and invalid[0].recv_ts == T0_NS + 100
     assert "connection lost" in invalid[0].reason
-    assert all(e.recv_ts >= 1_000_000_000 for e in events)  # receive times come from the file
+    assert all(e.recv_ts >= T0_NS for e in events)  # receive times come from the file
 
 
 def test_truncated_gzip_replays_what_it_holds(recordings: Path, tmp_path: Path,
@@ -230,24 +233,26 @@ def test_bad_recording_lines_are_counted(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     write_recording(path, [])
     with open(path, "a") as fh:
-        fh.write('{"t": "soon"}\nnot json\n')
+        fh.write('{"t": "soon"}\nnot json\n{"t": 12, "frame": "{}"}\n')
     n: dict[str, int] = {}
     src = ReplayFile(path, instruments=InstrumentRegistry(),
                      count=lambda name, k=1: n.__setitem__(name, n.get(name, 0) + k))
     assert list(src.events()) == []
-    assert n == {"recording_lines_malformed": 2}
+    assert n == {"recording_lines_malformed": 3, "frames_malformed": 3, "malformed_fields": 1,
+                 "malformed_json": 1, "malformed_time": 1}
 
 
 def test_replay_memory_is_flat_in_the_file_length(tmp_path: Path) -> None:
     """Peak memory while replaying 4x more frames stays (nearly) the same: streaming."""
     def make(n: int) -> Path:
         path = tmp_path / f"flat-{n}.jsonl.gz"
-        frames = [json.dumps({"topic": "orderbook.50.BTCUSDT", "type": "snapshot", "ts": 1,
+        t0 = T0_NS // 1_000_000
+        frames = [json.dumps({"topic": "orderbook.50.BTCUSDT", "type": "snapshot", "ts": t0,
                               "data": {"s": "BTCUSDT", "b": [["100.0", "1"]],
                                        "a": [["100.1", "1"]], "u": 1, "seq": 1}})]
         for i in range(2, n + 2):
             frames.append(json.dumps({"topic": "orderbook.50.BTCUSDT", "type": "delta",
-                                      "ts": i, "data": {"s": "BTCUSDT",
+                                      "ts": t0 + i, "data": {"s": "BTCUSDT",
                                       "b": [[f"{90 + i % 10}.0", str(i % 7)]], "a": [],
                                       "u": i, "seq": i}}))
         write_recording(path, frames)

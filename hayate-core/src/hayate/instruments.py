@@ -76,18 +76,21 @@ class Instrument(msgspec.Struct, kw_only=True, dict=True):
 
     @property
     def price_parser(self) -> UnitParser:
+        """Strict parser of this instrument's prices (> 0), shared by every decoder."""
         try:
             return self.__dict__["_pp"]
         except KeyError:
-            p = self.__dict__["_pp"] = UnitParser(self.price_decimals)
+            p = self.__dict__["_pp"] = UnitParser(self.price_decimals, sign="positive", what="price")
             return p
 
     @property
     def qty_parser(self) -> UnitParser:
+        """Strict parser of this instrument's sizes (>= 0: a book size of 0 deletes; a
+        trade or fill size must also be checked for > 0)."""
         try:
             return self.__dict__["_qp"]
         except KeyError:
-            p = self.__dict__["_qp"] = UnitParser(self.qty_decimals)
+            p = self.__dict__["_qp"] = UnitParser(self.qty_decimals, sign="non_negative", what="size")
             return p
 
     def price_units(self, price: Decimal | str) -> int:

@@ -166,13 +166,17 @@ class BybitPublic(Collector):
         if not self.sessions:
             return {}
         stats: dict[str, int] = {}
+        malformed: dict[str, int] = {}
         for s in self.sessions:
             for k, v in s.decoder.stats().items():
                 stats[k] = stats.get(k, 0) + v
+            for k, v in s.decoder.malformed.items():
+                malformed[k] = malformed.get(k, 0) + v
         return {
             "frames": sum(ws.frames for ws in self.sockets),
             "connects": sum(ws.connects for ws in self.sockets),
             "disconnects": sum(ws.disconnects for ws in self.sockets),
             "resubscribes": sum(s.resubscribes for s in self.sessions),
             "book_sequencing": stats,
+            "malformed": dict(sorted(malformed.items())),  # rejected frames by reason
         }

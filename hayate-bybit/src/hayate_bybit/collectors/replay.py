@@ -158,14 +158,18 @@ class BybitReplay(Collector):
 
     def summary(self) -> dict[str, Any]:
         stats: dict[str, int] = {}
+        malformed: dict[str, int] = {}
         for f in self.files:
             if f.decoder is not None:
                 for k, v in f.decoder.stats().items():
                     stats[k] = stats.get(k, 0) + v
+            for k, v in f.malformed().items():
+                malformed[k] = malformed.get(k, 0) + v
         return {
             "replay_files": [str(p) for p in self.paths],
             "replay_lines": sum(f.lines for f in self.files),
             "replay_events": self.events_out,
             "book_sequencing": stats,
+            "malformed": dict(sorted(malformed.items())),  # rejected frames/rows by reason
         }
 

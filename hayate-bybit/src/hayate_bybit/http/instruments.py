@@ -23,8 +23,11 @@ _decode_response = msgspec.json.Decoder(RestResponse).decode
 
 def _page(resp: RestResponse) -> tuple[list[Any], str | None]:
     if resp.retCode != 0:
-        raise ProtocolError(f"{PATH}: retCode {resp.retCode}: {resp.retMsg}")
-    page = msgspec.json.decode(resp.result, type=InstrumentsPage)
+        raise ProtocolError(f"{PATH}: retCode {resp.retCode}: {resp.retMsg[:200]}")
+    try:
+        page = msgspec.json.decode(resp.result, type=InstrumentsPage)
+    except (msgspec.DecodeError, RecursionError) as e:
+        raise ProtocolError(f"{PATH}: unexpected result: {e}") from None
     return page.items, page.nextPageCursor
 
 

@@ -171,6 +171,7 @@ class BybitPrivate(Collector):
             res = reply.result if isinstance(reply.result, dict) else {}
             events.extend(dec.wallet_from(res.get("list") or [], now))
         events.sort(key=lambda e: e.ts)
+        events.extend(dec.take_rejected())  # records of the REST lists that were skipped
         return events
 
     def make_session(self, emit: Emit) -> PrivateSession:
@@ -212,4 +213,7 @@ class BybitPrivate(Collector):
             return {}
         return {"private_connects": self.socket.connects,
                 "private_disconnects": self.socket.disconnects,
-                "private_catch_ups": self.session.catch_ups}
+                "private_catch_ups": self.session.catch_ups,
+                "private_bad_record_catch_ups": self.session.bad_record_catch_ups,
+                # frames and records rejected, by reason
+                "private_malformed": dict(sorted(self.decoder.malformed.items()))}

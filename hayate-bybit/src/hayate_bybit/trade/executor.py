@@ -285,7 +285,8 @@ class BybitOrders(Executor):
                 tp = type(ev)
                 if tp is PrivateResync:
                     if ev.reconnect:
-                        self._tg.start_soon(self._reconcile_now, "after reconnect", False)
+                        self._tg.start_soon(self._reconcile_now,
+                                            f"after {ev.cause.replace('_', ' ')}", False)
                     continue
                 if tp is Fill and ev.fill_id in seen:
                     # Known already (a reconciliation or a restart brought it first): the

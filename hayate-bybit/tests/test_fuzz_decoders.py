@@ -471,3 +471,66 @@ def test_hostile_strategy_breaks_frames() -> None:
     find(hostile_frame(source.frames), lambda f: run_public(source, [f]).counter_total(
         "malformed_json") > 0 and len(f) > 6000)
 
+
+
+# -- the compiled path against the text path ------------------------------------------------
+def _compiled() -> bool:
+    from hayate.book import accel
+
+    return accel.ACCELERATED
+
+
+needs_compiled = pytest.mark.skipif(not _compiled(), reason="compares the compiled path with "
+                                    "the text path (this run uses the text path only)")
+
+
+def _both_paths(source: Source, frames: list[str | bytes]) -> None:
+    """The same frames through a decoder on the compiled path and one on the text path:
+    the same events, the same counters, the same books after every frame."""
+    from hayate.book import accel
+
+    runs = []
+    for accelerated in (True, False):
+        instruments = source.instruments()
+        m, count = counting()
+        d = PublicDecoder(instruments, count=count, accelerated=accelerated)
+        recv = T0_MS * 1_000_000
+        events = []
+        books = []
+        for line in [*(f[0] for f in source.recovery.values()), *source.frames[:60], *frames]:
+            recv += 1_000_000
+            events.append(d.feed(line, recv))
+            books.append({t: (dict(s.book.bids), dict(s.book.asks), s.book.valid)
+                          for t, s in d.books.items()})
+        counters = {k: v for k, v in m.counters.items()}
+        runs.append((d.accelerated, events, books, counters, dict(d.malformed)))
+    (fast, ev1, bk1, c1, mf1), (slow, ev2, bk2, c2, mf2) = runs
+    assert fast == accel.ACCELERATED and not slow
+    assert ev1 == ev2
+    assert bk1 == bk2
+    assert c1 == c2 and mf1 == mf2
+
+
+def _paths_test(name: str, examples: int) -> Callable[[], None]:
+    source = SOURCES[name]
+
+    @needs_compiled
+    @fuzz_settings(examples)
+    @given(st.lists(hostile_frame(source.frames), min_size=HOSTILE_PER_EXAMPLE,
+                    max_size=HOSTILE_PER_EXAMPLE))
+    def test(hostile: list[str | bytes]) -> None:
+        _both_paths(source, [*hostile, *source.frames[60:90]])
+
+    test.__doc__ = (f"Broken {name} frames: the compiled path decides exactly as the text "
+                    "path (skipped where it is not built).")
+    return test  # type: ignore[no-any-return]
+
+
+test_compiled_path_equals_text_path_on_spot_frames = _paths_test("spot", 40)
+test_compiled_path_equals_text_path_on_history_frames = _paths_test("xrp", 20)
+
+
+@needs_compiled
+def test_compiled_path_equals_text_path_on_the_whole_recordings() -> None:
+    for source in SOURCES.values():
+        _both_paths(source, list(source.frames))

@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from hayate.book import accel
 from hayate.events import BookInvalid, Event, Side, Ticker, Trade
 from hayate.exceptions import InvalidNumber
 from hayate.instruments import Instrument
@@ -31,11 +32,13 @@ from hayate_bybit.config import KLINE_INTERVALS
 from hayate_bybit.events import Kline
 from hayate_bybit.schemas.public import (
     BookData,
+    BookDataRaw,
     BookMessage,
     ControlMessage,
     Envelope,
     KlineMessage,
     PublicMessage,
+    PublicMessageRaw,
     TickerMessage,
     TradeMessage,
 )
@@ -115,6 +118,7 @@ class PublicDecoder:
         on_control: Callable[[ControlMessage], None] | None = None,
         symbols: Collection[str] | None = None,
         throttle: LogThrottle | None = None,
+        accelerated: bool | None = None,
     ) -> None:
         self.instruments = instruments
         self._count = count or (lambda name, n=1: None)
@@ -132,7 +136,14 @@ class PublicDecoder:
         self._last_inst: Instrument | None = None
         self._trade_pc: dict[str, int] = {}
         self._trade_qc: dict[str, int] = {}
-        self._dec_public = msgspec.json.Decoder(PublicMessage).decode
+        # The compiled path (hayate.book.accel) reads book levels straight from the JSON
+        # text; ``accelerated=False`` (or HAYATE_PURE_PYTHON=1) keeps them as strings.
+        self.accelerated = accel.ACCELERATED if accelerated is None else (
+            accelerated and accel.ACCELERATED)
+        self._dec_text = msgspec.json.Decoder(PublicMessage).decode
+        self._dec_public = (msgspec.json.Decoder(PublicMessageRaw).decode if self.accelerated
+                            else self._dec_text)
+        self._book_data = BookDataRaw if self.accelerated else BookData
         self._dec_book = msgspec.json.Decoder(BookMessage).decode
         self._dec_trade = msgspec.json.Decoder(TradeMessage).decode
         self._dec_ticker = msgspec.json.Decoder(TickerMessage).decode
@@ -160,8 +171,14 @@ class PublicDecoder:
                 m = self._dec_public(frame)
             except msgspec.DecodeError:
                 return self._routed(frame, recv_ns)
+            except RecursionError:
+                if not self.accelerated:
+                    raise
+                # Raw levels are read to their depth; the text path may refuse the frame
+                # sooner, for its shape: let it decide.
+                return self._strict(frame, recv_ns)
             data = m.data
-            if type(data) is BookData:
+            if type(data) is self._book_data:
                 topic = m.topic
                 seq = self._last_book
                 if seq is None or topic != seq.topic:  # comparing beats hashing a fresh string
@@ -169,10 +186,19 @@ class PublicDecoder:
                     if seq is None:
                         return self._routed(frame, recv_ns)  # a topic's first frame: validate it
                 try:
-                    out = seq.events(m, recv_ns)
+                    got = seq.events(m, recv_ns)
                 except InvalidNumber as e:
-                    out = []
-                    self._unreadable(seq, m, recv_ns, e, out)
+                    if self.accelerated:
+                        got = None  # decided below, exactly as the text path decides it
+                    else:
+                        got = []
+                        self._unreadable(seq, m, recv_ns, e, got)
+                if got is None:
+                    # Raw levels the compiled path declined, or a refused header: nothing
+                    # has changed; the frame again with text levels, checked in the text
+                    # path's order, so both paths count and refuse it the same way.
+                    return self._strict(frame, recv_ns)
+                out: list[Event] = got
                 if seq.resubscribe:
                     self._want_snapshot(seq)
                 return out
@@ -183,6 +209,27 @@ class PublicDecoder:
             return self._reject("json", "nested too deeply", e, frame)
         except _DATA_ERRORS as e:
             return self._unexpected(frame, e)
+
+    def _strict(self, frame: str | bytes, recv_ns: int) -> list[Event]:
+        """One book frame through the text-level path (the compiled one declined it)."""
+        try:
+            m = self._dec_text(frame)
+        except msgspec.DecodeError:
+            return self._routed(frame, recv_ns)
+        if type(m.data) is not BookData:
+            return self._routed(frame, recv_ns)
+        seq = self.books.get(m.topic)
+        if seq is None:
+            return self._routed(frame, recv_ns)
+        out: list[Event] = []
+        try:
+            seq.on_message(m, recv_ns, out)
+        except InvalidNumber as e:
+            out = []
+            self._unreadable(seq, m, recv_ns, e, out)
+        if seq.resubscribe:
+            self._want_snapshot(seq)
+        return out
 
     def _filtered(self, frame: str | bytes) -> bool:
         """Replays of a few symbols skip the others' frames before decoding them."""

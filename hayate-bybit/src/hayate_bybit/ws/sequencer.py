@@ -29,6 +29,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
+from hayate.book import accel
 from hayate.book.book import OrderBook
 from hayate.events import BookDelta, BookInvalid, BookReady, BookSnapshot, Event, Level
 from hayate.exceptions import InvalidNumber
@@ -42,6 +45,7 @@ BookLike = BookMessage | PublicMessage
 __all__ = ["BookSequencer", "to_levels"]
 
 _MS = 1_000_000
+_RAW = msgspec.Raw
 
 
 def to_levels(
@@ -92,8 +96,10 @@ class BookSequencer:
         "parse_price",
         "parse_qty",
         "pc",
+        "pdec",
         "pp",
         "qc",
+        "qdec",
         "qp",
         "ready",
         "resubscribe",
@@ -114,6 +120,8 @@ class BookSequencer:
         self.qp = instrument.qty_parser
         self.pc = self.pp.cache
         self.qc = self.qp.cache
+        self.pdec = self.pp.decimals  # for levels parsed by the compiled path
+        self.qdec = self.qp.decimals
         self.last_u = 0
         self.last_ts = 0  # ts and recv_ts (ns) of the last message applied
         self.last_recv = 0
@@ -151,17 +159,26 @@ class BookSequencer:
 
         Raises :class:`~hayate.exceptions.InvalidNumber` when a number breaks its rule
         (module docstring): a snapshot is then not applied; a delta may be half applied,
-        so the caller invalidates the book.
+        so the caller invalidates the book. ``m``'s levels are text (not raw).
         """
-        out += self.events(m, recv_ns)
+        got = self.events(m, recv_ns)
+        if got is None:
+            raise TypeError("on_message takes text levels; raw levels go through events()")
+        out += got
 
-    def events(self, m: Any, recv_ns: int) -> list[Event]:
-        """:meth:`on_message` returning a new list: the decoder's hot path."""
+    def events(self, m: Any, recv_ns: int) -> list[Event] | None:
+        """:meth:`on_message` returning a new list: the decoder's hot path.
+
+        A message decoded with its levels still raw (``BookDataRaw``, the compiled path)
+        has them parsed and applied in one pass; when the compiled path declines them (not
+        the plain case) nothing has changed and the answer is None: the caller decodes the
+        frame again with text levels and the strict readers decide."""
         d = m.data
         u = d.u
         if u != self.last_u + 1 or not self.ready or m.type != "delta" or u == 1:
             out: list[Event] = []
-            self._exceptional(m, recv_ns, out)
+            if not self._exceptional(m, recv_ns, out):
+                return None
             return out
         # The hot path: the next delta of a trusted book (u >= 2 follows from the test above).
         ms = m.ts
@@ -169,8 +186,14 @@ class BookSequencer:
         if not (MS_MIN <= ms <= MS_MAX and MS_MIN <= cts <= MS_MAX) or d.seq < 0:
             raise _implausible(m)
         book = self.book
-        bids, asks = book.apply_delta_text(d.b, d.a, self.pc, self.qc, self.parse_price,
-                                           self.parse_qty)
+        if type(d.b) is _RAW:
+            applied = book.apply_delta_raw(d.b, d.a, self.pdec, self.qdec)
+            if applied is None:
+                return None
+            bids, asks = applied
+        else:
+            bids, asks = book.apply_delta_text(d.b, d.a, self.pc, self.qc, self.parse_price,
+                                               self.parse_qty)
         book.update_id = self.last_u = u
         ts = self.last_ts = cts * _MS
         recv = self.last_recv = recv_ns or ms * _MS
@@ -185,8 +208,9 @@ class BookSequencer:
             return out
         return [ev]
 
-    def _exceptional(self, m: Any, recv_ns: int, out: list[Event]) -> None:
-        """Snapshots, restarts, and deltas that do not follow: everything but the hot path."""
+    def _exceptional(self, m: Any, recv_ns: int, out: list[Event]) -> bool:
+        """Snapshots, restarts, and deltas that do not follow: everything but the hot path.
+        False (nothing changed) when raw levels need the strict path."""
         d = m.data
         u = d.u
         ms = m.ts
@@ -197,8 +221,15 @@ class BookSequencer:
         recv = recv_ns or ms * _MS
         book = self.book
         if m.type == "snapshot" or u == 1:
-            bids = to_levels(d.b, self.pc, self.qc, self.pp, self.qp)
-            asks = to_levels(d.a, self.pc, self.qc, self.pp, self.qp)
+            if type(d.b) is _RAW:
+                bids = accel.parse_levels(d.b, self.pdec, self.qdec)
+                asks = accel.parse_levels(d.a, self.pdec, self.qdec) if bids is not None \
+                    else None
+                if asks is None:
+                    return False
+            else:
+                bids = to_levels(d.b, self.pc, self.qc, self.pp, self.qp)
+                asks = to_levels(d.a, self.pc, self.qc, self.pp, self.qp)
             if u == 1 and self.last_u > 1:
                 self._bump("restarts")
             book.apply_snapshot(bids, asks)
@@ -214,18 +245,24 @@ class BookSequencer:
                     self.invalidate("crossed snapshot", ts, recv, out)
                 else:
                     self.resubscribe = True
-                return
+                return True
             if not self.ready:
                 self.ready = True
                 self.resubscribe = False
                 out.append(BookReady(symbol=self.symbol, ts=ts, recv_ts=recv))
-            return
+            return True
+        if type(d.b) is _RAW and (accel.parse_levels(d.b, self.pdec, self.qdec) is None or
+                                  accel.parse_levels(d.a, self.pdec, self.qdec) is None):
+            # Not applied, but the text path reads every level of a frame it drops: a
+            # level it would refuse makes the frame malformed there, so here too.
+            return False
         if not self.ready:
             self._bump("dropped_while_invalid")
-            return
+            return True
         last = self.last_u
         if u == last:
             self._bump("duplicates")
-            return
+            return True
         self._bump("gaps")
         self.invalidate(f"gap in u: expected {last + 1}, got {u}", ts, recv, out)
+        return True

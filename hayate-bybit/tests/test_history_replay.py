@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from hayate_bybit.testing.archive_samples import (
 from hayate_bybit.testing.archive_server import ArchiveServer
 from hayate_testing import make_plugins, run_spec_dict
 
-PLUGINS = ["hayate_bybit.plugin", "hayate_testing.plugin"]
+PLUGINS = ["hayate_bybit.plugin"]  # with hayate_testing's, which make_plugins always adds
 
 
 @functools.cache
@@ -192,3 +193,42 @@ def test_a_lost_index_is_rebuilt_from_the_files(tmp_path: Path) -> None:
 def test_spec_mistakes(tmp_path: Path, collector: dict[str, Any], message: str) -> None:
     with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
         run(tmp_path, **collector)
+
+
+# -- through the paper exchange -----------------------------------------------------------------
+
+
+def paper_spec(data_dir: Path, kinds: list[str]) -> dict[str, Any]:
+    """A bid one tick above the touch of the first BTCUSDT book (65140.40): only the sells
+    of the trade file (at 65140.40, through it) can fill it; the book alone never does."""
+    return {
+        "spec_version": 1, "name": "history-paper", "engine": {"mode": "paper", "seed": 7},
+        "collectors": {"market": {"type": "bybit.replay", "data_dir": str(data_dir),
+                                  "dataset": "bybit/spot/BTCUSDT", "from": "2026-08-09",
+                                  "to": "2026-08-10", "kinds": kinds}},
+        "strategies": {"probe": {"type": "testing.probe", "inputs": ["market"],
+                                 "symbol": "BTCUSDT", "price": "65140.41", "qty": "0.001",
+                                 "cancel_after": 1_000_000}},
+        "executors": {"venue": {"type": "paper.exchange", "source": "market",
+                                "balances": {"USDT": "10000", "BTC": "0.05"},
+                                "latency": {"entry": "10ms", "cancel": "10ms",
+                                            "response": "5ms"}}},
+    }
+
+
+def test_a_downloaded_range_through_the_paper_exchange(tmp_path: Path) -> None:
+    fetch(tmp_path, "spot", "BTCUSDT", "2026-08-09", "2026-08-10")
+    plugins = make_plugins([*PLUGINS, "hayate_paper.plugin"])
+    result, _ = run_spec_dict(paper_spec(tmp_path, ["book", "trades"]), plugins,
+                              out_dir=tmp_path / "run")
+    s = result.summary
+    assert result.exit_code == 0 and s["exit_reason"] == "end of data", result.exit_reason
+    assert (s["orders"], s["fills"], s["maker_fills"]) == (1, 1, 1)
+    (fill,) = [json.loads(x) for x in (tmp_path / "run/fills.jsonl").read_text().splitlines()]
+    assert (fill["side"], Decimal(fill["price"]), Decimal(fill["qty"])) == (
+        "Buy", Decimal("65140.41"), Decimal("0.001"))
+    first_sell = next(t for t in spot_trades(0) if t["S"] == "Sell")
+    assert fill["ts"] == first_sell["T"] * 1_000_000  # filled by that trade, at its time
+    # Without the trade file nothing trades through the bid: no fill.
+    result, _ = run_spec_dict(paper_spec(tmp_path, ["book"]), plugins, out_dir=tmp_path / "r2")
+    assert (result.summary["orders"], result.summary["fills"]) == (1, 0)

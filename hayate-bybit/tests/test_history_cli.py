@@ -171,3 +171,48 @@ def test_rm(archive: ArchiveServer, data_dir: Path) -> None:
     code, out = hayate("rm", "bybit/spot/BTCUSDT")
     assert code == 0 and "nothing of bybit/spot/BTCUSDT to remove" in out
     assert hayate("rm", "BTCUSDT")[0] == 2
+
+
+def test_another_venue_shares_the_data_group() -> None:
+    app = typer.Typer()
+    register_data_commands(app)
+    data = next(g.typer_instance for g in app.registered_groups if g.name == "data")
+    downloads = next(g.typer_instance for g in data.registered_groups if g.name == "download")
+
+    @downloads.command("othervenue")
+    def other() -> None:
+        print("other venue")
+
+    register_data_commands(app)  # idempotent: the same groups again, not new ones
+    assert [g.name for g in app.registered_groups] == ["data"]
+    result = CliRunner().invoke(app, ["data", "download", "othervenue"])
+    assert result.exit_code == 0 and "other venue" in result.output
+    assert CliRunner().invoke(app, ["data", "download", "--help"]).output.count("bybit") >= 1
+
+
+def test_the_terminal_progress_bar(archive: ArchiveServer, tmp_path: Path) -> None:
+    """On a terminal: one bar over all bytes (with the total from HEAD) and one per file."""
+    import io
+    from datetime import date
+
+    import anyio
+    from rich.console import Console
+
+    from hayate_bybit.data_cli import _RichProgress
+    from hayate_bybit.history.download import DownloadRequest, download
+    from hayate_bybit.history.layout import ArchiveHosts
+
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None,
+                      highlight=False)
+    progress = _RichProgress(console)
+    request = DownloadRequest("spot", ("BTCUSDT",), ("book", "trades"), date(2026, 8, 9),
+                              date(2026, 8, 10))
+    with progress:
+        anyio.run(lambda: download(request, tmp_path, hosts=ArchiveHosts.mirror(
+            archive.base_url), progress=progress))
+    total = progress.progress.tasks[0]
+    assert total.total == total.completed == sum(
+        len(b) for p, b in archive.files.items() if "/BTCUSDT/" in p and (
+            p.startswith("orderbook/spot") or p.startswith("spot/")))
+    assert not progress.tasks  # every file's bar is gone once it finished
+    assert "BTCUSDT 2026-08-10 book ob200: 12.7 kB, 300 messages" in console.file.getvalue()

@@ -435,26 +435,28 @@ def verify_data(
     bad: list[tuple[str, Entry, str]] = []
     checked = 0
     total = 0
-    for key, e in entries.items():
-        path = catalog.path(key)
-        if not path.is_file():
-            bad.append((key, e, "the file is gone"))
-            catalog.remove(key)
-            continue
-        try:
-            messages = check_archive(path, e.kind)  # type: ignore[arg-type]
-        except CorruptArchive as x:
-            bad.append((key, e, str(x)))
-            catalog.remove(key)
-            if delete:
-                path.unlink(missing_ok=True)
-            continue
-        checked += 1
-        total += path.stat().st_size
-        size = path.stat().st_size
-        if not e.verified or e.messages != messages or e.size != size:
-            catalog.put(key, type(e)(**{**_fields(e), "messages": messages, "size": size,
-                                        "verified": True}))
+    with _Meter(err, sum(e.size for e in entries.values())) as meter:
+        for key, e in entries.items():
+            path = catalog.path(key)
+            meter.next(key, e.size)
+            if not path.is_file():
+                bad.append((key, e, "the file is gone"))
+                catalog.remove(key)
+                continue
+            try:
+                messages = check_archive(path, e.kind)  # type: ignore[arg-type]
+            except CorruptArchive as x:
+                bad.append((key, e, str(x)))
+                catalog.remove(key)
+                if delete:
+                    path.unlink(missing_ok=True)
+                continue
+            checked += 1
+            size = path.stat().st_size
+            total += size
+            if not e.verified or e.messages != messages or e.size != size:
+                catalog.put(key, type(e)(**{**_fields(e), "messages": messages, "size": size,
+                                            "verified": True}))
     catalog.save()
     seconds = time.monotonic() - started
     out.print(f"{checked} files whole ({_size(total)} read in {seconds:.1f}s), {len(bad)} "
@@ -467,6 +469,35 @@ def verify_data(
                   markup=True, highlight=False)
     if bad:
         raise typer.Exit(EXIT_FAILURE)
+
+
+class _Meter:
+    """A transient bar over the bytes to read, on a terminal only."""
+
+    def __init__(self, console: Any, total: int) -> None:
+        self.progress: Any = None
+        if console.is_terminal:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     DownloadColumn(), console=console, transient=True)
+            self.task = self.progress.add_task("verifying", total=total)
+        self.pending = 0
+
+    def __enter__(self) -> _Meter:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def next(self, name: str, size: int) -> None:
+        """``name`` is read now; the file before it is done."""
+        if self.progress is not None:
+            self.progress.update(self.task, advance=self.pending, description=name)
+        self.pending = size
 
 
 def _fields(e: Any) -> dict[str, Any]:

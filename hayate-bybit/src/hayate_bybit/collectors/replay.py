@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -22,14 +22,13 @@ from hayate.transport import LogThrottle
 from hayate.types import Collector, CollectorConfig
 from hayate_bybit.collectors.replay_preview import preview_replay
 from hayate_bybit.config import PublicCategory
-from hayate_bybit.history.datadir import resolve_data_dir
-from hayate_bybit.history.dataset import ResolvedDataset, resolve_dataset
-from hayate_bybit.history.layout import KINDS, DatasetName
-from hayate_bybit.history.rules import checked_instrument
 from hayate_bybit.recording.infer import infer_instruments
 from hayate_bybit.recording.samples import resolve_path
 from hayate_bybit.recording.sources import ReplayFile
 from hayate_bybit.schemas.market import instrument_from_info
+
+if TYPE_CHECKING:
+    from hayate_bybit.history.dataset import ResolvedDataset
 
 __all__ = ["BybitReplay", "BybitReplayConfig", "InstrumentRules"]
 
@@ -43,6 +42,10 @@ class InstrumentRules(BaseModel):
     qty_step: Decimal = Field(gt=0, description="Size step, e.g. '0.001' (spot: basePrecision).")
     min_qty: Decimal = Field(Decimal(0), ge=0, description="Smallest order size.")
     min_notional: Decimal = Field(Decimal(0), ge=0, description="Smallest order value.")
+
+
+def _both_kinds() -> list[Literal["book", "trades"]]:
+    return ["book", "trades"]
 
 
 class BybitReplayConfig(CollectorConfig):
@@ -67,7 +70,7 @@ class BybitReplayConfig(CollectorConfig):
                                description="First day (UTC) of a dataset, e.g. '2024-05-01'.")
     to: date | None = Field(None, description="Last day (UTC, included); default: `from`.")
     kinds: list[Literal["book", "trades"]] = Field(
-        default_factory=lambda: list(KINDS),
+        default_factory=_both_kinds,
         description="What of a dataset to replay: 'book', 'trades' or both.")
     depth: int | None = Field(
         None, ge=1, description="Order-book depth of a dataset when a day has several "
@@ -115,6 +118,11 @@ class BybitReplayConfig(CollectorConfig):
 
     def resolve_datasets(self) -> list[ResolvedDataset]:
         """The files of every dataset over the days asked (a ConfigError if any is missing)."""
+        # Imported here: the history package is only needed by specs that name a dataset.
+        from hayate_bybit.history.datadir import resolve_data_dir
+        from hayate_bybit.history.dataset import resolve_dataset
+        from hayate_bybit.history.layout import DatasetName
+
         assert self.from_ is not None
         data_dir = resolve_data_dir(self.data_dir)
         names = [DatasetName.parse(d) for d in self.dataset]
@@ -192,6 +200,8 @@ class BybitReplay(Collector):
     async def _setup_datasets(self) -> None:
         """Files from the catalog; rules from the spec, else the saved snapshot (checked
         against the data), else the data's decimal grid."""
+        from hayate_bybit.history.rules import checked_instrument
+
         c = self.config
         wanted = set(c.symbols) or None
         known: dict[str, Instrument] = {}

@@ -96,8 +96,8 @@ class Catalog:
     @classmethod
     def open(cls, data_dir: Path) -> Catalog:
         """The catalog of ``data_dir``; the index is rebuilt from the files on disk (and
-        saved) when it is missing or unreadable. A directory that does not exist is an
-        empty catalog (nothing is created)."""
+        saved, if the directory is writable) when it is missing or unreadable. A directory
+        that does not exist is an empty catalog (nothing is created)."""
         cat = cls(data_dir)
         index = cat._read()
         if index is None:
@@ -105,7 +105,11 @@ class Catalog:
                 cat.entries = cat.scan()
                 cat.rebuilt = True
                 cat._changes = dict(cat.entries)
-                cat.save()
+                try:
+                    cat.save()
+                except OSError as e:  # a read-only data directory still replays
+                    log.warning("%s could not be written (%s): using the rebuilt catalog "
+                                "in memory", cat.index_path, e)
         else:
             cat.entries = index.files
         return cat

@@ -159,11 +159,33 @@ def test_a_missing_day_names_the_command_that_fetches_it(tmp_path: Path) -> None
     with pytest.raises(SpecError) as e:
         run(tmp_path, dataset="bybit/spot/BTCUSDT", **{"from": "2026-08-09"}, to="2026-08-10")
     (problem,) = e.value.problems
-    assert problem.key_path == "collectors.market"
+    assert problem.key_path == "collectors.market.dataset[0]"
     assert problem.message == (
         f"bybit/spot/BTCUSDT: no book for 2026-08-10; no trades for 2026-08-09..2026-08-10 "
-        f"(2 days) in {tmp_path}; fetch with: hayate data download bybit --category spot "
-        f"--symbols BTCUSDT --from 2026-08-09 --to 2026-08-10 --kind both --dir {tmp_path}")
+        f"(2 days) in {tmp_path}")
+    assert problem.hint == (
+        f"fetch with: hayate data download bybit --category spot --symbols BTCUSDT "
+        f"--from 2026-08-09 --to 2026-08-10 --kind both --dir {tmp_path}")
+
+
+def test_the_saved_rules_and_symbols_are_known_at_check_time(tmp_path: Path) -> None:
+    """A strategy's symbol and order size are checked against the dataset before the run."""
+    from hayate.spec.loader import parse_spec
+
+    fetch(tmp_path, "spot", "BTCUSDT", "2026-08-09", "2026-08-09")
+    plugins = make_plugins([*PLUGINS, "hayate_strategies.plugin", "hayate_paper.plugin"])
+    raw = spec(tmp_path, dataset="bybit/spot/BTCUSDT", **{"from": "2026-08-09"})
+    raw["strategies"] = {"mm": {"type": "mm.simple", "inputs": ["market"], "symbol": "BTCUSDT",
+                                "order_qty": "0.001", "spread_bps": 2}}
+    raw["executors"] = {"venue": {"type": "paper.exchange", "source": "market",
+                                  "balances": {"USDT": "10000", "BTC": "0.05"}}}
+    parse_spec(raw, plugins.registry, file="x.toml")  # fine
+    raw["strategies"]["mm"].update(symbol="ETHUSDT")
+    with pytest.raises(SpecError, match="no input of this strategy delivers 'ETHUSDT'"):
+        parse_spec(raw, plugins.registry, file="x.toml")
+    raw["strategies"]["mm"].update(symbol="BTCUSDT", order_qty="0.0000005")
+    with pytest.raises(SpecError, match=r"rules from collectors\.market"):
+        parse_spec(raw, plugins.registry, file="x.toml")
 
 
 def test_a_file_gone_from_the_disk_is_a_missing_day(tmp_path: Path) -> None:

@@ -97,6 +97,16 @@ class BybitReplayConfig(CollectorConfig):
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
 
+    @field_validator("dataset")
+    @classmethod
+    def _dataset_names(cls, v: list[str]) -> list[str]:
+        from hayate_bybit.history.layout import DatasetName
+
+        try:
+            return [str(DatasetName.parse(d)) for d in v]
+        except ConfigError as e:  # reported as it is, without pydantic's prefix
+            raise PydanticCustomError("dataset", "{message}", {"message": str(e)}) from None
+
     @model_validator(mode="after")
     def _path_or_dataset(self) -> BybitReplayConfig:
         if self.path and self.dataset:
@@ -107,17 +117,15 @@ class BybitReplayConfig(CollectorConfig):
         if self.dataset:
             if self.from_ is None:
                 raise ValueError("a dataset needs 'from' (and 'to'), e.g. from = '2024-05-01'")
+            if self.to is not None and self.to < self.from_:
+                raise ValueError(f"'from' ({self.from_}) is after 'to' ({self.to})")
             if not self.kinds:
                 raise ValueError("kinds is empty: 'book', 'trades' or both")
-            # Missing days are found here, so `hayate check` names the download command.
-            try:
-                self.resolve_datasets()
-            except ConfigError as e:  # reported as it is, without pydantic's prefix
-                raise PydanticCustomError("dataset", "{message}", {"message": str(e)}) from None
         return self
 
     def resolve_datasets(self) -> list[ResolvedDataset]:
-        """The files of every dataset over the days asked (a ConfigError if any is missing)."""
+        """The files of every dataset over the days asked (a :class:`MissingData` naming
+        the download command if any day is not on disk)."""
         # Imported here: the history package is only needed by specs that name a dataset.
         from hayate_bybit.history.datadir import resolve_data_dir
         from hayate_bybit.history.dataset import resolve_dataset
@@ -125,10 +133,10 @@ class BybitReplayConfig(CollectorConfig):
 
         assert self.from_ is not None
         data_dir = resolve_data_dir(self.data_dir)
-        names = [DatasetName.parse(d) for d in self.dataset]
-        return [resolve_dataset(n, self.from_, self.to or self.from_, self.kinds, data_dir,
-                                depth=self.depth, explicit_dir=self.data_dir is not None)
-                for n in names]
+        return [resolve_dataset(DatasetName.parse(d), self.from_, self.to or self.from_,
+                                self.kinds, data_dir, depth=self.depth,
+                                explicit_dir=self.data_dir is not None)
+                for d in self.dataset]
 
 
 class BybitReplay(Collector):
@@ -148,7 +156,13 @@ class BybitReplay(Collector):
 
     @classmethod
     def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
-        """Symbols and rules from the spec's instruments table and the files' headers."""
+        """Symbols and rules from the spec's instruments table and the files' headers; for
+        datasets, from the catalog (a day not downloaded is a problem naming the command
+        that fetches it) and the saved rules."""
+        if config.dataset:
+            from hayate_bybit.history.preview import preview_datasets
+
+            return preview_datasets(config, check)
         return preview_replay(config, check)
 
     def _replay_file(self, path: Path, symbols: set[str] | None,

@@ -22,7 +22,12 @@ __all__ = ["MissingData", "ResolvedDataset", "download_command", "resolve_datase
 
 
 class MissingData(ConfigError):
-    """Days of a dataset that are not downloaded (the message says how to get them)."""
+    """Days of a dataset that are not downloaded: ``what`` is missing, ``command`` fetches it."""
+
+    def __init__(self, what: str, command: str) -> None:
+        self.what = what
+        self.command = command
+        super().__init__(f"{what}; fetch with: {command}")
 
 
 @dataclass
@@ -88,6 +93,6 @@ def resolve_dataset(
                                data_dir if explicit_dir else None)
         if depth is not None and "book" in missing:
             cmd += f" --depth {depth}"
-        raise MissingData(f"{name}: {what} in {data_dir}; fetch with: {cmd}")
+        raise MissingData(f"{name}: {what} in {data_dir}", cmd)
     out.rules = load_rules(data_dir, name.category, name.symbol)
     return out

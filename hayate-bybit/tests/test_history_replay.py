@@ -228,9 +228,10 @@ def paper_spec(data_dir: Path, kinds: list[str]) -> dict[str, Any]:
         "collectors": {"market": {"type": "bybit.replay", "data_dir": str(data_dir),
                                   "dataset": "bybit/spot/BTCUSDT", "from": "2026-08-09",
                                   "to": "2026-08-10", "kinds": kinds}},
+        # The probe cancels its first bid once acknowledged and leaves the second resting.
         "strategies": {"probe": {"type": "testing.probe", "inputs": ["market"],
                                  "symbol": "BTCUSDT", "price": "65140.41", "qty": "0.001",
-                                 "cancel_after": 1_000_000}},
+                                 "leave_resting": True, "stop_when_done": False}},
         "executors": {"venue": {"type": "paper.exchange", "source": "market",
                                 "balances": {"USDT": "10000", "BTC": "0.05"},
                                 "latency": {"entry": "10ms", "cancel": "10ms",
@@ -245,7 +246,7 @@ def test_a_downloaded_range_through_the_paper_exchange(tmp_path: Path) -> None:
                               out_dir=tmp_path / "run")
     s = result.summary
     assert result.exit_code == 0 and s["exit_reason"] == "end of data", result.exit_reason
-    assert (s["orders"], s["fills"], s["maker_fills"]) == (1, 1, 1)
+    assert (s["orders"], s["fills"], s["maker_fills"]) == (2, 1, 1)
     (fill,) = [json.loads(x) for x in (tmp_path / "run/fills.jsonl").read_text().splitlines()]
     assert (fill["side"], Decimal(fill["price"]), Decimal(fill["qty"])) == (
         "Buy", Decimal("65140.41"), Decimal("0.001"))
@@ -253,4 +254,4 @@ def test_a_downloaded_range_through_the_paper_exchange(tmp_path: Path) -> None:
     assert fill["ts"] == first_sell["T"] * 1_000_000  # filled by that trade, at its time
     # Without the trade file nothing trades through the bid: no fill.
     result, _ = run_spec_dict(paper_spec(tmp_path, ["book"]), plugins, out_dir=tmp_path / "r2")
-    assert (result.summary["orders"], result.summary["fills"]) == (1, 0)
+    assert (result.summary["orders"], result.summary["fills"]) == (2, 0)

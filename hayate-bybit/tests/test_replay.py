@@ -14,7 +14,7 @@ import pytest
 
 from hayate.book.state import OrderBookState
 from hayate.events import BookInvalid, Event, Side, Trade
-from hayate.exceptions import ConfigError, SpecError
+from hayate.exceptions import SpecError
 from hayate.instruments import InstrumentRegistry
 from hayate.spec.loader import parse_spec
 from hayate_bybit.recording.format import Header, RecordingWriter
@@ -138,15 +138,16 @@ def test_derivatives_trade_csv_gz(tmp_path: Path) -> None:
                                                     "8b4e7c30-9cc4-5d05-a6ab-f4b57e1b3c4f")
 
 
-def test_descending_csv_is_refused(tmp_path: Path) -> None:
+def test_newest_first_csv_is_replayed_oldest_first(tmp_path: Path) -> None:
     path = tmp_path / "X_2025-01-01.csv"
-    path.write_text("id,timestamp,price,volume,side,rpi\n1,1747612899754,1.0,1,buy,0\n"
-                    "2,1747612836878,1.0,1,sell,0\n")
+    path.write_text("id,timestamp,price,volume,side,rpi\n2,1747612899754,1.1,1,buy,0\n"
+                    "1,1747612836878,1.0,2,sell,0\n")
     registry = InstrumentRegistry()
     from hayate.instruments import Instrument
     registry.add(Instrument(symbol="X", tick_size=Decimal("0.1"), qty_step=Decimal(1)))
-    with pytest.raises(ConfigError, match="descending"):
-        list(ReplayFile(path, instruments=registry).events())
+    events = list(ReplayFile(path, instruments=registry).events())
+    assert [(e.trade_id, e.ts, e.price, e.qty) for e in events if isinstance(e, Trade)] == [
+        ("1", 1747612836878_000000, 10, 2), ("2", 1747612899754_000000, 11, 1)]
 
 
 def test_csv_time_units() -> None:

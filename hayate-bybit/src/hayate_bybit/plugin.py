@@ -29,5 +29,7 @@ def hayate_register_executors(register: Register) -> None:
 @hookimpl
 def hayate_register_commands(app: Any) -> None:
     from hayate_bybit.cli import register_record_command
+    from hayate_bybit.data_cli import register_data_commands
 
     register_record_command(app)
+    register_data_commands(app)

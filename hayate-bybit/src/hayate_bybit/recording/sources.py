@@ -33,6 +33,7 @@ from hayate.numbers import check_id, check_ns
 from hayate.transport import LogThrottle
 from hayate_bybit.recording.files import ReadPosition, open_json_lines, open_lines
 from hayate_bybit.recording.format import FORMAT, Header, Line
+from hayate_bybit.recording.order import open_trade_lines
 from hayate_bybit.ws.decoder import PublicDecoder
 
 __all__ = ["ReplayFile", "TradeColumns", "csv_time_ns", "sniff", "symbol_from_filename"]
@@ -233,7 +234,7 @@ class ReplayFile:
         if cols.symbol is None and not self.csv_symbol:
             raise ConfigError(f"{self.path}: the CSV has no symbol column and the file name "
                               "names none; set csv_symbol")
-        lines = open_lines(self.path, self.position)
+        lines = open_trade_lines(self.path, cols.time, self.position)  # oldest first
         next(lines, None)
         last = 0
         first_time: int | None = None

@@ -82,6 +82,10 @@ def _register_core_sections() -> None:
         from hayate.journal.config import JournalConfig
 
         register_section("journal", JournalConfig)
+    if "outputs" not in _SECTIONS:
+        from hayate.accounting.config import OutputsConfig
+
+        register_section("outputs", OutputsConfig)
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,25 @@ def run(
     if out_dir is None:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         out_dir = Path("runs") / f"{loaded.name}-{stamp}"
+    from hayate.outlock import OutDirBusy, OutDirLock
+
+    lock = OutDirLock(out_dir)
+    try:
+        lock.acquire()
+    except OutDirBusy as e:
+        fail_config(str(e))
+    if lock.stale_pid is not None:
+        err.print(f"{out_dir}: taking over from pid {lock.stale_pid}, which stopped without "
+                  "releasing it", markup=False)
+    try:
+        _run_locked(loaded, plugins, out_dir, quiet, log_format)
+    finally:
+        lock.release()
+
+
+def _run_locked(loaded: Any, plugins: PluginManager, out_dir: Path, quiet: bool,
+                log_format: str) -> None:
+    """``hayate run`` once its ``--out`` is locked: build, run, print the summary."""
     from hayate.engine.runtime import BotRuntime
     from hayate.status.monitor import STATUS_CONSOLE
 

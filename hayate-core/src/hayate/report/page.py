@@ -238,9 +238,11 @@ def _charts(data: RunData) -> list[Chart]:
     eq = data.equity if len(data.sessions) <= 1 or not data.snapshots else []
     if eq:
         xs = [int(r["ts"]) for r in eq]
-        c = Chart("Equity", unit="quote")
-        c.add(Series("equity", *downsample(xs, [float(r["equity"]) for r in eq]), color=BLUE))
-        charts.append(c)
+        if all(r.get("equity") for r in eq):  # a venue that never told its balance has none
+            c = Chart("Equity", unit="quote")
+            c.add(Series("equity", *downsample(xs, [float(r["equity"]) for r in eq]),
+                         color=BLUE))
+            charts.append(c)
         c = Chart("P&L", unit="quote", zero_line=True)
         c.add(Series("net", *downsample(xs, [float(r["net_pnl"]) for r in eq]), color=BLUE))
         c.add(Series("realized", *downsample(xs, [float(r["realized_pnl"]) for r in eq]),

@@ -99,3 +99,45 @@ async def test_a_live_run_has_the_paper_runs_outputs(repo_root: Path, tmp_path: 
     assert report.returncode == 0, report.stderr.decode()
     html = (out / "report.html").read_text()
     assert "markout 10s after the fill" in html and "Sharpe" in html
+
+
+def _journal_position(path: Path) -> Decimal:
+    import sqlite3
+
+    if not path.exists():
+        return Decimal(0)
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = conn.execute("SELECT side, qty FROM fills").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return Decimal(0)
+    return sum((Decimal(q) if s == "Buy" else -Decimal(q) for s, q in rows), Decimal(0))
+
+
+async def test_kill_flatten_closes_the_live_position(repo_root: Path, tmp_path: Path) -> None:
+    from hayate_paper.bybit_server import BybitServer, load_config
+
+    out = tmp_path / "run"
+    async with BybitServer(load_config(server_config(repo_root)), port=0) as server:
+        account = server.account(KEY)
+        async with await anyio.open_process(command(repo_root, server, out, "10m"),
+                                            env=bot_env()) as proc:
+            with anyio.fail_after(120):
+                while _journal_position(out / "journal.sqlite") == 0 or not (
+                        out / "hayate.pid").exists():
+                    assert proc.returncode is None
+                    await anyio.sleep(0.1)
+            kill = await anyio.run_process([sys.executable, "-m", "hayate", "kill", "--flatten",
+                                            str(out), "--timeout", "60"], check=False)
+            assert kill.returncode == 0, kill.stderr.decode()
+            await proc.wait()
+        assert proc.returncode == 0
+        venue_position = account.account.position("BTCUSDT").size
+        assert not [o for o in account.orders.values() if o.is_open]
+    s = json.loads((out / "summary.json").read_text())
+    assert s["exit_reason"] == "kill switch"
+    assert s["flattened"] and s["flattened"][0]["orders"].get("venue")
+    assert venue_position == 0 == Decimal(s["final_position"]["BTCUSDT"])

@@ -118,6 +118,7 @@ class BotRuntime:
         self.sim_events = 0  # events handled so far in a simulation (updated every 1024)
         self.stash = Stash()  # per-bot data of hook implementations (see hayate.stash)
         self.flattened: list[dict[str, Any]] = []  # positions closed by the engine
+        self._flatten_due: str | None = None
         wiring = Wiring(spec, plugins, self.ctx)
         self.components: dict[str, Component] = wiring.components
         self.contexts: dict[str, ComponentContext] = wiring.contexts
@@ -315,6 +316,10 @@ class BotRuntime:
         pending = self._deliver(source, ev)
         if pending is not None:
             await pending
+        if self._flatten_due is not None:
+            # After the event reached the ledgers: they size the closing orders.
+            why, self._flatten_due = self._flatten_due, None
+            await self.flatten(why)
 
     def _deliver(self, source: str, ev: Event) -> Coroutine[Any, Any, None] | None:
         """States, then strategies, hear ``ev``. Synchronous until a strategy acts: most
@@ -403,7 +408,8 @@ class BotRuntime:
         """Close every position of every executor with a reduce-only market order (past
         the risk gate, like the kill switch's cancels); recorded in ``summary.json``."""
         sent = await send_flatten_orders(self)
-        self.flattened.append({"reason": reason, "orders": sent})
+        if sent or not self.flattened:
+            self.flattened.append({"reason": reason, "orders": sent})
         return sent
 
     async def _apply_risk(self) -> None:
@@ -413,7 +419,7 @@ class BotRuntime:
             await self.inject_actions(acts)
         why = risk.take_flatten()
         if why is not None:
-            await self.flatten(why)
+            self._flatten_due = why
         reason = risk.take_stop()
         if reason is not None:
             self.ctx.request_stop(reason)
@@ -427,6 +433,9 @@ class BotRuntime:
             await anyio.sleep(max(period, 0.01))
             if risk.poll():
                 await self._apply_risk()
+                if self._flatten_due is not None:
+                    why, self._flatten_due = self._flatten_due, None
+                    await self.flatten(why)
 
     # -- observers (journal, status, metrics) -------------------------------------------------
     def observe(

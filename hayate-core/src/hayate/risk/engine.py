@@ -69,6 +69,8 @@ class RiskEngine:
         self._pending: list[Action] = []
         self._stop: str | None = None
         self._flatten: str | None = None  # a breaker wants positions closed (reason)
+        self._flattening: str | None = None  # closing: a quote's fill that raced the
+        # cancels opens a position again, which is closed again
         self._stop_taken = False
         self._attention = False  # actions queued or a stop wanted: the engine must look
         self._last_seen: dict[str, int] = {}
@@ -236,6 +238,9 @@ class RiskEngine:
         elif t is Fill:
             if self.orders.on_fill(ev):  # type: ignore[arg-type]
                 self.fills += 1
+                if self._flattening is not None and "-flat-" not in ev.client_id:  # type: ignore[attr-defined]
+                    self._flatten = self._flattening
+                    self._attention = True
                 sym = ev.symbol  # type: ignore[attr-defined]
                 size = abs(self.orders.position(sym).size)
                 if size > self.max_abs_position.get(sym, _ZERO):
@@ -330,8 +335,8 @@ class RiskEngine:
         if action == "stop" and self._stop is None:
             self._stop = f"risk: {reason}"
             self._attention = True
-        if action == "flatten" and self._flatten is None:
-            self._flatten = f"risk: {reason}"
+        if action == "flatten" and self._flattening is None:
+            self._flatten = self._flattening = f"risk: {reason}"
             self._attention = True
 
     def _count_trip(self, reason: str) -> None:

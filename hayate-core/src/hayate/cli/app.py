@@ -322,12 +322,29 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _missing_command(cli: typer.Typer, args: list[str]) -> None:
+    """``hayate record`` without hayate-bybit installed: say what to install."""
+    from hayate.plugins.registry import KNOWN_COMMANDS
+
+    name = next((a for a in args if not a.startswith("-")), None)
+    package = KNOWN_COMMANDS.get(name or "")
+    if package is None:
+        return
+    have = {c.name or (c.callback.__name__ if c.callback else "") for c in cli.registered_commands}
+    have |= {g.name or "" for g in cli.registered_groups}
+    if name not in have:
+        err.print(f"[bold red]error:[/] 'hayate {name}' comes with {package}: "
+                  f"pip install {package}", markup=True)
+        sys.exit(EXIT_CONFIG)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     if "--debug" in (argv if argv is not None else sys.argv[1:]):
         STATE.debug = True
     try:
         cli = build_app()
+        _missing_command(cli, argv if argv is not None else sys.argv[1:])
         cli(args=argv, prog_name="hayate", standalone_mode=True)
     except SpecError as e:
         print_spec_error(e)

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hayate.exceptions import SpecError
-from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean
+from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean, package_for_kind
 from hayate.spec.errors import Problem
 from hayate.spec.models import EngineConfig, SpecHeader
 from hayate.types import (
@@ -161,29 +161,41 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> list[Probl
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _find_secrets(node: Any, path: tuple[str | int, ...], file: str) -> list[Problem]:
+def _secret_variable(key: str, venue: str | None) -> str:
+    """The variable Hayate reads for a secret written as ``key`` in a ``venue`` component."""
+    k = key.lower().replace("-", "_")
+    name = "API_KEY" if "key" in k and "secret" not in k else "API_SECRET"
+    return f"HAYATE_{venue or '<VENUE>'}_{name}"
+
+
+def _find_secrets(node: Any, path: tuple[str | int, ...], file: str,
+                  venue: str | None = None) -> list[Problem]:
     out: list[Problem] = []
     if isinstance(node, dict):
+        kind = node.get("type")
+        if isinstance(kind, str) and "." in kind and ":" not in kind:
+            venue = kind.split(".", 1)[0].upper()  # bybit.orders -> HAYATE_BYBIT_...
         for k, v in node.items():
             if isinstance(k, str) and k.lower().replace("-", "_") in SECRET_KEYS:
+                var = _secret_variable(k, venue)
                 out.append(
                     Problem(
                         file,
                         (*path, k),
                         "secrets do not belong in a spec file",
                         hint=(
-                            "set it in the environment as HAYATE_<VENUE>_"
-                            f"{k.upper().replace('-', '_')} (e.g. HAYATE_BYBIT_API_SECRET) "
-                            "or in a file of that name in a secrets directory "
+                            f"set it in the environment as {var}"
+                            + ("" if venue else " (e.g. HAYATE_BYBIT_API_SECRET)")
+                            + " or in a file of that name in a secrets directory "
                             "(hayate run --secrets-dir DIR)"
                         ),
                     )
                 )
             else:
-                out.extend(_find_secrets(v, (*path, k), file))
+                out.extend(_find_secrets(v, (*path, k), file, venue))
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            out.extend(_find_secrets(v, (*path, i), file))
+            out.extend(_find_secrets(v, (*path, i), file, venue))
     return out
 
 
@@ -420,6 +432,9 @@ def _component(
                 return None, [Problem(file, (*path, "type"), msg, choices=tuple(registry.kinds(role)))]
             guess = did_you_mean(kind, registry.kinds(role))
             hint = f"did you mean {guess!r}?" if guess else None
+            package = package_for_kind(kind)
+            if package is not None and not guess:
+                hint = f"{kind!r} comes with {package}: pip install {package}"
             if plugin_hint:
                 hint = (hint + "; " if hint else "") + plugin_hint
             if not registry.kinds(role):

@@ -185,3 +185,40 @@ def test_the_summary_table_has_a_labelled_column_per_venue_and_the_files() -> No
     net = next(line for line in text.splitlines() if "net P&L" in line)
     assert "-1.5000" in net and "2.2500" in net and "0.7500" in net
     assert "1,234,567" in text and "50.0%" in text
+
+
+def test_report_without_a_directory_takes_the_latest_run(tmp_path: Path) -> None:
+    for name in ("old", "new"):
+        d = tmp_path / "runs" / name
+        d.mkdir(parents=True)
+        (d / "summary.json").write_text(json.dumps({"name": name}))
+    os.utime(tmp_path / "runs" / "old" / "summary.json", (1, 1))  # written long ago
+    r = subprocess.run([sys.executable, "-m", "hayate", "report"], capture_output=True,
+                       text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "runs" / "new" / "report.html").exists()
+    assert not (tmp_path / "runs" / "old" / "report.html").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = subprocess.run([sys.executable, "-m", "hayate", "report"], capture_output=True,
+                       text=True, cwd=empty, timeout=120)
+    assert r.returncode == 2 and "no run under ./runs" in r.stderr
+
+
+def test_what_to_install_and_which_variable_to_set(tmp_path: Path) -> None:
+    env = {**os.environ, "HAYATE_PLUGINS": "core"}  # as if hayate-bybit were not installed
+    r = subprocess.run([sys.executable, "-m", "hayate", "record", "--symbols", "BTCUSDT"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2 and "pip install hayate-bybit" in r.stderr
+    spec = tmp_path / "bot.toml"
+    spec.write_text(SIM_SPEC.replace('[executors.venue]\ntype = "hayate_testing.components:'
+                                     'Recorder"', '[executors.venue]\ntype = "bybit.orders"\n'
+                                     'api_key = "k"\napi_secret = "s"'))
+    r = subprocess.run([sys.executable, "-m", "hayate", "check", str(spec)],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 2
+    assert "'bybit.orders' comes with hayate-bybit: pip install hayate-bybit" in r.stderr
+    assert "api_key: secrets do not belong in a spec file (set it in the environment as " \
+           "HAYATE_BYBIT_API_KEY" in r.stderr
+    assert "api_secret: secrets do not belong in a spec file (set it in the environment as " \
+           "HAYATE_BYBIT_API_SECRET" in r.stderr

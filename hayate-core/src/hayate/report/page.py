@@ -233,9 +233,19 @@ def _charts(data: RunData) -> list[Chart]:
                                           [float(r["net_pnl"]) for r in eq_rows]),
                          color=colors[i % len(colors)]))
         charts.append(c)
+        c = Chart("Equity by venue", unit="quote")
+        for i, (vid, eq_rows) in enumerate(data.equity_by_venue.items()):
+            rows_eq = [r for r in eq_rows if r.get("equity")]
+            c.add(Series(vid, *downsample([int(r["ts"]) for r in rows_eq],
+                                          [float(r["equity"]) for r in rows_eq]),
+                         color=colors[i % len(colors)]))
+        charts.append(c)
     # The paper exchange rewrites equity.csv at each start: after a restart the journal's
     # snapshots are the whole story.
     eq = data.equity if len(data.sessions) <= 1 or not data.snapshots else []
+    several = len(data.equity_by_venue) > 1
+    if several:
+        eq = []  # each venue's curve is in the charts by venue, above and below
     if eq:
         xs = [int(r["ts"]) for r in eq]
         if all(r.get("equity") for r in eq):  # a venue that never told its balance has none
@@ -250,7 +260,7 @@ def _charts(data: RunData) -> list[Chart]:
         c.add(Series("unrealized", *downsample(xs, [float(r["unrealized_pnl"]) for r in eq]),
                      color=ORANGE, width=1))
         charts.append(c)
-    elif data.snapshots:
+    elif data.snapshots and not several:
         c = Chart("P&L (from the journal's snapshots)", unit="quote", zero_line=True)
         for sym, rows in data.snapshots.items():
             c.add(Series(f"net {sym}", *downsample([r[0] for r in rows],
@@ -260,7 +270,14 @@ def _charts(data: RunData) -> list[Chart]:
         c = Chart(f"Position · {sym}", unit="base", zero_line=True)
         snaps = data.snapshots.get(sym)
         col = f"{sym}_position"
-        if eq and col in eq[0]:
+        if several:
+            colors = [BLUE, GREEN, RED, ORANGE, PURPLE, GREY]
+            for i, (vid, v_rows) in enumerate(data.equity_by_venue.items()):
+                if v_rows and col in v_rows[0]:
+                    c.add(Series(vid, *downsample([int(r["ts"]) for r in v_rows],
+                                                  [float(r[col]) for r in v_rows]),
+                                 color=colors[i % len(colors)], kind="step"))
+        elif eq and col in eq[0]:
             c.add(Series("position", *downsample([int(r["ts"]) for r in eq],
                                                  [float(r[col]) for r in eq]),
                          color=PURPLE, kind="step"))

@@ -14,8 +14,9 @@ import pytest
 
 from hayate.book.state import OrderBookState
 from hayate.events import BookInvalid, Event, Side, Trade
-from hayate.exceptions import ConfigError
+from hayate.exceptions import ConfigError, SpecError
 from hayate.instruments import InstrumentRegistry
+from hayate.spec.loader import parse_spec
 from hayate_bybit.recording.format import Header, RecordingWriter
 from hayate_bybit.recording.sources import ReplayFile, csv_time_ns
 from hayate_bybit.testing import TrueBook, instrument_item, reference
@@ -164,12 +165,16 @@ def test_files_merge_by_time_and_symbols_filter(recordings: Path) -> None:
 
 
 def test_missing_file_and_unknown_sample() -> None:
-    from hayate_testing.harness import run_spec_dict as run_raw
-
-    for path, what in (("/nonexistent/file.jsonl", "no such file"),
-                       ("sample:nope", "unknown sample")):
-        result, _ = run_raw(replay_spec(path=path), make_plugins(["hayate_bybit.plugin"]))
-        assert result.exit_code == 1 and what in result.exit_reason
+    """A missing file stops the run at start-up (it may exist where a sweep's worker runs,
+    so the check does not refuse it); an unknown sample is a spec problem at check time."""
+    plugins = make_plugins(["hayate_bybit.plugin"])
+    result, _ = run_spec_dict(replay_spec(path="/nonexistent/file.jsonl"), plugins)
+    assert result.exit_code == 1 and "no such file" in result.exit_reason
+    with pytest.raises(SpecError) as e:
+        parse_spec(replay_spec(path="sample:nope"), plugins.registry, file="bot.toml")
+    [p] = e.value.problems
+    assert p.key_path == "collectors.market.path[0]" and "unknown sample 'nope'" in p.message
+    assert "sample:spot-btcusdt-ethusdt" in p.choices
 
 
 # -- our recording format ----------------------------------------------------------------------

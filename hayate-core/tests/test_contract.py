@@ -70,20 +70,24 @@ def test_capability_flags_are_declared_with_their_defaults() -> None:
 
     assert Replay.runs_simulated(None) is True  # the default follows the flag
     assert Venue.needs_live_flag(None) is True
+    # Check-time hooks: a source cannot tell what it delivers, a strategy checks nothing.
+    assert Collector.preview(None, None) is None and Executor.preview(None, None) is None
+    assert Strategy.check_market(None, None, None) is None
 
 
 def test_every_flag_the_engine_reads_is_in_the_docs_table() -> None:
     doc = (DOCS / "plugin-hooks.md").read_text()
     table = doc[doc.index("## Capability flags"):doc.index("## Per-bot data")]
     for flag in ("simulated", "runs_simulated", "clock_follower", "live_trading",
-                 "needs_live_flag", "wraps_source_field", "restore_from_journal", "event_types"):
+                 "needs_live_flag", "wraps_source_field", "restore_from_journal", "event_types",
+                 "preview", "check_market"):
         assert f"`{flag}" in table, flag
     src = Path(hayate.__file__).parent
     undeclared = []
     for path in src.rglob("*.py"):
         for m in re.finditer(r'getattr\([^,]+,\s*"(simulated|clock_follower|live_trading|'
                              r'needs_live_flag|wraps_source_field|runs_simulated|'
-                             r'restore_from_journal)"', path.read_text()):
+                             r'restore_from_journal|preview|check_market)"', path.read_text()):
             undeclared.append(f"{path.name}: {m.group(0)}")
     assert not undeclared, "flags read by getattr instead of the declared attribute: " + \
         ", ".join(undeclared)

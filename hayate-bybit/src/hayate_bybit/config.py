@@ -108,7 +108,7 @@ class AccountSettings(BaseModel):
     lives and whose keys to use. Keys never appear here: they come from the environment
     (``HAYATE_<CREDENTIALS>_API_KEY`` / ``_API_SECRET``) or a ``--secrets-dir``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     environment: Environment = Field(
         description="'demo' (Bybit demo trading), 'testnet', 'mainnet' (real money: needs "

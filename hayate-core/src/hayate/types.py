@@ -12,8 +12,10 @@ bot spec. The engine builds one instance per spec table and hands it a
 What the engine reads of a class beyond that is declared here, on the role's base class,
 with its default: the **capability flags** (``Collector.simulated``, ``runs_simulated()``,
 ``clock_follower``; ``Executor.live_trading``, ``needs_live_flag()``,
-``wraps_source_field``, ``restore_from_journal()``). A component overrides the ones it
-needs; docs/plugin-hooks.md lists them all. :class:`RunningBot` is what hook
+``wraps_source_field``, ``restore_from_journal()``) and the **check-time hooks**
+(``Collector.preview()`` / ``Executor.preview()``, ``Strategy.check_market()``: see
+:mod:`hayate.spec.preview`). A component overrides the ones it needs; docs/plugin-hooks.md
+lists them all. :class:`RunningBot` is what hook
 implementations see of a running bot.
 """
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from hayate.clock import Clock
     from hayate.context import BotContext, ComponentContext
     from hayate.spec.loader import LoadedSpec
+    from hayate.spec.preview import MarketPreview, SourcePreview, SpecCheck
     from hayate.stash import Stash
 
 __all__ = [
@@ -78,7 +81,9 @@ Overflow = Literal["block", "drop_oldest", "conflate"]
 class ComponentConfig(BaseModel):
     """Base of every component's ``Config``: frozen, unknown keys are errors."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    # No inf or nan in a number (a price of inf, a spread of nan): there is no use for them.
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True,
+                              allow_inf_nan=False)
 
     type: str = Field(description="Registry kind of the component, e.g. 'mm.simple'.")
 
@@ -193,6 +198,14 @@ class Collector(Component):
     def events(self) -> Iterator[Event]:
         raise TypeError(f"{type(self).__name__} is a live collector; the engine uses run()")
 
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview | None:
+        """Check time (``hayate check``, and ``hayate run`` before anything starts): the
+        symbols this source will deliver and the trading rules it already knows, from its
+        config alone; quick, no network. Report config problems with ``check.problem``.
+        None (the default): cannot tell. See :mod:`hayate.spec.preview`."""
+        return None
+
 
 class State(Component):
     """Keeps something up to date from events (a book, the account...). Synchronous."""
@@ -248,6 +261,13 @@ class Strategy(Component):
     def on_stop(self, view: Any) -> Sequence[Action] | None:
         """Called once at a normal stop; actions returned are still executed."""
         return None
+
+    @classmethod
+    def check_market(cls, config: Any, market: MarketPreview, check: SpecCheck) -> None:
+        """Check time: compare the config with what the inputs will deliver (``market``:
+        symbols, and trading rules where a source declared them) and report what cannot
+        work with ``check.problem`` (or ``market.require_symbol`` / ``market.check_qty``).
+        The default checks nothing. See :mod:`hayate.spec.preview`."""
 
 
 class Executor(Component):
@@ -311,6 +331,13 @@ class Executor(Component):
         date (missed fills, orders closed meanwhile, positions, balances), or None when
         there is nothing to check. Fills are matched by ``fill_id``, so repeating one the
         account already has is harmless."""
+        return None
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview | None:
+        """Check time: the market data this executor will deliver as a source (see
+        :meth:`Collector.preview`). None (the default) for a source wrapper means what its
+        wrapped collector delivers; for any other executor, cannot tell."""
         return None
 
 

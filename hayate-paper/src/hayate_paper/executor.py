@@ -28,15 +28,16 @@ import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import anyio
 import msgspec
-from pydantic import Field
+from pydantic import AfterValidator, Field, model_validator
 
 from hayate.actions import Action, AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from hayate.clock import NS
 from hayate.events import Event, OrderStatus, OrderUpdate
+from hayate.spec.errors import ValueErrorAt
 from hayate.types import Emit, Executor, ExecutorConfig
 from hayate_paper.account import Account
 from hayate_paper.exchange import PaperExchange
@@ -55,6 +56,22 @@ _LIVELOCK = 100_000
 _ZERO = Decimal(0)
 
 
+def _balance(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError(f"a starting balance cannot be negative (got {value}); give 0 or more")
+    return value
+
+
+def _leverage(value: Decimal) -> Decimal:
+    if not 0 < value <= 200:
+        raise ValueError(f"leverage must be above 0 and at most 200 (got {value})")
+    return value
+
+
+Balance = Annotated[Decimal, AfterValidator(_balance)]
+Leverage = Annotated[Decimal, AfterValidator(_leverage)]
+
+
 #: Why an order that was still on its way to the venue when the run ended was not placed.
 NOT_SENT_REASON = "the run ended before the order reached the venue"
 
@@ -64,15 +81,15 @@ class PaperExchangeConfig(ExecutorConfig):
         description="Instance id of the market-data collector this venue trades against "
         "(live, recorded or simulated)."
     )
-    balances: dict[str, Decimal] = Field(
+    balances: dict[str, Balance] = Field(
         default_factory=lambda: {"USDT": Decimal(10_000)},
         description="Starting wallet balances per coin.",
     )
     settle_asset: str = Field(
-        "USDT", description="Margin/settle coin of linear contracts; P&L is reported in it."
+        "USDT", min_length=1, description="Margin/settle coin of linear contracts; P&L is reported in it."
     )
     leverage: Decimal = Field(Decimal(10), gt=0, le=200, description="Leverage of linear positions.")
-    leverage_by_symbol: dict[str, Decimal] = Field(
+    leverage_by_symbol: dict[str, Leverage] = Field(
         default_factory=dict, description="Per-symbol leverage overrides."
     )
     fees: FeeSchedule = Field(default_factory=FeeSchedule, description="Maker/taker fee rates.")
@@ -106,6 +123,18 @@ class PaperExchangeConfig(ExecutorConfig):
         False, description="Emit position updates for spot (Bybit has none)."
     )
     seed: int = Field(0, description="Mixed with the bot seed for latency and queue draws.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: Any) -> Any:
+        """The output files are the run's, for every venue: say where they went."""
+        if isinstance(data, dict):
+            for key in ("fills_file", "equity_file", "equity_interval"):
+                if key in data:
+                    raise ValueErrorAt(key, "moved: every venue's fills.jsonl and equity.csv "
+                                       "are set in the spec's [outputs] table (fills, equity, "
+                                       "equity_interval); see docs/accounting.md")
+        return data
 
 
 class PaperExchangeExecutor(Executor):

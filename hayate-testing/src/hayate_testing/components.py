@@ -13,6 +13,7 @@ from hayate.actions import Action, CancelAll, CancelOrder, PlaceOrder
 from hayate.clock import NS
 from hayate.events import BookDelta, BookSnapshot, Event, OrderStatus, OrderUpdate, Side, Trade
 from hayate.instruments import Instrument
+from hayate.spec.preview import MarketPreview, SourcePreview, SpecCheck
 from hayate.types import (
     Collector,
     CollectorConfig,
@@ -26,6 +27,11 @@ from hayate.types import (
 )
 
 T0 = 1_700_000_000 * NS
+
+
+def fake_instrument(symbol: str) -> Instrument:
+    """The instrument of the fake sources: tick 0.1, step 0.001."""
+    return Instrument(symbol=symbol, tick_size=Decimal("0.1"), qty_step=Decimal("0.001"))
 
 
 class TicksConfig(CollectorConfig):
@@ -43,8 +49,11 @@ class SimTicks(Collector):
     simulated: ClassVar[bool] = True
 
     async def setup(self) -> None:
-        self.ctx.instruments.add(Instrument(symbol=self.config.symbol, tick_size=Decimal("0.1"),
-                                            qty_step=Decimal("0.001")))
+        self.ctx.instruments.add(fake_instrument(self.config.symbol))
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        return SourcePreview.of([fake_instrument(config.symbol)])
 
     def events(self) -> Iterator[Event]:
         c = self.config
@@ -76,8 +85,11 @@ class LiveTicks(Collector):
     Config: ClassVar[type[LiveTicksConfig]] = LiveTicksConfig
 
     async def setup(self) -> None:
-        self.ctx.instruments.add(Instrument(symbol=self.config.symbol, tick_size=Decimal("0.1"),
-                                            qty_step=Decimal("0.001")))
+        self.ctx.instruments.add(fake_instrument(self.config.symbol))
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        return SourcePreview.of([fake_instrument(config.symbol)])
 
     async def run(self, emit: Emit) -> None:
         c = self.config
@@ -180,6 +192,11 @@ class Quoter(Strategy):
         self.stopped = True
         return [CancelAll(symbol=self.config.symbol)]
 
+    @classmethod
+    def check_market(cls, config: Any, market: MarketPreview, check: SpecCheck) -> None:
+        if config.mode == "quote":
+            market.require_symbol(check, "symbol", config.symbol)
+
     def summary(self) -> dict[str, Any]:
         return {"strategy_events": self.n}
 
@@ -196,6 +213,13 @@ class Probe(Strategy):
 
     kind: ClassVar[str] = "testing.probe"
     Config: ClassVar[type[ProbeConfig]] = ProbeConfig
+
+    @classmethod
+    def check_market(cls, config: Any, market: MarketPreview, check: SpecCheck) -> None:
+        """Its one order: the symbol must be delivered, the size and price on the grid."""
+        if market.require_symbol(check, "symbol", config.symbol):
+            market.check_qty(check, "qty", config.symbol, config.qty)
+            market.check_price(check, "price", config.symbol, config.price)
 
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)

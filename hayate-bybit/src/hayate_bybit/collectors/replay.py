@@ -7,15 +7,18 @@ import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hayate.events import Event
 from hayate.exceptions import ConfigError
 from hayate.instruments import Instrument
+from hayate.spec.preview import SourcePreview, SpecCheck
 from hayate.transport import LogThrottle
 from hayate.types import Collector, CollectorConfig
+from hayate_bybit.collectors.replay_preview import preview_replay
+from hayate_bybit.config import PublicCategory
 from hayate_bybit.recording.infer import infer_instruments
 from hayate_bybit.recording.samples import resolve_path
 from hayate_bybit.recording.sources import ReplayFile
@@ -27,16 +30,16 @@ __all__ = ["BybitReplay", "BybitReplayConfig", "InstrumentRules"]
 class InstrumentRules(BaseModel):
     """Trading rules for a symbol whose file carries none (Bybit history files)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    tick_size: Decimal = Field(description="Price tick, e.g. '0.1'.")
-    qty_step: Decimal = Field(description="Size step, e.g. '0.001' (spot: basePrecision).")
-    min_qty: Decimal = Decimal(0)
-    min_notional: Decimal = Decimal(0)
+    tick_size: Decimal = Field(gt=0, description="Price tick, e.g. '0.1'.")
+    qty_step: Decimal = Field(gt=0, description="Size step, e.g. '0.001' (spot: basePrecision).")
+    min_qty: Decimal = Field(Decimal(0), ge=0, description="Smallest order size.")
+    min_notional: Decimal = Field(Decimal(0), ge=0, description="Smallest order value.")
 
 
 class BybitReplayConfig(CollectorConfig):
-    path: list[str] = Field(
+    path: list[Annotated[str, Field(min_length=1)]] = Field(
         min_length=1,
         description=(
             "Files to replay (a string or a list): our recordings (.jsonl, .jsonl.gz), Bybit "
@@ -47,7 +50,7 @@ class BybitReplayConfig(CollectorConfig):
     )
     symbols: list[str] = Field(default_factory=list, description="Only these symbols (all: []).")
     speed: float = Field(0.0, ge=0, description="0: as fast as possible; 1.0: real time.")
-    category: str = Field("linear", description="Category of files without a header.")
+    category: PublicCategory = Field("linear", description="Category of files without a header.")
     instruments: dict[str, InstrumentRules] = Field(
         default_factory=dict,
         description="Rules per symbol for files without instruments (they win over inference).",
@@ -77,6 +80,11 @@ class BybitReplay(Collector):
         self.paths: list[Path] = []
         self.files: list[ReplayFile] = []
         self.throttle = LogThrottle(self.log, monotonic_ns=ctx.clock.monotonic)
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        """Symbols and rules from the spec's instruments table and the files' headers."""
+        return preview_replay(config, check)
 
     async def setup(self) -> None:
         c = self.config

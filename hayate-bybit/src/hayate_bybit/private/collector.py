@@ -22,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hayate.events import Event
 from hayate.spec.models import Duration
+from hayate.spec.preview import SourcePreview, SpecCheck
 from hayate.transport import Backoff, ReconnectingWebSocket, first_error
 from hayate.types import Collector, CollectorConfig, Emit
 from hayate_bybit.config import AccountSettings, endpoints, load_keys
@@ -46,7 +47,8 @@ class BybitPrivateConfig(CollectorConfig, AccountSettings):
     private_url: str | None = Field(None, description="Override the private WebSocket URL.")
     category: Literal["linear", "spot", "inverse"] = Field(
         "linear", description="Category of the REST catch-ups (the stream carries all).")
-    settle_coin: str = Field("USDT", description="Settle coin of linear/inverse catch-ups.")
+    settle_coin: str = Field("USDT", min_length=1,
+                             description="Settle coin of linear/inverse catch-ups.")
     symbols: list[str] = Field(
         default_factory=list,
         description="Symbols whose positions are re-read after a reconnect even when flat "
@@ -67,7 +69,10 @@ class BybitPrivateConfig(CollectorConfig, AccountSettings):
     @field_validator("symbols")
     @classmethod
     def _upper(cls, v: list[str]) -> list[str]:
-        return [s.strip().upper() for s in v]
+        out = [s.strip().upper() for s in v]
+        if not all(out):
+            raise ValueError("a symbol cannot be empty")
+        return out
 
     @model_validator(mode="after")
     def _check(self) -> BybitPrivateConfig:
@@ -94,6 +99,11 @@ class BybitPrivate(Collector):
 
     kind: ClassVar[str] = "bybit.private"
     Config: ClassVar[type[BybitPrivateConfig]] = BybitPrivateConfig
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        """Orders, fills, positions and balances: no market data."""
+        return SourcePreview.no_market_data()
 
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)

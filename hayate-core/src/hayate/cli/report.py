@@ -31,6 +31,8 @@ def report(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report (charts and statistics) of a run."""
+    from rich.markup import escape
+
     from hayate.cli.app import EXIT_CONFIG, err
     from hayate.cli.app import out as console
     from hayate.report import ReportError, write_report
@@ -44,6 +46,6 @@ def report(
     try:
         path = write_report(str(run_dir), str(out) if out else None, run)
     except ReportError as e:
-        err.print(f"[bold red]error:[/] {e}", markup=True)
+        err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True)
         raise typer.Exit(EXIT_CONFIG) from None
     console.print(f"report written to {path}", markup=False)

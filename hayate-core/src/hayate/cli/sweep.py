@@ -37,8 +37,8 @@ __all__ = ["sweep_app"]
 
 
 def fail_config(message: str) -> None:
-    """Exit 2 with ``message`` printed as is (a path or "hayate-core[ray]" is not markup)."""
-    cli_app.fail_config(escape(message))
+    """Exit 2 with ``message`` printed as is (the app's fail_config escapes markup)."""
+    cli_app.fail_config(message)
 
 EXIT_TERMINATED = 143
 

@@ -46,7 +46,7 @@ Amount = Annotated[Decimal, BeforeValidator(_decimal)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SymbolLimits(_Strict):
@@ -82,7 +82,7 @@ class RiskConfig(_Strict):
         "or flatten (halt, cancel every order, then close every position with reduce-only "
         "market orders).")
     stale_after: Duration | None = Field(
-        None, description="No market data for a symbol for this long: cancel its orders and "
+        None, gt=0, description="No market data for a symbol for this long: cancel its orders and "
                           "block new ones until data flows again (seconds or '5s').")
     max_reject_rate: float | None = Field(
         None, gt=0, le=1, description="Breaker: share of rejected orders among the last "

@@ -30,6 +30,7 @@ from hayate.actions import Action, PlaceOrder
 from hayate.clock import NS
 from hayate.events import BalanceUpdate, Event, Fill, OrderUpdate, Trade
 from hayate.stash import StashKey
+from hayate.types import Executor
 
 __all__ = ["RECORDER", "RunRecorder", "attach_recorder"]
 
@@ -90,8 +91,7 @@ class RunRecorder:
             folder = None if out is None else (out if len(executors) == 1 else out / eid)
             v = _Venue(bot.components[eid], ledger, marks, folder, symbols)
             v.currency = _currency(bot, eid)
-            opening = getattr(v.ex, "opening_equity", None)
-            start = opening() if callable(opening) else None
+            start = v.ex.opening_equity() if isinstance(v.ex, Executor) else None
             if start is not None:
                 ledger.equity_start = Decimal(start)
                 v.start_known = True

@@ -86,8 +86,8 @@ def test_a_negative_starting_balance_is_refused_before_the_run(tmp_path: Path) -
      "executors.venue.latency.entry", "uniform latency: high (0.005 s) is below low (0.02 s)"),
     ('latency = { response = { dist = "lognormal", median = "5ms", min = "2ms", max = "1ms" } }',
      "executors.venue.latency.response", "max (0.001 s) is below min (0.002 s)"),
-    ('fills_file = "out.log"\nequity_file = "out.log"', "executors.venue.equity_file",
-     "'out.log' is also the fills_file"),
+    ('fills_file = "out.log"', "executors.venue.fills_file",
+     "moved: every venue's fills.jsonl and equity.csv are set in the spec's [outputs] table"),
     ("queue_power = 0", "executors.venue.queue_power", "greater than 0"),
     ("settle_asset = ''", "executors.venue.settle_asset", "at least 1 character"),
 ])

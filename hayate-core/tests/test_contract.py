@@ -80,7 +80,7 @@ def test_every_flag_the_engine_reads_is_in_the_docs_table() -> None:
     table = doc[doc.index("## Capability flags"):doc.index("## Per-bot data")]
     for flag in ("simulated", "runs_simulated", "clock_follower", "live_trading",
                  "needs_live_flag", "wraps_source_field", "restore_from_journal", "event_types",
-                 "preview", "check_market"):
+                 "preview", "check_market", "opening_equity"):
         assert f"`{flag}" in table, flag
     src = Path(hayate.__file__).parent
     undeclared = []

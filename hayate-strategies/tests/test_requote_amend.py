@@ -244,7 +244,7 @@ def test_paper_exchange_run_amends_with_fewer_requests(tmp_path: Path,
     cancel, _ = _run_paper("cancel", tmp_path, monkeypatch)
     amend, checked = _run_paper("amend", tmp_path, monkeypatch)
     assert checked > 1000
-    mm, venue = amend["components"]["mm"], amend["components"]["venue"]
+    mm, venue = amend["components"]["mm"], amend["venues"]["venue"]
     assert mm["quotes_amended"] > 100 and mm["strategy_fills"] > 100
     assert venue["fills"] == mm["strategy_fills"] and venue["rejected_orders"] == 0
     assert venue["open_orders_at_end"] == 0

@@ -22,6 +22,7 @@ implementations see of a running bot.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -305,6 +306,13 @@ class Executor(Component):
         balances and positions are where they were; a live venue has nothing to rebuild
         (the default), it asks the exchange in :meth:`reconcile`."""
 
+    def opening_equity(self) -> Decimal | None:
+        """What the account is worth in its settle coin before the first event, when the
+        executor knows it without asking the venue (a simulated venue: its configured
+        balances). The run's ledger starts its equity from it; None (the default): from the
+        venue's first balance of the settle coin, as reported before the first fill."""
+        return None
+
     async def run(self, emit: Emit) -> None:
         """Background work (a socket, a retry loop). The default does nothing."""
 
@@ -420,4 +428,4 @@ class RunningBot(Protocol):
 
     def in_background(self, fn: Callable[[], Awaitable[None]]) -> None: ...
 
-    async def kill(self, reason: str = ...) -> None: ...
+    async def kill(self, reason: str = ..., flatten: bool = ...) -> None: ...

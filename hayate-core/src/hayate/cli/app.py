@@ -264,6 +264,25 @@ def run(
     if out_dir is None:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         out_dir = Path("runs") / f"{loaded.name}-{stamp}"
+    from hayate.outlock import OutDirBusy, OutDirLock
+
+    lock = OutDirLock(out_dir)
+    try:
+        lock.acquire()
+    except OutDirBusy as e:
+        fail_config(str(e))
+    if lock.stale_pid is not None:
+        err.print(f"{out_dir}: taking over from pid {lock.stale_pid}, which stopped without "
+                  "releasing it", markup=False)
+    try:
+        _run_locked(loaded, plugins, out_dir, quiet, log_format)
+    finally:
+        lock.release()
+
+
+def _run_locked(loaded: Any, plugins: PluginManager, out_dir: Path, quiet: bool,
+                log_format: str) -> None:
+    """``hayate run`` once its ``--out`` is locked: build, run, print the summary."""
     from hayate.engine.runtime import BotRuntime
     from hayate.status.monitor import STATUS_CONSOLE
 
@@ -382,12 +401,29 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _missing_command(cli: typer.Typer, args: list[str]) -> None:
+    """``hayate record`` without hayate-bybit installed: say what to install."""
+    from hayate.plugins.registry import KNOWN_COMMANDS
+
+    name = next((a for a in args if not a.startswith("-")), None)
+    package = KNOWN_COMMANDS.get(name or "")
+    if package is None:
+        return
+    have = {c.name or (c.callback.__name__ if c.callback else "") for c in cli.registered_commands}
+    have |= {g.name or "" for g in cli.registered_groups}
+    if name not in have:
+        err.print(f"[bold red]error:[/] 'hayate {name}' comes with {package}: "
+                  f"pip install {package}", markup=True)
+        sys.exit(EXIT_CONFIG)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     if "--debug" in (argv if argv is not None else sys.argv[1:]):
         STATE.debug = True
     try:
         cli = build_app()
+        _missing_command(cli, argv if argv is not None else sys.argv[1:])
         cli(args=argv, prog_name="hayate", standalone_mode=True)
     # What escapes the command group (plugin loading, building the app) ends the same way.
     except SpecError as e:

@@ -263,6 +263,9 @@ def report_cmd(
                      "last part). Default: the first two that vary."),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the ranked table.")] = 20,
+    min_fills: Annotated[int, typer.Option(
+        "--min-fills", min=0, help="Parameter sets with fewer fills (mean over their runs) "
+        "are ranked after every set that has them.")] = 1,
     order: Annotated[
         str | None, typer.Option("--order", help="'desc' (best = highest) or 'asc'; default by "
                                  "metric (lower is better for drawdown, fees).")
@@ -277,7 +280,7 @@ def report_cmd(
     if order not in (None, "asc", "desc"):
         fail_config(f"--order must be 'asc' or 'desc', not {order!r}")
     _print_report(out_dir, metric=metric, by=by or [], top=top, order=order, svg=svg,
-                  write_svg=not no_svg)
+                  write_svg=not no_svg, min_fills=min_fills)
 
 
 def _open_store(out_dir: Path) -> Any:
@@ -322,7 +325,7 @@ def _resolve_keys(wanted: list[str], keys: list[str]) -> list[str]:
 
 
 def _print_report(out_dir: Path, *, metric: str, by: list[str], top: int, order: str | None,
-                  svg: Path | None, write_svg: bool) -> None:
+                  svg: Path | None, write_svg: bool, min_fills: int = 1) -> None:
     from hayate.plugins.registry import did_you_mean
     from hayate.sweep.export import display
     from hayate.sweep.heatmap_svg import heat_map_svg
@@ -352,7 +355,7 @@ def _print_report(out_dir: Path, *, metric: str, by: list[str], top: int, order:
              f"{len(failed)} failed" + (f", {pending} pending" if pending else ""))
     out.print(title, style="bold", markup=False)
 
-    ranked = rank(rows, metric, descending=descending)
+    ranked = rank(rows, metric, descending=descending, min_fills=min_fills)
     multi = any(len(g.values) > 1 for g in ranked)
     context = [m for m in ("fills", "max_drawdown") if m != metric]
     table = Table(title=f"ranked by {metric} ({'mean over datasets, ' if multi else ''}"
@@ -372,7 +375,7 @@ def _print_report(out_dir: Path, *, metric: str, by: list[str], top: int, order:
         if multi:
             fig += [_fmt(g.worst), _fmt(g.best)]
         ctx = [_fmt(g.means.get(m)) for m in context]
-        runs = f"{g.ok}" + (f" ({g.failed} failed)" if g.failed else "")
+        runs = f"{g.ok}" + (f" ({g.note})" if g.note else "")
         table.add_row(str(i), *[Text(display(g.params.get(k))) for k in keys], *fig, *ctx, runs)
     out.print(table)
     if len(ranked) > top:

@@ -41,10 +41,12 @@ def hayate_check_action(action: Any, context: Any) -> str | None:
 def hayate_bot_starting(bot: Any) -> None:
     """Operator tools on the observer API: the journal (and restart recovery), the metrics
     endpoint, and the status display (a panel when the CLI gives a terminal console)."""
+    from hayate.accounting.recorder import RECORDER, attach_recorder
     from hayate.journal.recorder import JOURNAL, attach_journal
     from hayate.metrics_http import attach_metrics
     from hayate.status.monitor import STATUS_CONSOLE, attach_status
 
+    bot.stash[RECORDER] = attach_recorder(bot)
     journal = attach_journal(bot)
     if journal is not None:
         bot.stash[JOURNAL] = journal
@@ -54,8 +56,14 @@ def hayate_bot_starting(bot: Any) -> None:
 
 @hookimpl
 def hayate_bot_stopped(bot: Any, summary: dict[str, Any]) -> None:
-    """Add the risk engine's figures (mode, breaker trips, P&L, drawdown) to summary.json;
-    commit and close the journal (its figures go to summary.json too)."""
+    """Every venue's figures (the run's recorder), the risk engine's (mode, breaker trips,
+    P&L, drawdown) into summary.json; commit and close the journal (its figures go to
+    summary.json too)."""
+    from hayate.accounting.recorder import RECORDER
+
+    recorder = bot.stash.get(RECORDER)
+    if recorder is not None:
+        recorder.finish(summary)
     risk = getattr(bot, "risk_context", None)
     if isinstance(risk, RiskEngine) and (risk.active or risk.trips):
         summary["risk"] = risk.summary()

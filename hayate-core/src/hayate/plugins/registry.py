@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from hayate.exceptions import PluginError
 from hayate.types import ROLES, ComponentConfig, Role, role_base_problem
 
-__all__ = ["Registry", "RegistryEntry", "did_you_mean"]
+__all__ = ["KNOWN_COMMANDS", "KNOWN_PACKAGES", "Registry", "RegistryEntry", "did_you_mean",
+           "package_for_kind"]
 
 
 @dataclass(frozen=True)
@@ -78,3 +79,15 @@ class Registry:
 def did_you_mean(word: str, choices: list[str]) -> str | None:
     match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return match[0] if match else None
+
+
+#: Kind prefixes and CLI commands of Hayate's own distributions: what to install when a
+#: spec or a command needs one that is not installed.
+KNOWN_PACKAGES: dict[str, str] = {"bybit": "hayate-bybit", "paper": "hayate-paper",
+                                  "mm": "hayate-strategies"}
+KNOWN_COMMANDS: dict[str, str] = {"record": "hayate-bybit", "paper": "hayate-paper"}
+
+
+def package_for_kind(kind: str) -> str | None:
+    """The distribution that provides ``kind`` (``bybit.orders`` -> hayate-bybit), if ours."""
+    return KNOWN_PACKAGES.get(kind.split(".", 1)[0]) if "." in kind else None

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hayate.exceptions import SpecError
-from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean
+from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean, package_for_kind
 from hayate.spec.errors import Problem, ValueErrorAt
 from hayate.spec.models import EngineConfig, SpecHeader
 from hayate.spec.overrides import apply_overrides, apply_tracked, blame_overrides
@@ -79,6 +79,10 @@ def _register_core_sections() -> None:
         from hayate.journal.config import JournalConfig
 
         register_section("journal", JournalConfig)
+    if "outputs" not in _SECTIONS:
+        from hayate.accounting.config import OutputsConfig
+
+        register_section("outputs", OutputsConfig)
 
 
 @dataclass(frozen=True)
@@ -117,29 +121,41 @@ class LoadedSpec:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _find_secrets(node: Any, path: tuple[str | int, ...], file: str) -> list[Problem]:
+def _secret_variable(key: str, venue: str | None) -> str:
+    """The variable Hayate reads for a secret written as ``key`` in a ``venue`` component."""
+    k = key.lower().replace("-", "_")
+    name = "API_KEY" if "key" in k and "secret" not in k else "API_SECRET"
+    return f"HAYATE_{venue or '<VENUE>'}_{name}"
+
+
+def _find_secrets(node: Any, path: tuple[str | int, ...], file: str,
+                  venue: str | None = None) -> list[Problem]:
     out: list[Problem] = []
     if isinstance(node, dict):
+        kind = node.get("type")
+        if isinstance(kind, str) and "." in kind and ":" not in kind:
+            venue = kind.split(".", 1)[0].upper()  # bybit.orders -> HAYATE_BYBIT_...
         for k, v in node.items():
             if is_secret_key(k):
+                var = _secret_variable(k, venue)
                 out.append(
                     Problem(
                         file,
                         (*path, k),
                         "secrets do not belong in a spec file",
                         hint=(
-                            "set it in the environment as HAYATE_<VENUE>_"
-                            f"{k.upper().replace('-', '_')} (e.g. HAYATE_BYBIT_API_SECRET) "
-                            "or in a file of that name in a secrets directory "
+                            f"set it in the environment as {var}"
+                            + ("" if venue else " (e.g. HAYATE_BYBIT_API_SECRET)")
+                            + " or in a file of that name in a secrets directory "
                             "(hayate run --secrets-dir DIR)"
                         ),
                     )
                 )
             else:
-                out.extend(_find_secrets(v, (*path, k), file))
+                out.extend(_find_secrets(v, (*path, k), file, venue))
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            out.extend(_find_secrets(v, (*path, i), file))
+            out.extend(_find_secrets(v, (*path, i), file, venue))
     return out
 
 
@@ -358,6 +374,9 @@ def _component(
                                             choices=tuple(registry.kinds(role)))]
             guess = did_you_mean(kind, registry.kinds(role))
             hint = f"did you mean {guess!r}?" if guess else None
+            package = package_for_kind(kind)
+            if package is not None and not guess:
+                hint = f"{kind!r} comes with {package}: pip install {package}"
             if plugin_hint:
                 hint = (hint + "; " if hint else "") + plugin_hint
             if not registry.kinds(role):

@@ -282,3 +282,17 @@ def test_a_second_depth_of_the_same_symbol_is_ignored(dec: tuple[PublicDecoder, 
     assert d.feed(other) == []
     assert m.counter_total("frames_other_depth") == 1
     assert list(d.books) == ["orderbook.50.BTCUSDT"]
+
+
+def test_the_decoder_imports_nothing_it_does_not_use() -> None:
+    """Importing the public decoder (record, replay, live) costs no config models, no
+    package metadata and no network library."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hayate_bybit.ws.decoder\n"
+            "print(' '.join(m for m in ('importlib.metadata', 'email', 'pydantic', "
+            "'pydantic_settings', 'websockets', 'httpx') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "", out

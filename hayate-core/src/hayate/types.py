@@ -30,6 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hayate.actions import Action
 from hayate.events import Event
+from hayate.roles import ROLES as ROLES  # re-exported: the roles live in hayate.roles
+from hayate.roles import SINGULAR as SINGULAR
+from hayate.roles import Role as Role
 
 if TYPE_CHECKING:
     from hayate.clock import Clock
@@ -60,15 +63,6 @@ __all__ = [
     "role_base_problem",
 ]
 
-Role = Literal["collectors", "states", "inputs", "strategies", "executors"]
-ROLES: tuple[Role, ...] = ("collectors", "states", "inputs", "strategies", "executors")
-SINGULAR: dict[str, str] = {
-    "collectors": "collector",
-    "states": "state",
-    "inputs": "input",
-    "strategies": "strategy",
-    "executors": "executor",
-}
 
 Emit = Callable[[Sequence[Event]], Awaitable[None]]
 """Send a batch of events from a source into the bot (may wait under back-pressure)."""

@@ -28,8 +28,8 @@ from hayate.exceptions import InvalidNumber
 from hayate.instruments import Instrument
 from hayate.numbers import MAX_ID_CHARS, MS_MAX, MS_MIN, Sign, check_id, check_ms, parse_decimal
 from hayate.transport import LogThrottle
-from hayate_bybit.config import KLINE_INTERVALS
 from hayate_bybit.events import Kline
+from hayate_bybit.limits import KLINE_INTERVALS
 from hayate_bybit.schemas.public import (
     BookData,
     BookDataRaw,

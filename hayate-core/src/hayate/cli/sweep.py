@@ -9,14 +9,10 @@ from __future__ import annotations
 import shutil
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.style import Style
-from rich.table import Table
-from rich.text import Text
 from typer.core import TyperGroup
 
 from hayate.cli import app as cli_app
@@ -32,6 +28,9 @@ from hayate.cli.app import (
     print_spec_error,
 )
 from hayate.exceptions import ConfigError, SpecError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = ["sweep_app"]
 
@@ -121,6 +120,9 @@ def run_cmd(
         raise typer.Exit(EXIT_CONFIG) from None
     n = len(plan.combinations)
     if dry_run:
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table(title=f"{plan.sweep.name}: {n} combination{'s' if n != 1 else ''}, all valid")
         table.add_column("id")
         table.add_column("combination")
@@ -208,6 +210,8 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 
 
 def _progress(quiet: bool) -> Progress | None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     if quiet or not err.is_terminal:
         return None
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -326,6 +330,9 @@ def _resolve_keys(wanted: list[str], keys: list[str]) -> list[str]:
 
 def _print_report(out_dir: Path, *, metric: str, by: list[str], top: int, order: str | None,
                   svg: Path | None, write_svg: bool, min_fills: int = 1) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     from hayate.plugins.registry import did_you_mean
     from hayate.sweep.export import display
     from hayate.sweep.heatmap_svg import heat_map_svg
@@ -413,6 +420,10 @@ def _fmt(value: float | None) -> str:
 
 
 def _print_heat_map(hm: Any, short: dict[str, str], lower: bool) -> None:
+    from rich.style import Style
+    from rich.table import Table
+    from rich.text import Text
+
     from hayate.sweep.heatmap_svg import format_value
     from hayate.sweep.report import color, text_color
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from hayate.exceptions import SpecError
+from hayate.exceptions import PluginError, SpecError
 from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean, package_for_kind
 from hayate.spec.errors import Problem, ValueErrorAt
 from hayate.spec.models import EngineConfig, SpecHeader
@@ -385,7 +385,10 @@ def _component(
             return None, None, [Problem(file, (*path, "type"),
                                         f"unknown {SINGULAR[role]} kind {kind!r}",
                                         choices=tuple(registry.kinds(role)), hint=hint)]
-    model = entry.config_model
+    try:
+        model = entry.config_model  # a lazily registered class is imported here
+    except PluginError as e:
+        return None, None, [Problem(file, (*path, "type"), str(e))]
     try:
         config = model.model_validate(body)
     except ValidationError as e:

@@ -13,3 +13,4 @@ def hayate_register_strategies(register: Register) -> None:
     register.lazy("mm.dynamic", "hayate_strategies.market_making.dynamic:DynamicMarketMaker")
     register.lazy("mm.avellaneda",
                   "hayate_strategies.market_making.avellaneda:AvellanedaStoikov")
+    register.lazy("mm.join_touch", "hayate_strategies.join_touch:JoinTheTouch")

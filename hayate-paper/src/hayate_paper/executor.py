@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Literal
 
 import anyio
 import msgspec
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from hayate.actions import Action, AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from hayate.clock import NS
@@ -43,6 +43,7 @@ from hayate.types import Emit, Executor, ExecutorConfig
 from hayate_paper.account import Account
 from hayate_paper.exchange import PaperExchange
 from hayate_paper.fees import FeeSchedule
+from hayate_paper.fill_model import FillModel, parse_own_depletion
 from hayate_paper.latency import LatencyConfig, make_sampler
 from hayate_paper.outputs import EquityWriter, FillLog, fmt_decimal
 from hayate_paper.queue import make_queue_model
@@ -93,6 +94,16 @@ class PaperExchangeConfig(ExecutorConfig):
     fill_on_cross: bool = Field(
         True, description="Fill resting orders when the opposite side of the book reaches them."
     )
+    partial_fills: bool = Field(
+        True, description="A resting order fills only from what a print leaves after its "
+        "queue (and a crossing up to the size shown at its price); false: it fills whole "
+        "once its queue is reached and a trade goes through its price, or when crossed.",
+    )
+    own_depletion: str = Field(
+        "persist", description="Liquidity our crossing fills took from a level: 'persist' "
+        "(until the feed deletes or shrinks the level), 'decay:<duration>' (wears off "
+        "linearly over that time) or 'none' (forgotten at once).",
+    )
     market_protection_bps: Decimal | None = Field(
         None, ge=0,
         description="Cap market orders at this many basis points beyond the best price "
@@ -111,6 +122,11 @@ class PaperExchangeConfig(ExecutorConfig):
     equity_interval: Duration = Field(
         1.0, gt=0, description="Simulated seconds between rows of equity.csv."
     )
+    @field_validator("own_depletion", mode="before")
+    @classmethod
+    def _own_depletion(cls, value: object) -> str:
+        return parse_own_depletion(value)
+
     fills_file: str | None = Field(
         "fills.jsonl", description="Fill log written into the run's --out directory (none: off)."
     )
@@ -151,6 +167,7 @@ class PaperExchangeExecutor(Executor):
             market_protection_bps=c.market_protection_bps,
             balance_on_order_change=c.balance_on_order_change,
             spot_position_updates=c.spot_position_updates,
+            fill_model=FillModel(partial_fills=c.partial_fills, own_depletion=c.own_depletion),
             on_fill=self._on_fill, on_count=ctx.count,
         )
         self.requests: deque[tuple[int, Action]] = deque()

@@ -292,3 +292,9 @@ def plans() -> dict[str, dict[int, list[Action]]]:
 def seen() -> dict[str, list[tuple[int, Event]]]:
     """What ``test.plan`` strategies saw (clock time, event), by plan name."""
     return SEEN
+
+
+@pytest.fixture
+def scripts() -> dict[str, list[Event]]:
+    """Event lists ``test.script`` collectors replay, by script name."""
+    return SCRIPTS

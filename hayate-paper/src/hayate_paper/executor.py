@@ -13,6 +13,11 @@ discrete-event loop (see :meth:`PaperExchangeExecutor.wrap_events`):
 - market data reaches the bot at its recorded receive time, or at venue time plus the
   market-data latency when it carries none.
 
+With ``shadow_of`` set the executor is a **shadow twin** of another executor (shadow mode,
+docs/shadow.md): it wraps nothing and no strategy sends to it; the engine feeds it copies
+of its source's market data and of the actions sent to that executor, and
+:class:`~hayate_paper.twin.ShadowTwin` runs them through the same matching engine.
+
 Deliveries are yielded in time order with ``recv_ts`` set to the delivery time. At equal
 times venue-side work (market data first, then requests) happens before deliveries, and
 the next market event is always peeked first, so an order the bot sends at T is matched
@@ -48,6 +53,7 @@ from hayate_paper.latency import LatencyConfig, make_sampler
 from hayate_paper.outputs import EquityWriter, FillLog, fmt_decimal
 from hayate_paper.queue import make_queue_model
 from hayate_paper.rules import VenueRules
+from hayate_paper.twin import ShadowTwin
 
 __all__ = ["PaperExchangeConfig", "PaperExchangeExecutor"]
 
@@ -118,6 +124,11 @@ class PaperExchangeConfig(ExecutorConfig):
     spot_position_updates: bool = Field(
         False, description="Emit position updates for spot (Bybit has none)."
     )
+    shadow_of: str | None = Field(
+        None, description="Shadow mode: the id of the executor this venue is a twin of. It "
+        "then gets a copy of the market data of `source` and of every action sent to that "
+        "executor, and the run reports where the two venues part (docs/shadow.md).",
+    )
     seed: int = Field(0, description="Mixed with the bot seed for latency and queue draws.")
     equity_interval: Duration = Field(
         1.0, gt=0, description="Simulated seconds between rows of equity.csv."
@@ -141,6 +152,7 @@ class PaperExchangeExecutor(Executor):
     kind: ClassVar[str] = "paper.exchange"
     Config: ClassVar[type[PaperExchangeConfig]] = PaperExchangeConfig
     wraps_source_field: ClassVar[str] = "source"
+    shadow_field: ClassVar[str] = "shadow_of"
 
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)
@@ -182,12 +194,17 @@ class PaperExchangeExecutor(Executor):
         self._sampled_fills = -1
         self._start_equity: Decimal | None = None
         self._closed = False
+        # Shadow mode: a twin of another executor (hayate.types.ShadowVenue).
+        self.shadowed = c.shadow_of or ""
+        self.shadow_sources = (c.source,)
+        self.twin = ShadowTwin(self.exchange, self._entry, self._cancel) if c.shadow_of else None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def setup(self) -> None:
         for inst in self.ctx.instruments:
             self.exchange.state(inst.symbol)
-        self._open_outputs()
+        if self.twin is None:  # a twin's fills go to the journal's shadow tables
+            self._open_outputs()
 
     def _open_outputs(self) -> None:
         """Small local files, opened once before the run (blocking is fine here)."""
@@ -269,6 +286,38 @@ class PaperExchangeExecutor(Executor):
                     reason=NOT_SENT_REASON, venue=self.exchange.venue))
         self.requests.clear()
         return out
+
+    # -- shadow mode (hayate.types.ShadowVenue) ------------------------------------------------
+    def _twin(self) -> ShadowTwin:
+        if self.twin is None:
+            raise TypeError(f"paper.exchange {self.id!r} is not a shadow twin (no shadow_of)")
+        return self.twin
+
+    def shadow_market(self, event: Event) -> None:
+        self._twin().market(event)
+
+    def shadow_submit(self, actions: Sequence[Action], sent_at: int) -> None:
+        self._twin().submit(actions, sent_at)
+
+    def shadow_advance(self, until: int) -> None:
+        self._twin().advance(until)
+
+    def shadow_finish(self) -> None:
+        self._twin().finish()
+
+    def shadow_take(self) -> list[Event]:
+        return self._twin().take()
+
+    def shadow_marks(self) -> dict[str, Decimal | None]:
+        return self.exchange.marks()
+
+    def shadow_settings(self) -> dict[str, Any]:
+        """The model settings a divergence report shows (and ``hayate calibrate`` fits)."""
+        c = self.config
+        lat = c.latency.model_dump(mode="json")
+        return {"queue_model": c.queue_model, "queue_power": c.queue_power,
+                "partial_fills": c.partial_fills, "own_depletion": c.own_depletion,
+                "fill_on_cross": c.fill_on_cross, "latency": lat}
 
     # -- restart recovery (hayate_paper.recovery) ----------------------------------------------
     def restore_from_journal(self, recovered: Any) -> None:

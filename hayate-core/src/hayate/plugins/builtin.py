@@ -39,15 +39,18 @@ def hayate_check_action(action: Any, context: Any) -> str | None:
 
 @hookimpl
 def hayate_bot_starting(bot: Any) -> None:
-    """Operator tools on the observer API: the journal (and restart recovery), the metrics
-    endpoint, and the status display (a panel when the CLI gives a terminal console)."""
+    """Operator tools on the observer API: the journal (and restart recovery), shadow mode's
+    twins (when the spec has any), the metrics endpoint, and the status display (a panel
+    when the CLI gives a terminal console)."""
     from hayate.journal.recorder import JOURNAL, attach_journal
     from hayate.metrics_http import attach_metrics
+    from hayate.shadow.runner import attach_shadow
     from hayate.status.monitor import STATUS_CONSOLE, attach_status
 
     journal = attach_journal(bot)
     if journal is not None:
         bot.stash[JOURNAL] = journal
+    attach_shadow(bot)
     attach_metrics(bot)
     attach_status(bot, bot.stash.get(STATUS_CONSOLE))
 
@@ -55,11 +58,17 @@ def hayate_bot_starting(bot: Any) -> None:
 @hookimpl
 def hayate_bot_stopped(bot: Any, summary: dict[str, Any]) -> None:
     """Add the risk engine's figures (mode, breaker trips, P&L, drawdown) to summary.json;
+    finish shadow mode's twins (their comparison goes to summary.json and the journal);
     commit and close the journal (its figures go to summary.json too)."""
     risk = getattr(bot, "risk_context", None)
     if isinstance(risk, RiskEngine) and (risk.active or risk.trips):
         summary["risk"] = risk.summary()
     from hayate.journal.recorder import JOURNAL
+    from hayate.shadow.runner import SHADOW
+
+    shadow = bot.stash.get(SHADOW)
+    if shadow is not None:
+        shadow.stop(summary)
 
     journal = bot.stash.get(JOURNAL)
     if journal is not None:

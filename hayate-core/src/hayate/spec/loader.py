@@ -44,6 +44,7 @@ __all__ = [
     "needs_live_flag",
     "parse_spec",
     "register_section",
+    "shadowed_executor",
     "wrapped_field",
 ]
 
@@ -63,6 +64,8 @@ SECRET_KEYS = frozenset(
     }
 )
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+DEFAULT_TWIN_KIND = "paper.exchange"
+"""The kind of the twins ``[engine] shadow = true`` adds (from hayate-paper)."""
 # Extra top-level sections owned by core subsystems (risk, journal...): name -> model.
 _SECTIONS: dict[str, type[BaseModel]] = {}
 
@@ -260,6 +263,15 @@ def wrapped_field(comp: SpecComponent) -> str | None:
     return comp.cls.wraps_source_field if issubclass(comp.cls, Executor) else None
 
 
+def shadowed_executor(comp: SpecComponent) -> str | None:
+    """The id of the executor this one shadows (it is then a shadow twin), or None."""
+    cls = comp.cls
+    if not issubclass(cls, Executor) or not cls.shadow_field:
+        return None
+    target = getattr(comp.config, cls.shadow_field, None)
+    return target if isinstance(target, str) and target else None
+
+
 def needs_live_flag(comp: SpecComponent) -> bool:
     """Whether this executor, as configured, trades real money (mainnet)."""
     cls = comp.cls
@@ -377,6 +389,8 @@ def parse_spec(
             if comp is not None:
                 components[role][cid] = comp
 
+    if not problems and engine.shadow:
+        problems += _add_twins(file, components, registry)
     if not problems:
         problems += _check_wiring(file, components, engine)
     if problems:
@@ -431,12 +445,88 @@ def _component(
     return SpecComponent(id=cid, role=role, kind=kind, entry=entry, config=config), []
 
 
+def _strategy_sources(components: Mapping[Role, Mapping[str, SpecComponent]],
+                      executor: str) -> set[str]:
+    """Collectors the strategies trading through ``executor`` read (directly or through
+    their inputs' states), except those an executor interposes (a private stream)."""
+    collectors = components["collectors"]
+    executors = components["executors"]
+    regular = [eid for eid, ex in executors.items() if shadowed_executor(ex) is None]
+    wrapped = set()
+    for eid in regular:
+        field_name = wrapped_field(executors[eid])
+        if field_name and getattr(executors[eid].config, field_name, None):
+            wrapped.add(getattr(executors[eid].config, field_name))
+    found: set[str] = set()
+    for strat in components["strategies"].values():
+        ex = getattr(strat.config, "executor", None) or (regular[0] if len(regular) == 1 else None)
+        if ex != executor:
+            continue
+        for name in getattr(strat.config, "inputs", []):
+            if name in collectors:
+                found.add(name)
+            elif name in components["inputs"]:
+                for st in getattr(components["inputs"][name].config, "states", []):
+                    state = components["states"].get(st)
+                    found.update(src for src in getattr(getattr(state, "config", None),
+                                                        "sources", []) if src in collectors)
+    return {c for c in found - wrapped if not is_clock_follower(collectors[c])}
+
+
+def _add_twins(file: str, components: dict[Role, dict[str, SpecComponent]],
+               registry: Registry) -> list[Problem]:
+    """``[engine] shadow = true``: a ``paper.exchange`` twin (id ``<executor>-twin``) for
+    each executor trading on a venue outside the bot that has no explicit twin."""
+    executors = components["executors"]
+    twinned = {shadowed_executor(ex) for ex in executors.values()}
+    live = [eid for eid, ex in executors.items() if shadowed_executor(ex) is None
+            and issubclass(ex.cls, Executor) and ex.cls.live_trading]
+    path: tuple[str | int, ...] = ("engine", "shadow")
+    if not live and not twinned - {None}:
+        return [Problem(file, path, "shadow mode needs an executor that trades on a venue "
+                        "outside the bot (e.g. 'bybit.orders'); a paper venue is simulated "
+                        "already", hint="to compare two paper models, add a 'paper.exchange' "
+                        "executor with shadow_of = \"<executor id>\"")]
+    entry = registry.get("executors", DEFAULT_TWIN_KIND)
+    problems: list[Problem] = []
+    ids = {cid for role in ROLES for cid in components[role]}
+    for eid in live:
+        if eid in twinned:
+            continue
+        if entry is None:
+            return [Problem(file, path, f"shadow mode needs the {DEFAULT_TWIN_KIND!r} "
+                            "executor, which is not installed", hint="pip install hayate-paper")]
+        found = sorted(_strategy_sources(components, eid))
+        tid = f"{eid}-twin"
+        if len(found) != 1 or tid in ids:
+            why = (f"the id {tid!r} is taken" if tid in ids else
+                   "no strategy trading through it reads a market-data collector" if not found
+                   else f"its strategies read several collectors ({', '.join(found)})")
+            problems.append(Problem(
+                file, path, f"cannot add a twin for executor {eid!r}: {why}",
+                hint=f"add it yourself: [executors.<id>] type = \"{DEFAULT_TWIN_KIND}\", "
+                     f"shadow_of = \"{eid}\", source = \"<collector id>\""))
+            continue
+        try:
+            config = entry.config_model.model_validate(
+                {"type": DEFAULT_TWIN_KIND, "shadow_of": eid, "source": found[0]})
+        except ValidationError as e:
+            problems += _validation_problems(e, file, ("executors", tid), entry.config_model)
+            continue
+        executors[tid] = SpecComponent(id=tid, role="executors", kind=DEFAULT_TWIN_KIND,
+                                       entry=entry, config=config)
+    return problems
+
+
 def _check_wiring(
     file: str, components: Mapping[Role, Mapping[str, SpecComponent]], engine: EngineConfig
 ) -> list[Problem]:
     problems: list[Problem] = []
     collectors = components["collectors"]
-    executors = components["executors"]
+    all_executors = components["executors"]
+    # Shadow twins are no part of the bot: no strategy sends to them, no state hears them.
+    shadows = {eid: ex for eid, ex in all_executors.items() if shadowed_executor(ex)}
+    executors = {eid: ex for eid, ex in all_executors.items() if eid not in shadows}
     states = components["states"]
     inputs = components["inputs"]
     sources = {**collectors, **executors}
@@ -459,7 +549,12 @@ def _check_wiring(
         for i, name in enumerate(getattr(strat.config, "inputs", [])):
             ref(("strategies", gid, "inputs", i), name, {**inputs, **sources}, "input or source")
         ex = getattr(strat.config, "executor", None)
-        if ex is not None:
+        if ex is not None and ex in shadows:
+            problems.append(Problem(file, ("strategies", gid, "executor"),
+                                    f"{ex!r} is a shadow twin of {shadowed_executor(shadows[ex])!r}: "
+                                    "strategies send to the executor it shadows",
+                                    choices=tuple(sorted(executors))))
+        elif ex is not None:
             ref(("strategies", gid, "executor"), ex, executors, "executor")
         elif len(executors) != 1:
             problems.append(Problem(
@@ -467,6 +562,22 @@ def _check_wiring(
                 "required when the spec does not have exactly one executor"
                 + ("" if executors else " (this spec has none)"),
                 choices=tuple(sorted(executors))))
+
+    for eid, ex in shadows.items():
+        target = shadowed_executor(ex)
+        field_name = ex.cls.shadow_field if issubclass(ex.cls, Executor) else None
+        assert target is not None and field_name is not None
+        if target in shadows:
+            problems.append(Problem(file, ("executors", eid, field_name),
+                                    f"{target!r} is a shadow twin itself; shadow the executor "
+                                    "the strategies send to", choices=tuple(sorted(executors))))
+        else:
+            ref(("executors", eid, field_name), target, executors, "executor")
+        source_field = wrapped_field(ex)
+        source = getattr(ex.config, source_field, None) if source_field else None
+        if source_field and source is not None:
+            # A twin reads its market data beside the bot: it wraps nothing.
+            ref(("executors", eid, source_field), source, collectors, "collector")
 
     wrapped: dict[str, str] = {}
     for eid, ex in executors.items():

@@ -317,7 +317,7 @@ class PaperExchangeExecutor(Executor):
         lat = c.latency.model_dump(mode="json")
         return {"queue_model": c.queue_model, "queue_power": c.queue_power,
                 "partial_fills": c.partial_fills, "own_depletion": c.own_depletion,
-                "fill_on_cross": c.fill_on_cross, "latency": lat}
+                "fill_on_cross": c.fill_on_cross, "latency": lat, "seed": c.seed}
 
     # -- restart recovery (hayate_paper.recovery) ----------------------------------------------
     def restore_from_journal(self, recovered: Any) -> None:

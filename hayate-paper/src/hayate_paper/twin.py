@@ -55,10 +55,16 @@ class ShadowTwin:
             handler(ev, t)
         self.t = t
 
-    def submit(self, actions: Sequence[Action], sent_at: int) -> None:
+    def submit(self, actions: Sequence[Action], sent_at: int,
+               latencies: Sequence[int | None] | None = None) -> None:
+        """Requests sent at ``sent_at``; ``latencies`` (ns, per action, None: draw) replaces
+        the model's draws (``hayate calibrate`` replays the latencies a venue showed)."""
         last = self._last_arrival
-        for a in actions:
-            if isinstance(a, PlaceOrder):
+        for i, a in enumerate(actions):
+            fixed = latencies[i] if latencies is not None else None
+            if fixed is not None:
+                arrive = sent_at + max(0, fixed)
+            elif isinstance(a, PlaceOrder):
                 arrive = sent_at + self.entry()
             elif isinstance(a, CancelOrder | AmendOrder | CancelAll):
                 arrive = sent_at + self.cancel()

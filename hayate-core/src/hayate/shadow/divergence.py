@@ -35,7 +35,7 @@ from hayate.clock import NS
 from hayate.events import Event, Fill, OrderStatus, OrderUpdate, Side
 from hayate.instruments import InstrumentRegistry
 from hayate.shadow.outcomes import OUTCOMES, ShadowOrder, VenueOutcome
-from hayate.shadow.samples import Samples
+from hayate.shadow.samples import Samples, ks_two_sample
 
 __all__ = ["HORIZONS", "LATENCY_KINDS", "Divergence", "ShadowSink"]
 
@@ -167,7 +167,12 @@ class Divergence:
             return
         side: VenueOutcome = getattr(o, who)
         recv = ev.recv_ts or ev.ts
-        self._latency(who, "response", o, recv - ev.ts, ev.ts)
+        # A report the executor stated itself (an order withdrawn before it was sent has no
+        # venue order id; its own statements are stamped when made) says nothing about the
+        # venue's latency.
+        timed = bool(ev.order_id) and recv != ev.ts
+        if timed:
+            self._latency(who, "response", o, recv - ev.ts, ev.ts)
         if isinstance(ev, Fill):
             first = not side.fills
             side.on_fill(ev)
@@ -176,15 +181,15 @@ class Divergence:
                 self.time_to_fill[who].add(recv - o.sent_ts)
         else:
             was_final = side.status is not None and side.status.is_final
-            if side.on_update(ev):
+            if side.on_update(ev) and ev.order_id:
                 self._latency(who, "ack", o, recv - o.sent_ts, ev.ts)
                 self._latency(who, "entry", o, ev.ts - o.sent_ts, ev.ts)
             if o.cancel_sent is not None and not was_final and ev.status in _CANCELLED \
-                    and not side.immediate_final:
+                    and not side.immediate_final and timed:
                 self._latency(who, "cancel", o, ev.ts - o.cancel_sent, ev.ts)
                 self._latency(who, "cancel_ack", o, recv - o.cancel_sent, ev.ts)
             if o.amend_sent is not None and who in o.amend_wait and not ev.status.is_final \
-                    and (ev.price, ev.qty) == o.amend_to:
+                    and (ev.price, ev.qty) == o.amend_to and timed:
                 o.amend_wait.discard(who)
                 self._latency(who, "amend", o, ev.ts - o.amend_sent, ev.ts)
         if o.done:
@@ -346,17 +351,27 @@ class Divergence:
                         for s in self.books["live"].position), _ZERO)
         twin_net = sum((self.books["twin"].net(s, self.last_marks.get(s))
                         for s in self.books["twin"].position), _ZERO)
+        outcomes = {who: {x: sum(self.confusion[x].values()) if who == "live"
+                          else sum(self.confusion[lo][x] for lo in OUTCOMES)
+                          for x in OUTCOMES} for who in ("live", "twin")}
+        n = self.n_orders - len(self.orders)  # closed so far (all of them after finish())
+        distance = (sum(abs(outcomes["live"][x] - outcomes["twin"][x]) for x in OUTCOMES)
+                    / 2 / n) if n else None
+        lr, tr = ratio("live"), ratio("twin")
         out: dict[str, Any] = {
             "venue": self.live_id,
             "orders": self.n_orders,
             "compared": compared,
+            # The key figures: 0 when the twin does what the venue did.
             "agreement": round(same / compared, 4) if compared else None,
+            "outcome_distance": None if distance is None else round(distance, 4),
+            "fill_ratio_gap": None if lr is None or tr is None
+            else _s(abs(Decimal(lr) - Decimal(tr)), 4),
+            "ack_ks": ks_two_sample(self.latency["live"]["ack"], self.latency["twin"]["ack"]),
             "confusion": {lo: {to: n for to, n in row.items() if n}
                           for lo, row in self.confusion.items() if any(row.values())},
-            "outcomes": {who: {x: sum(self.confusion[x].values()) if who == "live"
-                               else sum(self.confusion[lo][x] for lo in OUTCOMES)
-                               for x in OUTCOMES} for who in ("live", "twin")},
-            "fill_ratio": {"live": ratio("live"), "twin": ratio("twin")},
+            "outcomes": outcomes,
+            "fill_ratio": {"live": lr, "twin": tr},
             "fill_qty_error": _s(self.fill_error / total_qty, 4) if total_qty else None,
             "fills": dict(self.fills),
             "filled_qty": {k: str(v) for k, v in self.filled.items()},

@@ -144,6 +144,7 @@ class ShadowRunner:
         if out is not None:
             Path(out).mkdir(parents=True, exist_ok=True)
             header = TapeHeader(
+                seed=self.bot.spec.engine.seed,
                 instruments=list(self.bot.ctx.instruments),
                 twins={tid: {"venue": link.twin.shadowed,
                              "sources": list(link.twin.shadow_sources),

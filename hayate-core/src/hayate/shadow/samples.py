@@ -11,7 +11,7 @@ import math
 import random
 from typing import Any
 
-__all__ = ["QUANTILES", "Samples", "quantile"]
+__all__ = ["QUANTILES", "Samples", "ks_two_sample", "quantile"]
 
 QUANTILES = (0.1, 0.5, 0.9, 0.99)
 
@@ -59,3 +59,22 @@ class Samples:
         for q in QUANTILES:
             out[f"p{round(q * 100):d}"] = round(quantile(vals, q) / scale, digits)
         return out
+
+
+def ks_two_sample(a: Samples, b: Samples) -> float | None:
+    """The Kolmogorov-Smirnov distance between two samples' distributions (0: the same,
+    1: apart); None when either is empty."""
+    xs, ys = sorted(a.values), sorted(b.values)
+    if not xs or not ys:
+        return None
+    i = j = 0
+    d = 0.0
+    nx, ny = len(xs), len(ys)
+    while i < nx and j < ny:
+        v = xs[i] if xs[i] <= ys[j] else ys[j]
+        while i < nx and xs[i] == v:
+            i += 1
+        while j < ny and ys[j] == v:
+            j += 1
+        d = max(d, abs(i / nx - j / ny))
+    return round(d, 4)

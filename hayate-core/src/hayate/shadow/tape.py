@@ -2,8 +2,8 @@
 
 ``shadow-tape.jsonl.gz`` in the run's ``--out`` directory, one JSON object per line:
 
-- a header first (``"record": "header"``): the instruments, and per twin the executor it
-  shadows, its market-data sources and its settings;
+- a header first (``"record": "header"``): the engine seed, the instruments, and per twin
+  the executor it shadows, its market-data sources and its settings;
 - ``"record": "market"``: a market event (book snapshot or delta, trade) of a twin's source,
   in the order the bot received it, with its venue time ``ts`` and receive time ``recv_ts``;
 - ``"record": "action"``: an action the bot sent to a shadowed executor, with the time it
@@ -35,6 +35,7 @@ _FLUSH_EVERY = 512
 
 class TapeHeader(msgspec.Struct, tag_field="record", tag="header", kw_only=True):
     version: int = _VERSION
+    seed: int = 0  # [engine] seed: a replay with the twin's settings draws what it drew
     instruments: list[Instrument]
     twins: dict[str, dict[str, Any]]  # twin id -> {"venue", "sources", "settings"}
 

@@ -145,6 +145,10 @@ class ExchangeOptions(_Model):
     market_protection_bps: Decimal | None = Field(
         None, ge=0, description="Cap market orders this many bps beyond the touch.")
     max_open_orders: int = Field(500, ge=1, description="Open orders per symbol.")
+    order_latency: Duration = Field(
+        0.0, ge=0, le=10, description="Seconds every order request (REST or trade socket: "
+        "create, amend, cancel) waits before it reaches the matching engine, on top of the "
+        "network: a venue farther away, with a latency calibration tests know.")
     seed: int = Field(0, description="Seed of the probabilistic queue model.")
 
     @field_validator("own_depletion", mode="before")

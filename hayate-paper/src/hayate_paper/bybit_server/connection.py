@@ -95,15 +95,17 @@ class Connection:
         task.add_done_callback(self._delayed.discard)
 
     async def read_requests(self, handle: Callable[[Any, str], None],
-                            subscribe_delay: float = 0.0) -> None:
+                            subscribe_delay: float = 0.0, delay: float = 0.0) -> None:
         """Hand each text frame the client sends to ``handle`` until it leaves. A
         subscription waits ``subscribe_delay`` (a round trip to Bybit: pybit registers a
-        subscription only after sending it); later requests wait behind it."""
+        subscription only after sending it); later requests wait behind it. Every frame
+        waits ``delay`` more (the trade socket's ``order_latency``)."""
         async for msg in self.ws:
             if msg.type == WSMsgType.TEXT:
                 if not self.silent:
                     raw = msg.data
                     wait = subscribe_delay if subscribe_delay and _SUBSCRIBE in raw else 0.0
+                    wait += delay
                     self.handle_in_order(handle, raw, wait)
             elif msg.type == WSMsgType.ERROR:
                 break

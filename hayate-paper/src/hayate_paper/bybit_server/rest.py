@@ -61,11 +61,13 @@ class RestApi:
     """The REST routes of one server (see the module docstring)."""
 
     def __init__(self, market: Market, accounts: Mapping[str, ExchangeAccount],
-                 limiter: RateLimiter, faults: Faults) -> None:
+                 limiter: RateLimiter, faults: Faults, order_latency: float = 0.0) -> None:
         self.market = market
         self.accounts = accounts
         self.limiter = limiter
         self.faults = faults
+        self.order_latency = order_latency  # order requests wait this long ([exchange])
+        self.order_paths = frozenset(path for path, _ in ORDER_OPS.values())
         self.public: dict[str, Callable[[dict[str, Any]], Result]] = {
             "/v5/market/time": self.market_time,
             "/v5/market/instruments-info": self.instruments_info,
@@ -119,6 +121,8 @@ class RestApi:
         if handler is None:
             return self._reply(envelope(code=wire.ROUTE_NOT_FOUND, msg="route not found"), 404)
         body = await request.read() if method == "POST" else b""
+        if self.order_latency and path in self.order_paths:
+            await asyncio.sleep(self.order_latency)  # on its way to the matching engine
         payload = body if method == "POST" else raw_query.encode()
         now = now_ms()
         try:

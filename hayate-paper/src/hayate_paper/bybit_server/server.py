@@ -138,9 +138,10 @@ class BybitServer:
         private = PrivateHub(self.accounts, opts.max_pending, self._register, self._unregister,
                              self.faults.reply_delay)
         trade = TradeHub(self.accounts, self.limiter, opts.max_pending, self._register,
-                         self._unregister, self.faults.reply_delay)
+                         self._unregister, self.faults.reply_delay, c.exchange.order_latency)
         self.public.subscribe_delay = private.subscribe_delay = opts.subscribe_delay
-        self.rest = RestApi(market, self.accounts, self.limiter, self.faults)
+        self.rest = RestApi(market, self.accounts, self.limiter, self.faults,
+                            c.exchange.order_latency)
         starting = [market.book_event(s.symbol, s.bids, s.asks)
                     for s in c.instruments if s.bids or s.asks]
         if starting:

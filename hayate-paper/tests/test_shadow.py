@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -210,3 +211,16 @@ def test_the_live_queue_is_bounded_drops_are_counted_and_nothing_waits(plugins):
     assert summary["shadow"]["queue"]["dropped"] == {"market": 150}
     assert summary["shadow"]["queue"]["degraded"] is True
     assert summary["shadow"]["queue"]["handled"] == 100
+
+
+def test_hayate_report_adds_the_paper_vs_live_page(plugins, tmp_path):
+    from hayate.report import write_report
+
+    run(plugins, spec(venue={"latency": {"entry": "30ms"}}), tmp_path)
+    report = Path(write_report(str(tmp_path)))
+    page = tmp_path / "paper-vs-live.html"
+    assert page.exists() and 'href="paper-vs-live.html"' in report.read_text()
+    html = page.read_text()
+    assert "twin (twin of venue)" in html and "Outcomes: live (rows) against twin" in html
+    assert html.count('<svg class="chart"') == 10 and "no data" not in html.split("Market data")[0]
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # self-contained

@@ -46,6 +46,7 @@ from hayate.events import Event, Fill, OrderStatus, OrderUpdate
 from hayate.spec.models import Duration
 from hayate.types import Emit, Executor, ExecutorConfig
 from hayate_paper.account import Account
+from hayate_paper.arrivals import Arrivals
 from hayate_paper.exchange import PaperExchange
 from hayate_paper.fees import FeeSchedule
 from hayate_paper.fill_model import FillModel, parse_own_depletion
@@ -184,6 +185,8 @@ class PaperExchangeExecutor(Executor):
         )
         self.requests: deque[tuple[int, Action]] = deque()
         self._last_request = 0
+        self._arrivals = Arrivals(self.requests, self._entry, self._cancel,
+                                  ordered=lat.ordered)
         self._accepting = True
         self._dropped_requests = 0
         self._wake: anyio.Event | None = None
@@ -197,7 +200,9 @@ class PaperExchangeExecutor(Executor):
         # Shadow mode: a twin of another executor (hayate.types.ShadowVenue).
         self.shadowed = c.shadow_of or ""
         self.shadow_sources = (c.source,)
-        self.twin = ShadowTwin(self.exchange, self._entry, self._cancel) if c.shadow_of else None
+        self.twin = ShadowTwin(self.exchange, Arrivals(deque(), self._entry, self._cancel,
+                                                       ordered=lat.ordered)) \
+            if c.shadow_of else None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def setup(self) -> None:
@@ -241,6 +246,12 @@ class PaperExchangeExecutor(Executor):
         if not self._accepting:
             self._dropped_requests += len(actions)
             self.ctx.count("paper_requests_after_end", len(actions))
+            return
+        if not self._arrivals.ordered:
+            for a in actions:
+                self._arrivals.add(a, now)
+            if self._wake is not None:
+                self._wake.set()
             return
         req = self.requests
         last = self._last_request

@@ -8,9 +8,9 @@ on a replay:
 - a market event is applied to the venue's book at its venue time ``ts`` (never earlier
   than the last one: venue time does not go back);
 - a request reaches the matching engine at its send time plus the entry (new orders) or
-  cancel (cancel, amend, cancel-all) latency draw, over one ordered connection, and is
-  handled before any market event later than its arrival (at equal times the market
-  event first, as in a replay);
+  cancel (cancel, amend, cancel-all) latency draw (:mod:`.arrivals`: over one ordered
+  connection unless ``latency.ordered = false``), and is handled before any market event
+  later than its arrival (at equal times the market event first, as in a replay);
 - the venue's answers carry ``recv_ts`` = their venue time plus the response latency.
 
 Copies arrive as the bot received them, so a request is held until a market event later
@@ -24,25 +24,23 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from hayate.actions import Action, AmendOrder, CancelAll, CancelOrder, PlaceOrder
+from hayate.actions import Action
 from hayate.events import Event
+from hayate_paper.arrivals import Arrivals
 from hayate_paper.exchange import PaperExchange
-from hayate_paper.latency import Sampler
 
 __all__ = ["ShadowTwin"]
 
 
 class ShadowTwin:
-    """See the module docstring. ``entry``/``cancel`` are latency samplers (ns)."""
+    """See the module docstring; ``arrivals`` schedules the requests (latency draws)."""
 
-    def __init__(self, exchange: PaperExchange, entry: Sampler, cancel: Sampler) -> None:
+    def __init__(self, exchange: PaperExchange, arrivals: Arrivals) -> None:
         self.exchange = exchange
         self.handlers = exchange.market_handlers()
-        self.entry = entry
-        self.cancel = cancel
-        self.requests: deque[tuple[int, Action]] = deque()
+        self.arrivals = arrivals
+        self.requests: deque[tuple[int, Action]] = arrivals.requests
         self.t = 0  # venue time of the last market event applied
-        self._last_arrival = 0
 
     def market(self, ev: Event) -> None:
         t = ev.ts or ev.recv_ts
@@ -59,22 +57,9 @@ class ShadowTwin:
                latencies: Sequence[int | None] | None = None) -> None:
         """Requests sent at ``sent_at``; ``latencies`` (ns, per action, None: draw) replaces
         the model's draws (``hayate calibrate`` replays the latencies a venue showed)."""
-        last = self._last_arrival
+        add = self.arrivals.add
         for i, a in enumerate(actions):
-            fixed = latencies[i] if latencies is not None else None
-            if fixed is not None:
-                arrive = sent_at + max(0, fixed)
-            elif isinstance(a, PlaceOrder):
-                arrive = sent_at + self.entry()
-            elif isinstance(a, CancelOrder | AmendOrder | CancelAll):
-                arrive = sent_at + self.cancel()
-            else:
-                arrive = sent_at
-            if arrive < last:
-                arrive = last  # one ordered connection: no request overtakes another
-            last = arrive
-            self.requests.append((arrive, a))
-        self._last_arrival = last
+            add(a, sent_at, latencies[i] if latencies is not None else None)
 
     def advance(self, until: int) -> None:
         """No market event older than ``until`` will come: handle requests arriving by then."""

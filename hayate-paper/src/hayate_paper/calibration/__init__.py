@@ -7,9 +7,11 @@ tape, :mod:`.replay`) and writes a ``[executors.<twin>]`` fragment (``hayate cal
 """
 
 from hayate_paper.calibration.calibrate import (
+    PARTIAL_FILLS,
     QUEUE_GRID,
     Calibration,
     CalibrationError,
+    Candidate,
     Score,
     calibrate,
     write_outputs,
@@ -18,9 +20,11 @@ from hayate_paper.calibration.latency_fit import LatencyFit, fit_latency, ks_dis
 from hayate_paper.calibration.replay import Tape, load_tape, replay
 
 __all__ = [
+    "PARTIAL_FILLS",
     "QUEUE_GRID",
     "Calibration",
     "CalibrationError",
+    "Candidate",
     "LatencyFit",
     "Score",
     "Tape",

@@ -9,12 +9,16 @@ From the run directory of a shadow run (its journal and its tape):
    received, the twin's sources). Each is fitted by :func:`.latency_fit.fit_latency`. When
    the venue's timestamps are whole milliseconds (Bybit's), each observation is moved by
    half a millisecond towards the truth (the venue's time is rounded down).
-2. **Queue model.** The tape is replayed (:func:`.replay.replay`) through each candidate of
-   :data:`QUEUE_GRID`, every request arriving after the latency the live venue showed for
-   it (so latency noise is the same for every candidate), over ``seeds`` seeds; the
-   candidate whose filled quantities are closest to the live venue's, order by order,
-   wins (fill-quantity error = sum |live filled - twin filled| / sum order size; ties go to
-   the higher outcome agreement, then to the simpler model).
+2. **Queue model** (and ``partial_fills``). The tape is replayed (:func:`.replay.replay`)
+   through each candidate of :data:`QUEUE_GRID` x :data:`PARTIAL_FILLS`, every request
+   arriving after the latency the live venue showed for it (so latency noise is the same
+   for every candidate), over ``seeds`` seeds; the candidate whose filled quantities are
+   closest to the live venue's, order by order, wins (fill-quantity error = sum |live
+   filled - twin filled| / sum order size). Candidates within
+   :data:`FILL_ERROR_TOLERANCE` of the least error are told apart by when they fill (the
+   mean gap between the live venue's and the twin's first fill of an order, venue time),
+   then by outcome agreement, then the simpler one wins (the twin's own ``partial_fills``,
+   the conservative model, a power nearer 1).
 3. **Check.** The tape is replayed with the settings the twin ran with (this reproduces the
    run's twin) and with the fitted settings (latency draws, not the observed latencies):
    the fragment's comments show both against the live venue.
@@ -33,12 +37,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from hayate.actions import AmendOrder, CancelOrder, PlaceOrder
 from hayate.shadow.outcomes import ShadowOrder
-from hayate.shadow.tape import TAPE_FILE
+from hayate.shadow.tape import TAPE_FILE, TapeAction
 from hayate_paper.calibration.latency_fit import LatencyFit, fit_latency
 from hayate_paper.calibration.replay import Tape, load_tape, replay
 
-__all__ = ["QUEUE_GRID", "Calibration", "CalibrationError", "Score", "calibrate"]
+__all__ = ["PARTIAL_FILLS", "QUEUE_GRID", "Calibration", "CalibrationError", "Candidate", "Score",
+           "calibrate", "write_outputs"]
 
 QUEUE_GRID: tuple[tuple[str, float], ...] = (
     ("conservative", 1.0),
@@ -46,7 +52,12 @@ QUEUE_GRID: tuple[tuple[str, float], ...] = (
 )
 """Queue-model candidates: (queue_model, queue_power)."""
 
+PARTIAL_FILLS = (True, False)
+"""``partial_fills`` candidates: each queue model is tried with both."""
+
 _SETTINGS = {"entry": ("entry",), "cancel": ("cancel", "amend"), "response": ("response",)}
+OVERTAKEN_TOLERANCE = 0.01
+"""More requests than this share overtaking earlier ones: ``latency.ordered = false``."""
 FILL_ERROR_TOLERANCE = 0.002
 """Queue-model candidates whose fill-quantity error is this close to the least one are
 told apart by when they fill (the mean gap between the live and the twin's first fill)."""
@@ -88,6 +99,19 @@ class Score:
                      sum(times) / len(times) if times else None)
 
 
+@dataclass(frozen=True)
+class Candidate:
+    queue_model: str
+    queue_power: float
+    partial_fills: bool
+
+    @property
+    def label(self) -> str:
+        q = self.queue_model if self.queue_model == "conservative" else \
+            f"{self.queue_model} p={self.queue_power:g}"
+        return q + ("" if self.partial_fills else ", whole fills")
+
+
 @dataclass
 class Calibration:
     run_dir: Path
@@ -97,13 +121,14 @@ class Calibration:
     sources: list[str]
     orders: int
     latency: dict[str, LatencyFit | None]
-    grid: list[tuple[str, float, Score]]
-    queue_model: str
-    queue_power: float
+    grid: list[tuple[Candidate, Score]]
+    best: Candidate
     as_run: Score
     fitted: Score
     base: dict[str, Any] = field(default_factory=dict)  # the twin's settings as it ran
     seeds: int = 3
+    overtaken: float = 0.0  # share of requests that reached the venue before an earlier one
+    ordered: bool = True
 
     def settings(self) -> dict[str, Any]:
         """The fitted ``paper.exchange`` settings (a latency without observations keeps
@@ -112,8 +137,9 @@ class Calibration:
         for name, fit in self.latency.items():
             if fit is not None:
                 lat[name] = fit.spec["value"] if fit.spec["dist"] == "constant" else dict(fit.spec)
-        return {"queue_model": self.queue_model, "queue_power": self.queue_power,
-                "partial_fills": self.base.get("partial_fills", True),
+        lat["ordered"] = self.ordered
+        return {"queue_model": self.best.queue_model, "queue_power": self.best.queue_power,
+                "partial_fills": self.best.partial_fills,
                 "own_depletion": self.base.get("own_depletion", "persist"),
                 "fill_on_cross": self.base.get("fill_on_cross", True), "latency": lat}
 
@@ -126,9 +152,11 @@ class Calibration:
                 "candidates": f.candidates, "observed_ms": f.observed_ms,
                 "fitted_ms": f.fitted_ms, "clamped": f.clamped, "shift_ms": f.shift_ms}
                 for k, f in self.latency.items()},
-            "queue_grid": [{"queue_model": m, "queue_power": p, **s.as_dict()}
-                           for m, p, s in self.grid],
+            "queue_grid": [{"queue_model": c.queue_model, "queue_power": c.queue_power,
+                            "partial_fills": c.partial_fills, **s.as_dict()}
+                           for c, s in self.grid],
             "as_run": self.as_run.as_dict(), "fitted": self.fitted.as_dict(), "seeds": self.seeds,
+            "overtaken": round(self.overtaken, 4),
         }
 
     def fragment(self) -> str:
@@ -140,17 +168,16 @@ class Calibration:
             "# Paste it into the bot spec (it replaces the twin's table) and run again: the next",
             "# divergence report shows how close the twin comes.",
             "#",
-            "# Queue model, on a replay with each request's observed latency (error = sum |live -",
-            "# twin filled| / order size; first fill off by = mean gap between the live and the",
-            "# twin's first fill of an order, venue time; agreement = share of orders with the",
-            f"# same outcome; mean of {self.seeds} seeds):",
+            "# Queue model and partial fills, on a replay with each request's observed latency",
+            "# (error = sum |live - twin filled| / order size; first fill off by = mean gap",
+            "# between the live and the twin's first fill of an order, venue time; agreement =",
+            f"# share of orders with the same outcome; mean of {self.seeds} seeds):",
         ]
-        for m, p, sc in self.grid:
-            name = m if m == "conservative" else f"{m} p={p:g}"
-            mark = "  <- chosen" if (m, p) == (self.queue_model, self.queue_power) else ""
+        for c, sc in self.grid:
+            mark = "  <- chosen" if c == self.best else ""
             timing = "-" if sc.fill_time_error_ms is None else f"{sc.fill_time_error_ms:.1f} ms"
-            lines.append(f"#   {name:<22} error {sc.fill_error:.4f}  first fill off by {timing:>10}"
-                         f"  agreement {sc.agreement:.3f}{mark}")
+            lines.append(f"#   {c.label:<35} error {sc.fill_error:.4f}  first fill off by "
+                         f"{timing:>9}  agreement {sc.agreement:.3f}{mark}")
         lines += [
             f"# The twin as it ran: error {self.as_run.fill_error:.4f}, agreement "
             f"{self.as_run.agreement:.3f}, fill ratio {self.as_run.fill_ratio_twin:.3f} "
@@ -186,6 +213,9 @@ class Calibration:
                 notes += f"; {fit.clamped} below 0 taken as 0"
             lines.append(f"# {name}: {notes}")
             lines.append(f"{name} = {fit.toml()}")
+        lines.append(f"# {self.overtaken:.1%} of the requests reached the venue before one sent "
+                     "earlier" + ("" if self.ordered else ": not one ordered line"))
+        lines.append(f"ordered = {'true' if self.ordered else 'false'}")
         return "\n".join(lines) + "\n"
 
 
@@ -329,40 +359,73 @@ def calibrate(run_dir: Path, twin: str | None = None, *, seeds: int = 3,
     shifts["amend"] = shifts["cancel"]
     oracle = {k: v + round(shifts[k[0]] * _MS) for k, v in obs.per_order.items()}
 
+    overtaken = _overtaken(tape, venue, oracle)
     fitted_latency = dict(base.get("latency") or {})
     for name, fit in fits.items():
         if fit is not None:
             fitted_latency[name] = fit.spec["value"] if fit.spec["dist"] == "constant" \
                 else dict(fit.spec)
+    # Requests that overtook earlier ones: the venue (or the executor in front of it) does
+    # not keep one ordered line.
+    fitted_latency["ordered"] = overtaken <= OVERTAKEN_TOLERANCE
+    observed_latency = {**fitted_latency, "ordered": False}  # each arrives when it did
     common = {k: base[k] for k in ("partial_fills", "own_depletion", "fill_on_cross") if k in base}
     live = obs.live
-    grid: list[tuple[str, float, Score]] = []
-    for model, power in QUEUE_GRID:
-        settings = {**common, "latency": fitted_latency, "queue_model": model,
-                    "queue_power": power}
+    own_partial = bool(base.get("partial_fills", True))
+    candidates = [Candidate(m, p, pf) for pf in (own_partial, not own_partial)
+                  for m, p in QUEUE_GRID if pf in PARTIAL_FILLS]
+    grid: list[tuple[Candidate, Score]] = []
+    for cand in candidates:
+        settings = {**common, "latency": observed_latency, "queue_model": cand.queue_model,
+                    "queue_power": cand.queue_power, "partial_fills": cand.partial_fills}
         scores = [score(live, replay(tape, twin, settings, seed=s, latencies=oracle, only=live),
                         obs.first_fill) for s in range(seeds)]
-        grid.append((model, power, Score.mean(scores)))
-    order = {mp: i for i, mp in enumerate(QUEUE_GRID)}
+        grid.append((cand, Score.mean(scores)))
 
-    def simplicity(m: str, p: float) -> tuple[int, float]:
-        return (0 if m == "conservative" else 1, abs(p - 1.0))
+    def simplicity(c: Candidate) -> tuple[int, int, float]:
+        return (c.partial_fills != own_partial, c.queue_model != "conservative",
+                abs(c.queue_power - 1.0))
 
-    least = min(g[2].fill_error for g in grid)
-    near = [g for g in grid if g[2].fill_error <= least + FILL_ERROR_TOLERANCE]
+    least = min(sc.fill_error for _, sc in grid)
+    near = [g for g in grid if g[1].fill_error <= least + FILL_ERROR_TOLERANCE]
     best = min(near, key=lambda g: (
-        round(g[2].fill_time_error_ms if g[2].fill_time_error_ms is not None else 0.0, 1),
-        -round(g[2].agreement, 4), simplicity(g[0], g[1]), order[(g[0], g[1])]))
+        round(g[1].fill_time_error_ms if g[1].fill_time_error_ms is not None else 0.0, 1),
+        -round(g[1].agreement, 4), simplicity(g[0])))[0]
     as_run_settings = {k: v for k, v in base.items() if k != "seed"}
     as_run = score(live, replay(tape, twin, as_run_settings, seed=int(base.get("seed", 0)),
                                 only=live), obs.first_fill)
-    chosen = {**common, "latency": fitted_latency, "queue_model": best[0], "queue_power": best[1]}
+    chosen = {**common, "latency": fitted_latency, "queue_model": best.queue_model,
+              "queue_power": best.queue_power, "partial_fills": best.partial_fills}
     fitted = Score.mean([score(live, replay(tape, twin, chosen, seed=s, only=live),
                                obs.first_fill) for s in range(seeds)])
     return Calibration(run_dir=run_dir, run_id=obs.run_id, twin=twin, venue=venue,
                        sources=sources, orders=len(live), latency=fits, grid=grid,
-                       queue_model=best[0], queue_power=best[1], as_run=as_run, fitted=fitted,
-                       base=base, seeds=seeds)
+                       best=best, as_run=as_run, fitted=fitted,
+                       base=base, seeds=seeds, overtaken=overtaken,
+                       ordered=bool(fitted_latency["ordered"]))
+
+
+def _overtaken(tape: Tape, venue: str, latencies: Mapping[tuple[str, str], int]) -> float:
+    """Share of the requests with an observed latency that reached the venue before a
+    request sent earlier did."""
+    arrivals = []
+    for rec in tape.records:
+        if isinstance(rec, TapeAction) and rec.venue == venue:
+            a = rec.action
+            kind = ("place" if isinstance(a, PlaceOrder) else "cancel"
+                    if isinstance(a, CancelOrder) else "amend" if isinstance(a, AmendOrder)
+                    else "")
+            lat = latencies.get((kind, getattr(a, "client_id", "")))
+            if lat is not None:
+                arrivals.append((rec.sent, rec.sent + lat))
+    arrivals.sort()
+    latest = -1
+    overtaking = 0
+    for _, arrive in arrivals:
+        if arrive < latest:
+            overtaking += 1
+        latest = max(latest, arrive)
+    return overtaking / len(arrivals) if arrivals else 0.0
 
 
 def write_outputs(cal: Calibration, out: Path | None = None) -> tuple[Path, Path]:

@@ -224,3 +224,36 @@ def test_hayate_report_adds_the_paper_vs_live_page(plugins, tmp_path):
     assert "twin (twin of venue)" in html and "Outcomes: live (rows) against twin" in html
     assert html.count('<svg class="chart"') == 10 and "no data" not in html.split("Market data")[0]
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # self-contained
+
+
+def test_a_failing_twin_is_cut_off_in_a_live_run_and_reported(plugins, caplog):
+    loaded = parse_spec(spec(), plugins.registry)
+    bot = BotRuntime(loaded, plugins, install_signal_handlers=False)
+    runner = ShadowRunner(bot)
+    runner.inline = False
+    twin = bot.shadows["twin"]
+
+    def broken(event: Any) -> None:
+        raise RuntimeError("twin bug")
+
+    twin.shadow_market = broken  # type: ignore[method-assign]
+    ev = BookDelta(symbol="BTCUSDT", ts=1, recv_ts=2, bids=[(1000, 1)], asks=[])
+    runner.on_event("market", ev)
+    runner.on_event("market", ev)
+    assert runner.drain() == 2  # no exception reaches the bot
+    summary: dict[str, Any] = {}
+    runner.stop(summary)
+    assert summary["shadow"]["twins"]["twin"]["failed"] == "RuntimeError: twin bug"
+    assert summary["shadow"]["queue"]["degraded"] is True
+    assert sum("shadow twin twin failed" in r.message for r in caplog.records) == 1
+
+
+def test_a_failing_twin_stops_a_simulation_with_its_error(plugins, monkeypatch):
+    from hayate_paper.executor import PaperExchangeExecutor
+
+    def broken(self: Any, event: Any) -> None:
+        raise RuntimeError("twin bug")
+
+    monkeypatch.setattr(PaperExchangeExecutor, "shadow_market", broken)
+    result, _ = run_spec_dict(spec(), plugins)
+    assert result.exit_code == 1 and "twin bug" in result.exit_reason

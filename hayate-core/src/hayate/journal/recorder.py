@@ -188,6 +188,7 @@ class JournalRecorder:
         self._risk_mode = "normal"
         self.recovery: dict[str, Any] = {}
         self.fills = 0
+        self.shadow_rows_dropped = 0
 
     # -- observers (the bot's thread; must be quick and never raise) --------------------------
     def on_event(self, source: str, ev: Event) -> None:
@@ -220,8 +221,13 @@ class JournalRecorder:
 
     def put_shadow(self, kind: str, row: tuple[Any, ...]) -> None:
         """A row of a shadow table (``order``, ``fill``, ``series``, ``latency``) from the
-        shadow runner, without the run id."""
-        self.writer.put(_SHADOW_KINDS[kind], (self.run_id, *row))
+        shadow runner, without the run id. Never waits: with the writer half full (the
+        bot's own records first) the row is dropped and counted."""
+        w = self.writer
+        if w.backlog >= w.queue_size // 2:
+            self.shadow_rows_dropped += 1
+            return
+        w.put(_SHADOW_KINDS[kind], (self.run_id, *row))
 
     def on_block(self, strategy: str, action: Action, reason: str) -> None:
         detail = f"{type(action).__name__} {getattr(action, 'client_id', '')}".strip()
@@ -337,6 +343,8 @@ class JournalRecorder:
                    "queue_wait_seconds": round(w.wait_seconds, 6)}
         if self.recovery:
             figures["recovered"] = self.recovery
+        if self.shadow_rows_dropped:
+            figures["shadow_rows_dropped"] = self.shadow_rows_dropped
         summary["journal"] = figures
         w.put(K_SESSION_END, (time.time_ns(), summary.get("exit_code"),
                               summary.get("exit_reason", ""),

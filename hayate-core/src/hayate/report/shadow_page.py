@@ -68,6 +68,8 @@ def _figures(t: TwinData) -> list[tuple[str, str]]:
          escape(f"{_q((f.get('time_to_fill_ms') or {}).get('live'))} / "
                 f"{_q((f.get('time_to_fill_ms') or {}).get('twin'))}")),
     ]
+    if f.get("failed"):
+        rows.append(("twin failed (fed nothing after)", escape(str(f["failed"]))))
     for label, both in mk.items():
         rows.append((f"markout {label} live / twin (bps)",
                      escape(f"{both.get('live') or '-'} / {both.get('twin') or '-'}")))
@@ -166,7 +168,8 @@ def render_shadow_page(data: ShadowData, name: str = "") -> str:
     q = data.queue
     if q.get("degraded"):
         body.append(f'<p class="note"><b>Degraded:</b> copies dropped under load '
-                    f"({escape(str(q.get('dropped')))}): the twin missed part of the run.</p>")
+                    f"({escape(str(q.get('dropped')))}) or a twin failed: a twin missed part "
+                    "of the run.</p>")
     n = 0
     for t in data.twins.values():
         body.append(f"<h2>{escape(t.twin)} (twin of {escape(t.venue)})</h2>")

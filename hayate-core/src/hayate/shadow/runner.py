@@ -15,6 +15,11 @@ copy is dropped and counted (``shadow.queue.dropped`` in ``summary.json``, the r
 comparison is degraded); nothing ever waits for the twins. In a simulation the copies are
 handled at once (there is no live path to protect, and the result stays deterministic).
 
+**A twin that fails** (an exception in its matching or in the comparison) stops a
+simulation with the error, like any component. In a live run it is no part of the trading:
+the error is logged with its traceback, that twin is fed nothing more, and ``summary.json``
+and the report say it failed (``shadow.twins.<id>.failed``); the bot trades on.
+
 **What comes out.** One :class:`~hayate.shadow.divergence.Divergence` per twin; its rows go
 to the journal's shadow tables (and latency observations to ``latency_samples``); its
 figures go to ``summary.json`` under ``shadow.twins.<id>``; and everything the twins were fed goes to
@@ -62,6 +67,7 @@ class _Link:
         self.twin = twin
         self.div = div
         self.marks: Callable[[], Mapping[str, Any]] = twin.shadow_marks
+        self.failed: str | None = None
 
 
 class _JournalSink:
@@ -201,21 +207,42 @@ class ShadowRunner:
             if self.tape is not None:
                 self.tape.write(TapeMarket(source=source, event=ev))
             for link in self.by_source[source]:
-                link.twin.shadow_market(ev)
-                self._collect(link)
-                link.div.market(t, link.marks)
+                if link.failed is None:
+                    self._guarded(link, self._market, link, ev, t)
         elif kind == _ACT:
             _, live, t, action = item
             if self.tape is not None:
                 self.tape.write(TapeAction(venue=live, sent=t, action=action))
             for link in self.by_live[live]:
-                link.div.sent(action, t)
-                link.twin.shadow_submit((action,), t)
-                self._collect(link)
+                if link.failed is None:
+                    self._guarded(link, self._submit, link, action, t)
         else:
             _, live, ev = item
             for link in self.by_live[live]:
-                link.div.live(ev)
+                if link.failed is None:
+                    self._guarded(link, link.div.live, ev)
+
+    def _market(self, link: _Link, ev: Event, t: int) -> None:
+        link.twin.shadow_market(ev)
+        self._collect(link)
+        link.div.market(t, link.marks)
+
+    def _submit(self, link: _Link, action: Action, t: int) -> None:
+        link.div.sent(action, t)
+        link.twin.shadow_submit((action,), t)
+        self._collect(link)
+
+    def _guarded(self, link: _Link, fn: Callable[..., None], *args: Any) -> None:
+        """Live: a failing twin is cut off, never the bot (see the module docstring)."""
+        if self.inline:
+            fn(*args)
+            return
+        try:
+            fn(*args)
+        except Exception as e:
+            link.failed = f"{type(e).__name__}: {e}"
+            log.exception("shadow twin %s failed and is fed nothing more; the bot trades on",
+                          link.id)
 
     def _collect(self, link: _Link) -> None:
         for ev in link.twin.shadow_take():
@@ -246,10 +273,18 @@ class ShadowRunner:
                 await anyio.lowlevel.checkpoint()
             horizon = self.clock.now() - _LAG
             for link in self.links.values():
-                link.twin.shadow_advance(horizon)
-                self._collect(link)
+                if link.failed is None:
+                    self._guarded(link, self._advance, link, horizon)
+
+    def _advance(self, link: _Link, until: int) -> None:
+        link.twin.shadow_advance(until)
+        self._collect(link)
 
     # -- journal -----------------------------------------------------------------------------
+    def _finish(self, link: _Link) -> None:
+        link.twin.shadow_finish()
+        self._collect(link)
+
     def journal_put(self, kind: str, row: tuple[Any, ...]) -> None:
         journal = self.journal
         if journal is None:
@@ -268,8 +303,8 @@ class ShadowRunner:
         self.drain()
         self.stopped = True
         for link in self.links.values():
-            link.twin.shadow_finish()
-            self._collect(link)
+            if link.failed is None:
+                self._guarded(link, self._finish, link)
             link.div.finish()
         if self.tape is not None:
             self.tape.close()
@@ -279,10 +314,13 @@ class ShadowRunner:
             part["settings"] = dict(link.twin.shadow_settings())
             part["market_data_ms"] = {s: self.md_delay[s].summary(1e6)
                                       for s in link.twin.shadow_sources if s in self.md_delay}
+            if link.failed is not None:
+                part["failed"] = link.failed
             twins[tid] = part
+        failed = any(link.failed is not None for link in self.links.values())
         queue: dict[str, Any] = {"handled": self.handled, "peak": self.peak,
                                  "limit": self.limit, "dropped": dict(self.dropped),
-                                 "degraded": bool(self.dropped)}
+                                 "degraded": bool(self.dropped) or failed}
         summary["shadow"] = {"twins": twins, "queue": queue,
                              "tape": None if self.tape is None else str(self.tape.path)}
         if self.dropped:

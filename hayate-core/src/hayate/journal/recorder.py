@@ -221,10 +221,11 @@ class JournalRecorder:
 
     def put_shadow(self, kind: str, row: tuple[Any, ...]) -> None:
         """A row of a shadow table (``order``, ``fill``, ``series``, ``latency``) from the
-        shadow runner, without the run id. Never waits: with the writer half full (the
-        bot's own records first) the row is dropped and counted."""
+        shadow runner, without the run id. In a live run it never waits: with the writer
+        half full (the bot's own records first) the row is dropped and counted. (A
+        simulation waits for the writer, as for any record.)"""
         w = self.writer
-        if w.backlog >= w.queue_size // 2:
+        if not self.bot.simulated and w.backlog >= w.queue_size // 2:
             self.shadow_rows_dropped += 1
             return
         w.put(_SHADOW_KINDS[kind], (self.run_id, *row))

@@ -105,7 +105,8 @@ class Divergence:
         self.n_orders = 0
         self.qty = {"live": _ZERO, "twin": _ZERO}  # size of the orders each venue knew
         self.filled = {"live": _ZERO, "twin": _ZERO}
-        self.fill_error = _ZERO  # sum over orders of |live filled - twin filled|
+        self.fill_error = _ZERO  # sum over compared orders of |live filled - twin filled|
+        self.compared_qty = _ZERO  # their size
         self.fees = {"live": _ZERO, "twin": _ZERO}
         self.fills = {"live": 0, "twin": 0}
         self.latency = {who: {k: Samples(seed=seed) for k in LATENCY_KINDS}
@@ -300,6 +301,7 @@ class Divergence:
             self.filled[who] += side.filled_qty
         if lo != "unknown" and to != "unknown":
             self.fill_error += abs(o.live.filled_qty - o.twin.filled_qty)
+            self.compared_qty += o.live.qty if o.live.qty is not None else o.qty
         la, ta = o.live.avg_price, o.twin.avg_price
         if la is not None and ta is not None and la:
             better = (la - ta) if o.side is Side.BUY else (ta - la)
@@ -341,7 +343,6 @@ class Divergence:
         compared = sum(n for lo, row in self.confusion.items() for to, n in row.items()
                        if lo != "unknown" and to != "unknown")
         same = sum(self.confusion[x][x] for x in OUTCOMES if x != "unknown")
-        total_qty = max(self.qty["live"], self.qty["twin"])
 
         def ratio(who: str) -> str | None:
             q = self.qty[who]
@@ -372,7 +373,8 @@ class Divergence:
                           for lo, row in self.confusion.items() if any(row.values())},
             "outcomes": outcomes,
             "fill_ratio": {"live": lr, "twin": tr},
-            "fill_qty_error": _s(self.fill_error / total_qty, 4) if total_qty else None,
+            "fill_qty_error": _s(self.fill_error / self.compared_qty, 4)
+            if self.compared_qty else None,
             "fills": dict(self.fills),
             "filled_qty": {k: str(v) for k, v in self.filled.items()},
             "fees": {k: _s(v, 8) for k, v in self.fees.items()},

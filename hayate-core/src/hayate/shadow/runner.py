@@ -42,7 +42,7 @@ from hayate.clock import NS
 from hayate.events import BookDelta, BookSnapshot, Event, Fill, OrderUpdate, Trade
 from hayate.shadow.divergence import Divergence
 from hayate.shadow.samples import Samples
-from hayate.shadow.tape import TAPE_FILE, TapeAction, TapeHeader, TapeMarket, TapeWriter
+from hayate.shadow.tape import TAPE_FILE, TapeAction, TapeHeader, TapeMarket, TapeWriter, tape_run
 from hayate.stash import StashKey
 from hayate.types import ShadowVenue
 
@@ -148,15 +148,23 @@ class ShadowRunner:
         """A small local file, opened once before the run (blocking is fine here)."""
         out = self.bot.out_dir
         if out is not None:
+            from hayate.journal.recorder import JOURNAL
+
             Path(out).mkdir(parents=True, exist_ok=True)
+            journal = self.bot.stash.get(JOURNAL)
+            run_id = None if journal is None else journal.run_id
+            path = Path(out) / TAPE_FILE
+            # A resumed run (the same journal run) goes on with its tape; another starts one.
+            append = run_id is not None and tape_run(path) == run_id
             header = TapeHeader(
+                run_id=run_id,
                 seed=self.bot.spec.engine.seed,
                 instruments=list(self.bot.ctx.instruments),
                 twins={tid: {"venue": link.twin.shadowed,
                              "sources": list(link.twin.shadow_sources),
                              "settings": dict(link.twin.shadow_settings())}
                        for tid, link in self.links.items()})
-            self.tape = TapeWriter(Path(out) / TAPE_FILE, header)
+            self.tape = TapeWriter(path, header, append=append)
 
     # -- taps (the bot's thread: quick, never raise, never wait) -----------------------------
     def on_event(self, source: str, ev: Event) -> None:

@@ -338,7 +338,11 @@ def calibrate(run_dir: Path, twin: str | None = None, *, seeds: int = 3,
         raise CalibrationError(f"no twin {twin!r} in this run (twins: {', '.join(twins)})")
     info = tape.twin(twin)
     venue, sources, base = info["venue"], list(info["sources"]), dict(info["settings"])
-    obs = _read_journal(journal, twin, venue, sources, run_id)
+    obs = _read_journal(journal, twin, venue, sources, run_id
+                        if run_id is not None else tape.header.run_id)
+    if tape.header.run_id is not None and obs.run_id != tape.header.run_id:
+        raise CalibrationError(f"the tape holds journal run {tape.header.run_id}, not run "
+                               f"{obs.run_id}: calibrate the run the tape was recorded in")
     if not obs.live:
         raise CalibrationError("the run compared no orders: nothing to fit")
 

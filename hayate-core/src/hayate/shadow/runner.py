@@ -51,6 +51,7 @@ __all__ = ["SHADOW", "ShadowRunner", "attach_shadow"]
 log = logging.getLogger("hayate.shadow")
 
 _MARKET = (BookSnapshot, BookDelta, Trade)
+_MARKET_TYPES = frozenset(_MARKET)
 _REPORTS = (OrderUpdate, Fill)
 _MD, _ACT, _LIVE = 0, 1, 2
 _SLICE = 2_000  # copies handled before yielding to the event loop (live)
@@ -168,9 +169,18 @@ class ShadowRunner:
 
     # -- taps (the bot's thread: quick, never raise, never wait) -----------------------------
     def on_event(self, source: str, ev: Event) -> None:
-        if isinstance(ev, _MARKET):
+        if type(ev) in _MARKET_TYPES:
             if source in self.by_source:
-                self._put((_MD, source, ev))
+                if self.inline:
+                    self._put((_MD, source, ev))
+                    return
+                q = self.queue  # the live hot path: one append
+                if len(q) < self.limit and not self.stopped:
+                    q.append((_MD, source, ev))
+                    if len(q) > self.peak:
+                        self.peak = len(q)
+                else:
+                    self._put((_MD, source, ev))
         elif source in self.by_live:
             self._put((_LIVE, source, ev))
 

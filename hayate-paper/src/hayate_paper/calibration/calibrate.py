@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -61,6 +61,10 @@ OVERTAKEN_TOLERANCE = 0.01
 FILL_ERROR_TOLERANCE = 0.002
 """Queue-model candidates whose fill-quantity error is this close to the least one are
 told apart by when they fill (the mean gap between the live and the twin's first fill)."""
+FILL_TIME_TOLERANCE_MS = 1.0
+"""First fills within this (or 10 % of the best) of the best candidate's count as as good."""
+AGREEMENT_TOLERANCE = 0.01
+"""Outcome agreements this close count as as good: the simplest candidate then wins."""
 _MS = 1_000_000
 _ZERO = Decimal(0)
 
@@ -390,11 +394,7 @@ def calibrate(run_dir: Path, twin: str | None = None, *, seeds: int = 3,
         return (c.partial_fills != own_partial, c.queue_model != "conservative",
                 abs(c.queue_power - 1.0))
 
-    least = min(sc.fill_error for _, sc in grid)
-    near = [g for g in grid if g[1].fill_error <= least + FILL_ERROR_TOLERANCE]
-    best = min(near, key=lambda g: (
-        round(g[1].fill_time_error_ms if g[1].fill_time_error_ms is not None else 0.0, 1),
-        -round(g[1].agreement, 4), simplicity(g[0])))[0]
+    best = _choose(grid, simplicity)
     as_run_settings = {k: v for k, v in base.items() if k != "seed"}
     as_run = score(live, replay(tape, twin, as_run_settings, seed=int(base.get("seed", 0)),
                                 only=live), obs.first_fill)
@@ -407,6 +407,24 @@ def calibrate(run_dir: Path, twin: str | None = None, *, seeds: int = 3,
                        best=best, as_run=as_run, fitted=fitted,
                        base=base, seeds=seeds, overtaken=overtaken,
                        ordered=bool(fitted_latency["ordered"]))
+
+
+def _choose(grid: list[tuple[Candidate, Score]],
+            simplicity: Callable[[Candidate], tuple[int, int, float]]) -> Candidate:
+    """The least fill-quantity error; among those as good (within the tolerances), the
+    earliest-right first fills, then the best agreement, then the simplest candidate: a
+    difference smaller than the tolerances is noise, not evidence for a model."""
+    least = min(sc.fill_error for _, sc in grid)
+    near = [g for g in grid if g[1].fill_error <= least + FILL_ERROR_TOLERANCE]
+    timed = [g[1].fill_time_error_ms for g in near if g[1].fill_time_error_ms is not None]
+    if timed:
+        best_t = min(timed)
+        slack = max(FILL_TIME_TOLERANCE_MS, 0.1 * best_t)
+        near = [g for g in near if g[1].fill_time_error_ms is not None
+                and g[1].fill_time_error_ms <= best_t + slack]
+    top = max(g[1].agreement for g in near)
+    near = [g for g in near if g[1].agreement >= top - AGREEMENT_TOLERANCE]
+    return min(near, key=lambda g: simplicity(g[0]))[0]
 
 
 def _overtaken(tape: Tape, venue: str, latencies: Mapping[tuple[str, str], int]) -> float:

@@ -44,13 +44,15 @@ def hayate_bot_starting(bot: Any) -> None:
     when the CLI gives a terminal console)."""
     from hayate.journal.recorder import JOURNAL, attach_journal
     from hayate.metrics_http import attach_metrics
-    from hayate.shadow.runner import attach_shadow
     from hayate.status.monitor import STATUS_CONSOLE, attach_status
 
     journal = attach_journal(bot)
     if journal is not None:
         bot.stash[JOURNAL] = journal
-    attach_shadow(bot)
+    if bot.shadows:  # imported only for a bot that has twins
+        from hayate.shadow.runner import attach_shadow
+
+        attach_shadow(bot)
     attach_metrics(bot)
     attach_status(bot, bot.stash.get(STATUS_CONSOLE))
 
@@ -64,11 +66,13 @@ def hayate_bot_stopped(bot: Any, summary: dict[str, Any]) -> None:
     if isinstance(risk, RiskEngine) and (risk.active or risk.trips):
         summary["risk"] = risk.summary()
     from hayate.journal.recorder import JOURNAL
-    from hayate.shadow.runner import SHADOW
 
-    shadow = bot.stash.get(SHADOW)
-    if shadow is not None:
-        shadow.stop(summary)
+    if bot.shadows:
+        from hayate.shadow.runner import SHADOW
+
+        shadow = bot.stash.get(SHADOW)
+        if shadow is not None:
+            shadow.stop(summary)
 
     journal = bot.stash.get(JOURNAL)
     if journal is not None:

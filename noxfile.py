@@ -9,11 +9,15 @@
 - tests_all: every test, all distributions installed editable (what CI and the README run)
 - wheels: build every wheel, install them (not editable) in a fresh environment and check
   that `hayate plugins --json` finds each built-in plugin without an error
+- fuzz (not run by default): the fuzz tests with HAYATE_FUZZ_SCALE (default 20) times the
+  examples, fresh random ones each run, then atheris on the decoders for FUZZ_SECONDS
+  (default 600): `nox -s fuzz`, or `HAYATE_FUZZ_SCALE=200 FUZZ_SECONDS=3600 nox -s fuzz`
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -116,3 +120,22 @@ def wheels(session: nox.Session) -> None:
         session.error(f"plugins with load errors: {broken}")
     session.log(f"discovered from wheels: {sorted(found)}")
     session.run("hayate", "check", "examples/paper.toml")
+
+
+FUZZ_TESTS = ["hayate-bybit/tests/test_fuzz_decoders.py", "hayate-bybit/tests/test_fuzz_live.py"]
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Long fuzzing of every decoder: hypothesis (many more, random examples of the CI fuzz
+    tests; a failure prints the example and a @reproduce_failure blob), then atheris
+    (coverage-guided; a crash is written to fuzz/crash-*). Not in the default sessions."""
+    session.install("-r", "requirements-dev.txt")
+    scale = os.environ.get("HAYATE_FUZZ_SCALE", "20")
+    session.run("pytest", *FUZZ_TESTS, "--timeout=0", "-p", "no:randomly",
+                "--hypothesis-show-statistics", *session.posargs,
+                env={"HAYATE_FUZZ_SCALE": scale})
+    session.install("atheris")
+    seconds = os.environ.get("FUZZ_SECONDS", "600")
+    session.run("python", "fuzz/atheris_decoders.py", f"-max_total_time={seconds}",
+                "-rss_limit_mb=4096", "-artifact_prefix=fuzz/")

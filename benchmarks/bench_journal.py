@@ -49,8 +49,8 @@ def child(name: str, kind: str, path: str | None, messages: int, out: str) -> No
         "collectors": {"market": _source(kind, path, messages)},
         "strategies": {"bot": MM},
         "executors": {"venue": {"type": "paper.exchange", "source": "market",
-                                "fills_file": None, "equity_file": None,
-                                "balances": {"USDT": "1000000"}}}}
+                                "balances": {"USDT": "1000000"}}},
+        "outputs": {"fills": False, "equity": False}}
     pm = make_plugins(extra=extra)
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()

@@ -17,6 +17,9 @@ generated chunk by chunk so the input never dominates memory. On every chunk, si
   and ``bybit.replay`` do per frame;
 - **hayate+state**: the same plus ``core.orderbook`` applying each event (a second book, as
   a replay feeding a strategy does);
+- **hayate/text**, **hayate/text+state**: the same two on the pure-Python path (levels
+  decoded as strings), when the compiled path (``hayate._speedups``) is built: the two are
+  measured side by side on the same lines;
 - **naive** (first chunks only, ``--naive-messages``): stdlib ``json`` + a
   ``sortedcontainers`` book keyed by ``Decimal``, the straightforward approach.
 
@@ -123,8 +126,8 @@ def make_convert(apply: bool) -> Callable[[list[str]], None]:
     return run
 
 
-def make_hayate() -> Callable[[list[str]], None]:
-    decoder = PublicDecoder({"BTCUSDT": INSTRUMENT})
+def make_hayate(accelerated: bool | None = None) -> Callable[[list[str]], None]:
+    decoder = PublicDecoder({"BTCUSDT": INSTRUMENT}, accelerated=accelerated)
 
     def run(lines: list[str]) -> None:
         feed = decoder.feed
@@ -135,8 +138,8 @@ def make_hayate() -> Callable[[list[str]], None]:
     return run
 
 
-def make_hayate_state() -> Callable[[list[str]], None]:
-    decoder = PublicDecoder({"BTCUSDT": INSTRUMENT})
+def make_hayate_state(accelerated: bool | None = None) -> Callable[[list[str]], None]:
+    decoder = PublicDecoder({"BTCUSDT": INSTRUMENT}, accelerated=accelerated)
     bot = BotContext(name="bench", clock=SimClock(), seed=0, out_dir=None, mode="paper",
                      client_ids=ClientIdFactory("b"))
     state = OrderBookState("books", OrderBookStateConfig(type="core.orderbook"),
@@ -216,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     gen = StreamGenerator(args.seed)
     runs = {"floor": floor_run, "+convert": make_convert(False), "+apply": make_convert(True),
             "hayate": make_hayate(), "hayate+state": make_hayate_state()}
+    from hayate.book import accel
+
+    print(f"path: {accel.describe()}")
+    if accel.ACCELERATED:
+        runs["hayate/text"] = make_hayate(False)
+        runs["hayate/text+state"] = make_hayate_state(False)
     naive = make_naive() if args.naive_messages else None
     cpu_s = {k: 0.0 for k in (*runs, "naive")}
     wall_s = dict(cpu_s)

@@ -71,7 +71,6 @@ def _spec(config: str, kind: str, path: str | None, messages: int) -> dict[str, 
     else:
         spec["strategies"] = {"bot": MM if config == "paper" else NOOP}
         spec["executors"] = {"venue": {"type": "paper.exchange", "source": "market",
-                                       "fills_file": None, "equity_file": None,
                                        "balances": {"USDT": "1000000"}}}
     return spec
 

@@ -24,7 +24,7 @@ def test_three_market_makers_on_the_simulated_market(repo_root: Path, tmp_path: 
     summary = run(repo_root / "examples/mm-compare.toml", tmp_path, *shorter)
     assert summary["exit_reason"] == "end of data"
     for s in STRATEGIES:
-        strategy, venue = summary["components"][s], summary["components"][f"v_{s}"]
+        strategy, venue = summary["components"][s], summary["venues"][f"v_{s}"]
         assert strategy["quotes_placed"] > 100 and venue["orders"] == strategy["quotes_placed"]
         assert venue["rejected_orders"] == 0  # PostOnly quotes never crossed the book
         assert venue["open_orders_at_end"] == 0
@@ -38,8 +38,8 @@ def test_three_market_makers_on_a_replay_of_two_symbols(repo_root: Path, tmp_pat
     summary = run(repo_root / "examples" / spec, tmp_path)
     assert summary["exit_reason"] == "end of data"
     for s in STRATEGIES:
-        assert summary["components"][f"v_{s}"]["orders"] > 0
-        assert summary["components"][f"v_{s}"]["rejected_orders"] == 0
+        assert summary["venues"][f"v_{s}"]["orders"] > 0
+        assert summary["venues"][f"v_{s}"]["rejected_orders"] == 0
         assert set(summary["components"][s]["max_abs_position"]) == {"BTCUSDT", "ETHUSDT"}
 
 
@@ -47,4 +47,4 @@ def test_risk_example_is_fenced(repo_root: Path, tmp_path: Path) -> None:
     summary = run(repo_root / "examples/risk.toml", tmp_path, "collectors.market.duration=15m")
     risk = summary["risk"]
     assert abs(float(risk["max_abs_position"].get("BTCUSDT", "0"))) <= 0.06
-    assert summary["components"]["venue"]["open_orders_at_end"] == 0
+    assert summary["venues"]["venue"]["open_orders_at_end"] == 0

@@ -103,6 +103,7 @@ class LiveHarness:
         self.executor = BybitOrders("venue", BybitOrdersConfig(type="bybit.orders", **ecfg),
                                     self.ectx)
         self.events: list[Any] = []
+        self.at_exit: list[Any] = []  # what drain_events() told at teardown
         self._changed = anyio.Event()
 
     @property
@@ -157,8 +158,9 @@ class LiveHarness:
                 tg.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
-                if cancel_on_exit:
+                if cancel_on_exit:  # as the engine's teardown: cancel, the last word, close
                     await self.executor.cancel_all_open()
+                    self.at_exit = list(await self.executor.drain_events())
                 await self.executor.aclose()
                 await self.collector.aclose()
 

@@ -16,6 +16,7 @@ from hayate_bybit.events import Kline
 from hayate_bybit.ws.decoder import PublicDecoder
 
 FINE = {"tick_size": Decimal("1e-8"), "qty_step": Decimal("1e-8")}
+T0 = 1_700_000_000_000  # a plausible venue time in ms (the decoder refuses times before 2015)
 
 
 class FineGrid(dict):  # type: ignore[type-arg]
@@ -120,7 +121,7 @@ def test_trade_fields(samples: Path) -> None:
 
 
 def frame(kind: str, u: int, bids: list[tuple[str, str]], asks: list[tuple[str, str]],
-          topic: str = "orderbook.50.BTCUSDT", ts: int = 1000) -> str:
+          topic: str = "orderbook.50.BTCUSDT", ts: int = T0) -> str:
     data = {"s": "BTCUSDT", "b": [list(x) for x in bids], "a": [list(x) for x in asks],
             "u": u, "seq": u * 10}
     return json.dumps({"topic": topic, "type": kind, "ts": ts, "data": data, "cts": ts - 1})
@@ -140,7 +141,7 @@ def test_snapshot_then_ready_then_deltas(dec: tuple[PublicDecoder, Metrics]) -> 
     s, r = d.feed(SNAP, 5)
     assert isinstance(s, BookSnapshot) and isinstance(r, BookReady)
     assert s.bids == [(1000, 1000), (999, 2000)] and s.asks == [(1001, 3000), (1002, 4000)]
-    assert (s.update_id, s.seq, s.ts, s.recv_ts) == (100, 1000, 999_000_000, 5)
+    assert (s.update_id, s.seq, s.ts, s.recv_ts) == (100, 1000, (T0 - 1) * 1_000_000, 5)
     (dl,) = d.feed(frame("delta", 101, [("100.0", "0")], [("100.05", "1")][:0]), 6)
     assert isinstance(dl, BookDelta) and dl.bids == [(1000, 0)]
     assert d.books["orderbook.50.BTCUSDT"].book.best_bid == 999
@@ -281,3 +282,17 @@ def test_a_second_depth_of_the_same_symbol_is_ignored(dec: tuple[PublicDecoder, 
     assert d.feed(other) == []
     assert m.counter_total("frames_other_depth") == 1
     assert list(d.books) == ["orderbook.50.BTCUSDT"]
+
+
+def test_the_decoder_imports_nothing_it_does_not_use() -> None:
+    """Importing the public decoder (record, replay, live) costs no config models, no
+    package metadata and no network library."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hayate_bybit.ws.decoder\n"
+            "print(' '.join(m for m in ('importlib.metadata', 'email', 'pydantic', "
+            "'pydantic_settings', 'websockets', 'httpx') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "", out

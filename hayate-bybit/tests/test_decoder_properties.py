@@ -90,9 +90,9 @@ def to_text(raw: list[tuple[int, str, int]], bid: bool) -> list[tuple[str, str]]
 
 
 def frame(kind: str, u: int, bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> str:
-    return json.dumps({"topic": TOPIC, "type": kind, "ts": 5, "data": {
+    return json.dumps({"topic": TOPIC, "type": kind, "ts": 1_700_000_000_005, "data": {
         "s": "BTCUSDT", "b": [list(b) for b in bids], "a": [list(a) for a in asks],
-        "u": u, "seq": u}, "cts": 4})
+        "u": u, "seq": u}, "cts": 1_700_000_000_004})
 
 
 @settings(max_examples=300, deadline=None)

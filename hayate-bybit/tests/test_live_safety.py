@@ -32,6 +32,12 @@ type = "bybit.private"
 environment = "{env}"
 {urls}
 
+[collectors.market]
+type = "bybit.public"
+symbols = ["BTCUSDT"]
+rest_url = "{public}"
+ws_url = "{public_ws}/v5/public/linear"
+
 [executors.venue]
 type = "bybit.orders"
 environment = "{env}"
@@ -41,7 +47,7 @@ symbols = ["BTCUSDT"]
 
 [strategies.s]
 type = "mm.simple"
-inputs = ["venue"]
+inputs = ["market"]
 symbol = "BTCUSDT"
 spread_bps = 10
 order_qty = "0.01"
@@ -49,9 +55,12 @@ order_qty = "0.01"
 
 
 def write_spec(tmp_path: Path, env: str, mode: str = "paper", url: str = "") -> Path:
+    """The public feed is the local server's, or a closed local port: never Bybit's."""
     path = tmp_path / f"{env}-{mode}.toml"
     urls = f'rest_url = "{url}"' if url else ""
-    path.write_text(SPEC.format(env=env, mode=mode, urls=urls))
+    public = url or "http://127.0.0.1:9"
+    path.write_text(SPEC.format(env=env, mode=mode, urls=urls, public=public,
+                                public_ws="ws" + public.removeprefix("http")))
     return path
 
 

@@ -1,32 +1,17 @@
-"""``bybit.orders`` and ``bybit.private`` as plugin components: registered, documented,
-configs validated strictly, environments mapped to the right hosts."""
+"""``bybit.orders`` and ``bybit.private`` configs: environments mapped to the right hosts,
+bad settings refused with the reason, keys read from the environment only. (Registration
+and the rest of the component contract: test_conformance.py.)"""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from hayate.types import Role
 from hayate_bybit.config import endpoints
 from hayate_bybit.private.collector import BybitPrivateConfig
 from hayate_bybit.trade.executor import BybitOrders, BybitOrdersConfig
-from hayate_testing.conformance import CollectorConformance, ComponentConformance
-
-
-class TestPrivateCollector(CollectorConformance):
-    plugin = "hayate_bybit.plugin"
-    kind = "bybit.private"
-    config: ClassVar[dict[str, Any]] = {"environment": "testnet"}
-
-
-class TestOrdersExecutor(ComponentConformance):
-    plugin = "hayate_bybit.plugin"
-    kind = "bybit.orders"
-    role: ClassVar[Role] = "executors"
-    config: ClassVar[dict[str, Any]] = {"environment": "testnet", "private": "private",
-                                        "transport": "ws"}
 
 
 def orders(**kw: Any) -> BybitOrdersConfig:

@@ -151,6 +151,35 @@ async def test_open_orders_cancelled_at_exit(live: Any) -> None:
             await h.submit([bid("b1"), ask("a1")])
             await h.wait_for(lambda: len(venue_orders(h)) == 2)
         assert not venue_orders(h)
+        # The private stream was closed before the cancel-all: the executor asked the venue
+        # how each order ended and told the bot (drain_events), whose account then holds
+        # nothing open.
+        told = h.at_exit
+        assert {(e.client_id, e.status) for e in told if isinstance(e, OrderUpdate)} == {
+            ("b1", OrderStatus.CANCELLED), ("a1", OrderStatus.CANCELLED)}
+        assert not h.executor.orders.open_orders()
+
+
+async def test_a_fill_the_stream_missed_before_the_exit_is_told(live: Any) -> None:
+    async with live.exchange() as server:
+        h = live.Harness(server)
+        async with h.running(cancel_on_exit=True):
+            await h.submit([bid("b1", price="29999.5")])
+            await h.wait_for(lambda: status(h, "b1") is OrderStatus.NEW)
+            server.inject("silence", target="private")  # the fill's push never arrives
+            server.push_trade("BTCUSDT", "29999.5", "0.004", "Sell")
+            assert venue_orders(h)["b1"].cum_qty == D("0.004")
+        assert not h.of(Fill)
+        told = h.at_exit
+        fills = [e for e in told if isinstance(e, Fill)]
+        ends = [e for e in told if isinstance(e, OrderUpdate)]
+        assert [(f.client_id, f.qty, f.price) for f in fills] == [("b1", D("0.004"),
+                                                                   D("29999.5"))]
+        assert [(u.client_id, u.filled_qty) for u in ends] == [("b1", D("0.004"))]
+        assert ends[0].status.is_final
+        assert told.index(fills[0]) < told.index(ends[0])  # the fill, then how it ended
+        assert h.executor.orders.position("BTCUSDT").size == D("0.004")
+        assert not h.executor.orders.open_orders()
 
 
 async def test_market_and_reduce_only_orders(live: Any) -> None:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from hayate.events import Fill, Liquidity, OrderStatus, OrderUpdate, PositionUpdate, Side
 from hayate.orders import OrderManager
+from hayate_bybit.private.events import PrivateRecordRejected
 from hayate_bybit.private.records import PrivateDecoder
 
 D = Decimal
@@ -137,15 +138,39 @@ def test_duplicates(samples: Path) -> None:
     assert seen == {"duplicate_executions": 1, "private_orders_repeated": 2}
 
 
-def test_malformed_frames_are_counted_and_skipped() -> None:
+def test_malformed_frames_are_counted_reported_and_skipped() -> None:
     seen, count = counter()
     dec = PrivateDecoder(count=count)
-    assert dec.feed('{"topic":"order","data":[{"symbol":', 1) == []
-    assert dec.feed('{"topic":"order","data":[{"symbol":"X","orderId":"1","side":"Up",'
-                    '"orderStatus":"New","qty":"1"}]}', 1) == []
+    [bad_frame] = dec.feed('{"topic":"order","data":[{"symbol":', 1)
+    assert isinstance(bad_frame, PrivateRecordRejected)
+    assert (bad_frame.topic, bad_frame.reason) == ("frame", "json")
+    assert bad_frame.raw == '{"topic":"order","data":[{"symbol":'
+    [bad_side] = dec.feed('{"topic":"order","data":[{"symbol":"X","orderId":"1","side":"Up",'
+                          '"orderStatus":"New","qty":"1"}]}', 1)
+    assert isinstance(bad_side, PrivateRecordRejected)
+    assert (bad_side.topic, bad_side.reason) == ("order", "side") and '"Up"' in bad_side.raw
+    assert dec.needs_resync
     assert dec.feed('{"topic":"greeks","data":[]}', 1) == []
     assert seen == {"private_frames_malformed": 1, "private_records_malformed": 1,
+                    "private_malformed_json": 1, "private_malformed_side": 1,
                     "private_frames_unknown_topic": 1}
+
+
+def test_a_bad_record_does_not_hide_the_good_ones(samples: Path) -> None:
+    """One execution with a non-ASCII digit among good ones: the good ones become fills,
+    the bad one a notice; REST lists keep the notices for the caller to take."""
+    base = json.loads(frame(samples, "ws_private_execution.json"))
+    good = base["data"][0]
+    bad = dict(good, execId="bad-1", execQty="0.5\u00b2")
+    also_good = dict(good, execId="good-2")
+    base["data"] = [good, bad, also_good]
+    dec = PrivateDecoder()
+    out = dec.feed(json.dumps(base), 7)
+    assert [type(e) for e in out] == [Fill, Fill, PrivateRecordRejected]
+    assert out[2].reason == "size" and "bad-1" in out[2].raw
+    assert dec.executions_from([dict(good, execId="x", execTime="123")], 8) == []
+    [notice] = dec.take_rejected()
+    assert notice.reason == "time" and notice.ts == 8 and dec.take_rejected() == []
 
 
 def _exec(exec_id: str, qty: str, side: str = "Buy") -> dict[str, Any]:

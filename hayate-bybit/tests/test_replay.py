@@ -14,8 +14,9 @@ import pytest
 
 from hayate.book.state import OrderBookState
 from hayate.events import BookInvalid, Event, Side, Trade
-from hayate.exceptions import ConfigError
+from hayate.exceptions import SpecError
 from hayate.instruments import InstrumentRegistry
+from hayate.spec.loader import parse_spec
 from hayate_bybit.recording.format import Header, RecordingWriter
 from hayate_bybit.recording.sources import ReplayFile, csv_time_ns
 from hayate_bybit.testing import TrueBook, instrument_item, reference
@@ -137,15 +138,16 @@ def test_derivatives_trade_csv_gz(tmp_path: Path) -> None:
                                                     "8b4e7c30-9cc4-5d05-a6ab-f4b57e1b3c4f")
 
 
-def test_descending_csv_is_refused(tmp_path: Path) -> None:
+def test_newest_first_csv_is_replayed_oldest_first(tmp_path: Path) -> None:
     path = tmp_path / "X_2025-01-01.csv"
-    path.write_text("id,timestamp,price,volume,side,rpi\n1,1747612899754,1.0,1,buy,0\n"
-                    "2,1747612836878,1.0,1,sell,0\n")
+    path.write_text("id,timestamp,price,volume,side,rpi\n2,1747612899754,1.1,1,buy,0\n"
+                    "1,1747612836878,1.0,2,sell,0\n")
     registry = InstrumentRegistry()
     from hayate.instruments import Instrument
     registry.add(Instrument(symbol="X", tick_size=Decimal("0.1"), qty_step=Decimal(1)))
-    with pytest.raises(ConfigError, match="descending"):
-        list(ReplayFile(path, instruments=registry).events())
+    events = list(ReplayFile(path, instruments=registry).events())
+    assert [(e.trade_id, e.ts, e.price, e.qty) for e in events if isinstance(e, Trade)] == [
+        ("1", 1747612836878_000000, 10, 2), ("2", 1747612899754_000000, 11, 1)]
 
 
 def test_csv_time_units() -> None:
@@ -164,15 +166,22 @@ def test_files_merge_by_time_and_symbols_filter(recordings: Path) -> None:
 
 
 def test_missing_file_and_unknown_sample() -> None:
-    from hayate_testing.harness import run_spec_dict as run_raw
-
-    for path, what in (("/nonexistent/file.jsonl", "no such file"),
-                       ("sample:nope", "unknown sample")):
-        result, _ = run_raw(replay_spec(path=path), make_plugins(["hayate_bybit.plugin"]))
-        assert result.exit_code == 1 and what in result.exit_reason
+    """A missing file stops the run at start-up (it may exist where a sweep's worker runs,
+    so the check does not refuse it); an unknown sample is a spec problem at check time."""
+    plugins = make_plugins(["hayate_bybit.plugin"])
+    result, _ = run_spec_dict(replay_spec(path="/nonexistent/file.jsonl"), plugins)
+    assert result.exit_code == 1 and "no such file" in result.exit_reason
+    with pytest.raises(SpecError) as e:
+        parse_spec(replay_spec(path="sample:nope"), plugins.registry, file="bot.toml")
+    [p] = e.value.problems
+    assert p.key_path == "collectors.market.path[0]" and "unknown sample 'nope'" in p.message
+    assert "sample:spot-btcusdt-ethusdt" in p.choices
 
 
 # -- our recording format ----------------------------------------------------------------------
+
+
+T0_NS = 1_786_310_816_000_000_000  # a plausible receive time (the reader refuses times before 2015)
 
 
 def write_recording(path: Path, frames: list[str], *, disconnect_after: int | None = None) -> None:
@@ -180,9 +189,9 @@ def write_recording(path: Path, frames: list[str], *, disconnect_after: int | No
                     instruments=[instrument_item("spot", "BTCUSDT", "0.1", "0.000001")])
     with RecordingWriter(path, header) as w:
         for i, f in enumerate(frames):
-            w.frame(f, 1_000_000_000 + i)
+            w.frame(f, T0_NS + i)
             if disconnect_after is not None and i == disconnect_after:
-                w.event("disconnected", "closed with code 1006", 1_000_000_000 + i)
+                w.event("disconnected", "closed with code 1006", T0_NS + i)
 
 
 def btc_frames(recordings: Path) -> list[str]:
@@ -202,9 +211,9 @@ def test_recording_roundtrip_with_a_disconnect(recordings: Path, tmp_path: Path)
     assert src.kind == "recording" and src.header is not None
     events = list(src.events())
     invalid = [e for e in events if isinstance(e, BookInvalid)]
-    assert len(invalid) == 1 and invalid[0].recv_ts == 1_000_000_100
+    assert len(invalid) == 1 and invalid[0].recv_ts == T0_NS + 100
     assert "connection lost" in invalid[0].reason
-    assert all(e.recv_ts >= 1_000_000_000 for e in events)  # receive times come from the file
+    assert all(e.recv_ts >= T0_NS for e in events)  # receive times come from the file
 
 
 def test_truncated_gzip_replays_what_it_holds(recordings: Path, tmp_path: Path,
@@ -225,24 +234,26 @@ def test_bad_recording_lines_are_counted(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     write_recording(path, [])
     with open(path, "a") as fh:
-        fh.write('{"t": "soon"}\nnot json\n')
+        fh.write('{"t": "soon"}\nnot json\n{"t": 12, "frame": "{}"}\n')
     n: dict[str, int] = {}
     src = ReplayFile(path, instruments=InstrumentRegistry(),
                      count=lambda name, k=1: n.__setitem__(name, n.get(name, 0) + k))
     assert list(src.events()) == []
-    assert n == {"recording_lines_malformed": 2}
+    assert n == {"recording_lines_malformed": 3, "frames_malformed": 3, "malformed_fields": 1,
+                 "malformed_json": 1, "malformed_time": 1}
 
 
 def test_replay_memory_is_flat_in_the_file_length(tmp_path: Path) -> None:
     """Peak memory while replaying 4x more frames stays (nearly) the same: streaming."""
     def make(n: int) -> Path:
         path = tmp_path / f"flat-{n}.jsonl.gz"
-        frames = [json.dumps({"topic": "orderbook.50.BTCUSDT", "type": "snapshot", "ts": 1,
+        t0 = T0_NS // 1_000_000
+        frames = [json.dumps({"topic": "orderbook.50.BTCUSDT", "type": "snapshot", "ts": t0,
                               "data": {"s": "BTCUSDT", "b": [["100.0", "1"]],
                                        "a": [["100.1", "1"]], "u": 1, "seq": 1}})]
         for i in range(2, n + 2):
             frames.append(json.dumps({"topic": "orderbook.50.BTCUSDT", "type": "delta",
-                                      "ts": i, "data": {"s": "BTCUSDT",
+                                      "ts": t0 + i, "data": {"s": "BTCUSDT",
                                       "b": [[f"{90 + i % 10}.0", str(i % 7)]], "a": [],
                                       "u": i, "seq": i}}))
         write_recording(path, frames)

@@ -71,6 +71,9 @@ def test_capability_flags_are_declared_with_their_defaults() -> None:
 
     assert Replay.runs_simulated(None) is True  # the default follows the flag
     assert Venue.needs_live_flag(None) is True
+    # Check-time hooks: a source cannot tell what it delivers, a strategy checks nothing.
+    assert Collector.preview(None, None) is None and Executor.preview(None, None) is None
+    assert Strategy.check_market(None, None, None) is None
 
 
 def test_every_flag_the_engine_reads_is_in_the_docs_table() -> None:
@@ -78,14 +81,14 @@ def test_every_flag_the_engine_reads_is_in_the_docs_table() -> None:
     table = doc[doc.index("## Capability flags"):doc.index("## Per-bot data")]
     for flag in ("simulated", "runs_simulated", "clock_follower", "live_trading",
                  "needs_live_flag", "wraps_source_field", "shadow_field", "restore_from_journal",
-                 "event_types"):
+                 "event_types", "preview", "check_market", "opening_equity"):
         assert f"`{flag}" in table, flag
     src = Path(hayate.__file__).parent
     undeclared = []
     for path in src.rglob("*.py"):
         for m in re.finditer(r'getattr\([^,]+,\s*"(simulated|clock_follower|live_trading|'
                              r'needs_live_flag|wraps_source_field|shadow_field|runs_simulated|'
-                             r'restore_from_journal)"', path.read_text()):
+                             r'restore_from_journal|preview|check_market)"', path.read_text()):
             undeclared.append(f"{path.name}: {m.group(0)}")
     assert not undeclared, "flags read by getattr instead of the declared attribute: " + \
         ", ".join(undeclared)
@@ -211,3 +214,65 @@ def test_a_class_outside_its_role_is_refused(hook: str, cls: type, message: str)
 
     info = pm.add_plugin("outside", plugin=_module(**{hook: register_it}))
     assert info.error is not None and message in info.error
+
+
+# -- lazy registration --------------------------------------------------------------------------
+def test_a_lazily_registered_kind_is_imported_only_when_used() -> None:
+    import sys
+
+    from hayate.spec.loader import parse_spec
+
+    pm = make_plugins()
+    info = pm.add_plugin("lazy", plugin=_module(
+        hayate_register_strategies=lambda register: register.lazy(
+            "testing.lazy_quoter", "hayate_testing.components:Quoter")))
+    # The kind is known, its class is not checked yet (Quoter says kind 'testing.quoter').
+    assert info.error is None and info.kinds["strategies"] == ["testing.lazy_quoter"]
+    entry = pm.registry.get("strategies", "testing.lazy_quoter")
+    assert entry is not None and entry.lazy
+    raw = {**SPEC, "strategies": {"q": {"type": "testing.lazy_quoter", "inputs": ["market"]}}}
+    from hayate.exceptions import SpecError
+
+    with pytest.raises(SpecError) as e:
+        parse_spec(raw, pm.registry)
+    assert "Quoter.kind is 'testing.quoter', but it was registered as 'testing.lazy_quoter'" \
+        in str(e.value)
+    assert "hayate_testing.components" in sys.modules  # imported when the spec used it
+
+
+def test_a_lazy_target_that_cannot_be_imported_names_the_plugin() -> None:
+    from hayate.exceptions import SpecError
+    from hayate.spec.loader import parse_spec
+
+    pm = make_plugins()
+    pm.add_plugin("broken_lazy", plugin=_module(
+        hayate_register_strategies=lambda register: register.lazy(
+            "broken.mm", "no_such_module_here:Strategy")), distribution="hayate-broken")
+    raw = {**SPEC, "strategies": {"q": {"type": "broken.mm", "inputs": ["market"]}}}
+    with pytest.raises(SpecError) as e:
+        parse_spec(raw, pm.registry)
+    msg = str(e.value)
+    assert "plugin 'broken_lazy' (hayate-broken)" in msg and "no_such_module_here" in msg
+
+
+def test_lazy_needs_a_kind_and_a_module_colon_class_target() -> None:
+    pm = make_plugins()
+    info = pm.add_plugin("bad_target", plugin=_module(
+        hayate_register_strategies=lambda register: register.lazy("x.y", "just_a_module")))
+    assert info.error is not None and "'package.module:Class'" in info.error
+
+
+def test_help_imports_no_component_module() -> None:
+    """``hayate --help`` lists every plugin's commands without importing a component, the
+    engine or the spec machinery (a deterministic stand-in for its start-up time)."""
+    code = ("import sys\nfrom hayate.cli.app import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('\\n'.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    heavy = [m for m in out if m.startswith((
+        "hayate.engine", "hayate.risk.engine", "hayate.book", "hayate.orders", "hayate.view",
+        "hayate.timer", "hayate.journal", "hayate_paper.exchange", "hayate_paper.executor",
+        "hayate_paper.market", "hayate_bybit.collectors", "hayate_bybit.trade",
+        "hayate_bybit.ws", "hayate_strategies.market_making", "pydantic_settings"))]
+    assert not heavy, heavy

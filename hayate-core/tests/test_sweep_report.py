@@ -45,16 +45,34 @@ def store(tmp_path: Path):
     s.close()
 
 
-def test_rank_by_mean_over_datasets_ignoring_failures(store: ResultStore) -> None:
+def test_rank_by_mean_over_datasets_failures_last(store: ResultStore) -> None:
     ranked = rank(store.rows(), "net_pnl")
+    # A set with a failed run ranks after every set whose runs all succeeded.
     assert [(g.params["spread"], g.params["qty"], g.mean) for g in ranked] == [
-        (2, "0.001", 1.0), (1, "0.01", 0.25), (1, "0.001", -10.0), (2, "0.01", None)]
+        (2, "0.001", 1.0), (1, "0.001", -10.0), (1, "0.01", 0.25), (2, "0.01", None)]
     assert (ranked[0].worst, ranked[0].best, ranked[0].ok) == (-2.0, 4.0, 2)
-    assert ranked[1].failed == 1 and ranked[1].ok == 1
+    assert ranked[2].failed == 1 and ranked[2].ok == 1 and ranked[2].note == "1 failed"
     assert [g.mean for g in rank(store.rows(), "net_pnl", descending=False)][:3] == [
-        -10.0, 0.25, 1.0]
+        -10.0, 1.0, 0.25]
+
+
+def test_a_set_without_fills_never_tops_the_ranking(tmp_path: Path) -> None:
+    s = ResultStore(tmp_path / "sweep.sqlite")
+    fill(s, [
+        ({"spread": 50}, 1, "ok", {"net_pnl": "0", "max_drawdown": "0", "fills": 0}),
+        ({"spread": 5}, 1, "ok", {"net_pnl": "-3", "max_drawdown": "4", "fills": 40}),
+        ({"spread": 9}, 1, "ok", {"net_pnl": "2", "max_drawdown": "1", "fills": 3}),
+    ])
+    by_pnl = rank(s.rows(), "net_pnl")
+    assert [g.params["spread"] for g in by_pnl] == [9, 5, 50] and by_pnl[2].note == "no fill"
+    by_dd = rank(s.rows(), "max_drawdown", descending=False)
+    assert [g.params["spread"] for g in by_dd] == [9, 5, 50]
+    by_min = rank(s.rows(), "net_pnl", min_fills=10)
+    assert [g.params["spread"] for g in by_min] == [5, 9, 50]
+    assert by_min[1].note == "fewer than 10 fills"
     with pytest.raises(KeyError):
-        rank(store.rows(), "pnl")
+        rank(s.rows(), "pnl")
+    s.close()
 
 
 def test_heat_map_cells_average_everything_else(store: ResultStore) -> None:

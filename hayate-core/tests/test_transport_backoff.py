@@ -45,3 +45,13 @@ def test_log_throttle(caplog: pytest.LogCaptureFixture) -> None:
         assert t(logging.WARNING, "k", "bad frame %d", 99)
     assert "bad frame 99 (3 similar messages suppressed)" in caplog.text
     assert caplog.text.count("bad frame") == 3
+
+
+def test_log_throttle_keys_are_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    """Keys can come from the venue (an unknown symbol per frame): past 1024 of them the
+    rest share one key, so a hostile stream neither grows memory nor floods the log."""
+    t = LogThrottle(logging.getLogger("t"), burst=1, interval=10.0, monotonic_ns=lambda: 0)
+    with caplog.at_level(logging.WARNING):
+        logged = sum(t(logging.WARNING, f"symbol:{i}", "unknown %d", i) for i in range(5000))
+    assert len(t._seen) == 1025
+    assert logged == 1025

@@ -28,8 +28,7 @@ def _executor(latency: dict[str, Any]) -> tuple[PaperExchangeExecutor, SimClock]
                      client_ids=ClientIdFactory("s5"))
     bot.instruments.add(Instrument(symbol="BTCUSDT", tick_size=Decimal("0.1"),
                                    qty_step=Decimal("0.001")))
-    cfg = PaperExchangeConfig(type="paper.exchange", source="market", latency=latency,
-                              fills_file=None, equity_file=None)
+    cfg = PaperExchangeConfig(type="paper.exchange", source="market", latency=latency)
     ex = PaperExchangeExecutor("venue", cfg, ComponentContext(bot, "venue", "paper.exchange",
                                                               "executors"))
     return ex, clock

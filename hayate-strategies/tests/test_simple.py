@@ -329,3 +329,30 @@ def test_quotes_are_pulled_while_the_venue_is_degraded_and_come_back_after() -> 
     acts = m.send(VenueStatus(ts=m.now, recv_ts=m.now, healthy=True))
     assert [a for a in acts if isinstance(a, PlaceOrder)]  # back in the market at once
     assert m.quotes("BTCUSDT") == ([D("99.0")], [D("99.2")])  # around the mid of 99.1
+
+
+def test_delayed_answers_never_leave_more_live_orders_than_levels() -> None:
+    """The venue answers nothing while the mid keeps moving: each requote may replace an
+    order (its cancel goes first in the same batch), but an order whose cancel is still
+    unanswered keeps its level, so live orders (new, pending new or pending cancel) never
+    exceed the levels asked for on either side."""
+    m = market(auto_ack=False)
+    simple(m, levels=2, level_spacing_bps=10)
+    px = D("100.0")
+    for step in range(12):
+        # Cancels sent before this step may still be live at the venue; a cancel sent in
+        # this step's batch goes ahead of its replacement, so the venue never holds both.
+        unanswered = {o.client_id for o in m.open_orders("BTCUSDT")
+                      if o.status is OrderStatus.PENDING_CANCEL}
+        px += D("0.5") if step % 3 else D("-0.3")
+        m.book("BTCUSDT", bids=[(str(px), "1")], asks=[(str(px + D("0.2")), "1")])
+        for side in (Side.BUY, Side.SELL):
+            live = [o for o in m.open_orders("BTCUSDT", side)
+                    if o.status is not OrderStatus.PENDING_CANCEL or o.client_id in unanswered]
+            assert len(live) <= 2, (step, side, [(o.price, o.status) for o in live])
+    # Once the venue answers, quoting catches up: both levels on both sides are working.
+    m.ack()
+    m.book("BTCUSDT", bids=[(str(px), "1")], asks=[(str(px + D("0.2")), "1")])
+    m.ack()
+    bids, asks = m.quotes("BTCUSDT")
+    assert len(bids) == 2 and len(asks) == 2

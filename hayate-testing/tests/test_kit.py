@@ -2,7 +2,9 @@
 
 from hayate_testing.conformance import (
     ExecutorConformance,
+    LiveCollectorConformance,
     SimulatedCollectorConformance,
+    StateConformance,
     StrategyConformance,
 )
 
@@ -12,9 +14,35 @@ class TestSimTicks(SimulatedCollectorConformance):
     config = {"count": 50}
 
 
+class TestEveryEvent(SimulatedCollectorConformance):
+    kind = "testing.every_event"
+    config = {"repeat": 2}
+
+
+class TestLiveTicks(LiveCollectorConformance):
+    kind = "testing.live_ticks"
+    config = {"interval": 0.001}
+    min_events = 20
+
+
+class TestCountingState(StateConformance):
+    kind = "testing.count"
+
+
+class TestJournal(StateConformance):
+    kind = "testing.journal"
+
+    def observe(self, state):  # type: ignore[no-untyped-def]
+        return state.entries
+
+
 class TestQuoter(StrategyConformance):
     kind = "testing.quoter"
     config = {"every": 3}
+
+
+class TestProbe(StrategyConformance):
+    kind = "testing.probe"
 
 
 class TestRecorder(ExecutorConformance):

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from hayate.exceptions import ConfigError
 from hayate.secrets import load_credentials
+from hayate_bybit.limits import KLINE_INTERVALS as KLINE_INTERVALS  # re-exported
+from hayate_bybit.limits import MAX_ARGS_CHARS_PER_CONNECTION as MAX_ARGS_CHARS_PER_CONNECTION
 
 __all__ = [
     "BOOK_DEPTHS",
@@ -37,17 +39,12 @@ __all__ = [
 ]
 
 PublicCategory = Literal["spot", "linear", "inverse"]
+
 Environment = Literal["mainnet", "testnet", "demo", "local"]
 
 BOOK_DEPTHS: tuple[int, ...] = (1, 50, 200, 1000)
 """Order-book depths offered for spot, linear and inverse (linear 500 was removed 2025-09)."""
 
-KLINE_INTERVALS: tuple[str, ...] = (
-    "1", "3", "5", "15", "30", "60", "120", "240", "360", "720", "D", "W", "M",
-)
-
-MAX_ARGS_CHARS_PER_CONNECTION = 21_000
-"""Bybit's limit on the total length of the ``args`` of one public connection."""
 
 _SPOT_ARGS_PER_REQUEST = 10
 
@@ -108,7 +105,7 @@ class AccountSettings(BaseModel):
     lives and whose keys to use. Keys never appear here: they come from the environment
     (``HAYATE_<CREDENTIALS>_API_KEY`` / ``_API_SECRET``) or a ``--secrets-dir``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     environment: Environment = Field(
         description="'demo' (Bybit demo trading), 'testnet', 'mainnet' (real money: needs "

@@ -22,7 +22,18 @@ class HayateError(Exception):
 
 
 class InvalidNumber(HayateError, ValueError):
-    """A price or size that is not an exact decimal on the expected grid."""
+    """A venue number that breaks its field's rules (:mod:`hayate.numbers`): not plain
+    decimal text, off the instrument's grid, the wrong sign, an implausible time.
+
+    ``reason`` names the kind of field (``price``, ``size``, ``time``, ``id``, ``value``...),
+    which decoders count per reason."""
+
+    def __init__(self, message: str, reason: str = "value") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[InvalidNumber], tuple[str, str]]:
+        return (type(self), (str(self), self.reason))
 
 
 class ConfigError(HayateError):

@@ -76,18 +76,21 @@ class Instrument(msgspec.Struct, kw_only=True, dict=True):
 
     @property
     def price_parser(self) -> UnitParser:
+        """Strict parser of this instrument's prices (> 0), shared by every decoder."""
         try:
             return self.__dict__["_pp"]
         except KeyError:
-            p = self.__dict__["_pp"] = UnitParser(self.price_decimals)
+            p = self.__dict__["_pp"] = UnitParser(self.price_decimals, sign="positive", what="price")
             return p
 
     @property
     def qty_parser(self) -> UnitParser:
+        """Strict parser of this instrument's sizes (>= 0: a book size of 0 deletes; a
+        trade or fill size must also be checked for > 0)."""
         try:
             return self.__dict__["_qp"]
         except KeyError:
-            p = self.__dict__["_qp"] = UnitParser(self.qty_decimals)
+            p = self.__dict__["_qp"] = UnitParser(self.qty_decimals, sign="non_negative", what="size")
             return p
 
     def price_units(self, price: Decimal | str) -> int:
@@ -114,6 +117,11 @@ class Instrument(msgspec.Struct, kw_only=True, dict=True):
         steps = (qty / self.qty_step).to_integral_value(rounding=ROUND_FLOOR)
         return (steps * self.qty_step).quantize(Decimal(1).scaleb(-self.qty_decimals))
 
+    def round_qty_up(self, qty: Decimal) -> Decimal:
+        """Round a size up onto the qty step grid."""
+        steps = (qty / self.qty_step).to_integral_value(rounding=ROUND_CEILING)
+        return (steps * self.qty_step).quantize(Decimal(1).scaleb(-self.qty_decimals))
+
     def round_price_units(self, units: int | float, rounding: Rounding | str = Rounding.DOWN) -> int:
         """Round a (possibly fractional) unit price onto the tick grid, in units."""
         t = self.tick_units
@@ -121,24 +129,49 @@ class Instrument(msgspec.Struct, kw_only=True, dict=True):
             return int((units // t) * t)
         return int(-((-units) // t) * t)
 
-    def check_order(self, qty: Decimal, price: Decimal | None) -> str | None:
-        """The first trading rule this order breaks, as a short reason, or None if it is valid."""
+    def check_qty(self, qty: Decimal) -> str | None:
+        """The first size rule ``qty`` breaks, as a short reason, or None if it is valid."""
         if qty <= 0:
             return "qty must be positive"
         if qty % self.qty_step != 0:
-            return f"qty {qty} is not a multiple of the qty step {self.qty_step}"
+            return f"qty {qty:f} is not a multiple of the qty step {self.qty_step:f}"
         if qty < self.min_qty:
-            return f"qty {qty} is below the minimum {self.min_qty}"
+            return f"qty {qty:f} is below the minimum {self.min_qty:f}"
         if self.max_qty > 0 and qty > self.max_qty:
-            return f"qty {qty} is above the maximum {self.max_qty}"
-        if price is not None:
-            if price <= 0:
-                return "price must be positive"
-            if price % self.tick_size != 0:
-                return f"price {price} is not a multiple of the tick size {self.tick_size}"
-            if self.min_notional > 0 and price * qty * self.contract_multiplier < self.min_notional:
-                return f"notional {price * qty} is below the minimum {self.min_notional}"
+            return f"qty {qty:f} is above the maximum {self.max_qty:f}"
         return None
+
+    def check_price(self, price: Decimal) -> str | None:
+        """The first price rule ``price`` breaks, as a short reason, or None if it is valid."""
+        if price <= 0:
+            return "price must be positive"
+        if price % self.tick_size != 0:
+            return f"price {price:f} is not a multiple of the tick size {self.tick_size:f}"
+        return None
+
+    def check_order(self, qty: Decimal, price: Decimal | None) -> str | None:
+        """The first trading rule this order breaks, as a short reason, or None if it is valid."""
+        reason = self.check_qty(qty)
+        if reason is not None or price is None:
+            return reason
+        reason = self.check_price(price)
+        if reason is not None:
+            return reason
+        if self.min_notional > 0 and price * qty * self.contract_multiplier < self.min_notional:
+            return f"notional {price * qty} is below the minimum {self.min_notional}"
+        return None
+
+    def valid_qtys_near(self, qty: Decimal) -> list[Decimal]:
+        """The valid sizes on either side of ``qty`` (for "did you mean" hints)."""
+        lo = max(self.round_qty(qty), self.round_qty_up(self.min_qty), self.qty_step)
+        hi = self.round_qty_up(qty)
+        return [q for q in sorted({lo, max(hi, lo)}) if self.check_qty(q) is None]
+
+    def valid_prices_near(self, price: Decimal) -> list[Decimal]:
+        """The valid prices on either side of ``price`` (for "did you mean" hints)."""
+        lo = max(self.round_price(price, Rounding.DOWN), self.tick_size)
+        hi = max(self.round_price(price, Rounding.UP), lo)
+        return sorted({lo, hi})
 
 
 class InstrumentRegistry:

@@ -9,6 +9,7 @@ from pydantic import Field
 from hayate.clock import NS
 from hayate.events import Event, Timer
 from hayate.spec.models import Duration
+from hayate.spec.preview import SourcePreview, SpecCheck
 from hayate.types import Collector, CollectorConfig, Emit
 
 __all__ = ["TimerCollector"]
@@ -24,6 +25,11 @@ class TimerCollector(Collector):
     kind: ClassVar[str] = "core.timer"
     Config: ClassVar[type[TimerConfig]] = TimerConfig
     clock_follower: ClassVar[bool] = True  # follows whichever clock drives the bot
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        """Timer events: no market data."""
+        return SourcePreview.no_market_data()
 
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)

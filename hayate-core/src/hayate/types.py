@@ -12,14 +12,17 @@ bot spec. The engine builds one instance per spec table and hands it a
 What the engine reads of a class beyond that is declared here, on the role's base class,
 with its default: the **capability flags** (``Collector.simulated``, ``runs_simulated()``,
 ``clock_follower``; ``Executor.live_trading``, ``needs_live_flag()``,
-``wraps_source_field``, ``shadow_field``, ``restore_from_journal()``). A component overrides the ones it
-needs; docs/plugin-hooks.md lists them all. :class:`RunningBot` is what hook
+``wraps_source_field``, ``shadow_field``, ``restore_from_journal()``) and the **check-time
+hooks** (``Collector.preview()`` / ``Executor.preview()``, ``Strategy.check_market()``: see
+:mod:`hayate.spec.preview`). A component overrides the ones it needs; docs/plugin-hooks.md
+lists them all. :class:`RunningBot` is what hook
 implementations see of a running bot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -27,11 +30,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hayate.actions import Action
 from hayate.events import Event
+from hayate.roles import ROLES as ROLES  # re-exported: the roles live in hayate.roles
+from hayate.roles import SINGULAR as SINGULAR
+from hayate.roles import Role as Role
 
 if TYPE_CHECKING:
     from hayate.clock import Clock
     from hayate.context import BotContext, ComponentContext
     from hayate.spec.loader import LoadedSpec
+    from hayate.spec.preview import MarketPreview, SourcePreview, SpecCheck
     from hayate.stash import Stash
 
 __all__ = [
@@ -57,15 +64,6 @@ __all__ = [
     "role_base_problem",
 ]
 
-Role = Literal["collectors", "states", "inputs", "strategies", "executors"]
-ROLES: tuple[Role, ...] = ("collectors", "states", "inputs", "strategies", "executors")
-SINGULAR: dict[str, str] = {
-    "collectors": "collector",
-    "states": "state",
-    "inputs": "input",
-    "strategies": "strategy",
-    "executors": "executor",
-}
 
 Emit = Callable[[Sequence[Event]], Awaitable[None]]
 """Send a batch of events from a source into the bot (may wait under back-pressure)."""
@@ -79,7 +77,9 @@ Overflow = Literal["block", "drop_oldest", "conflate"]
 class ComponentConfig(BaseModel):
     """Base of every component's ``Config``: frozen, unknown keys are errors."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    # No inf or nan in a number (a price of inf, a spread of nan): there is no use for them.
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True,
+                              allow_inf_nan=False)
 
     type: str = Field(description="Registry kind of the component, e.g. 'mm.simple'.")
 
@@ -194,6 +194,14 @@ class Collector(Component):
     def events(self) -> Iterator[Event]:
         raise TypeError(f"{type(self).__name__} is a live collector; the engine uses run()")
 
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview | None:
+        """Check time (``hayate check``, and ``hayate run`` before anything starts): the
+        symbols this source will deliver and the trading rules it already knows, from its
+        config alone; quick, no network. Report config problems with ``check.problem``.
+        None (the default): cannot tell. See :mod:`hayate.spec.preview`."""
+        return None
+
 
 class State(Component):
     """Keeps something up to date from events (a book, the account...). Synchronous."""
@@ -250,6 +258,13 @@ class Strategy(Component):
         """Called once at a normal stop; actions returned are still executed."""
         return None
 
+    @classmethod
+    def check_market(cls, config: Any, market: MarketPreview, check: SpecCheck) -> None:
+        """Check time: compare the config with what the inputs will deliver (``market``:
+        symbols, and trading rules where a source declared them) and report what cannot
+        work with ``check.problem`` (or ``market.require_symbol`` / ``market.check_qty``).
+        The default checks nothing. See :mod:`hayate.spec.preview`."""
+
 
 class Executor(Component):
     """Carries out actions on a venue (real or simulated) and reports what happened.
@@ -294,6 +309,13 @@ class Executor(Component):
         balances and positions are where they were; a live venue has nothing to rebuild
         (the default), it asks the exchange in :meth:`reconcile`."""
 
+    def opening_equity(self) -> Decimal | None:
+        """What the account is worth in its settle coin before the first event, when the
+        executor knows it without asking the venue (a simulated venue: its configured
+        balances). The run's ledger starts its equity from it; None (the default): from the
+        venue's first balance of the settle coin, as reported before the first fill."""
+        return None
+
     async def run(self, emit: Emit) -> None:
         """Background work (a socket, a retry loop). The default does nothing."""
 
@@ -320,6 +342,13 @@ class Executor(Component):
         date (missed fills, orders closed meanwhile, positions, balances), or None when
         there is nothing to check. Fills are matched by ``fill_id``, so repeating one the
         account already has is harmless."""
+        return None
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview | None:
+        """Check time: the market data this executor will deliver as a source (see
+        :meth:`Collector.preview`). None (the default) for a source wrapper means what its
+        wrapped collector delivers; for any other executor, cannot tell."""
         return None
 
 
@@ -451,4 +480,4 @@ class RunningBot(Protocol):
 
     def in_background(self, fn: Callable[[], Awaitable[None]]) -> None: ...
 
-    async def kill(self, reason: str = ...) -> None: ...
+    async def kill(self, reason: str = ..., flatten: bool = ...) -> None: ...

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from hayate.events import Liquidity, Side
 from hayate.instruments import Instrument
@@ -132,9 +132,10 @@ class Account:
             fee = self.fees.fee(notional, rate)
             fee_asset, fee_quote = settle, fee
             realized = self.position(inst.symbol).apply_fill(side, price, qty, fee)
-            # The venue books P&L at the fee precision (the average entry is a rational
-            # number, so the exact P&L may have more digits than a balance can hold).
-            wallet[settle] += realized.quantize(self.fees.quantum(), rounding=ROUND_HALF_EVEN) - fee
+            # The position's P&L is exact (an exact cost basis, see hayate.orders.Position),
+            # so the wallet moves by exactly what the P&L figures say:
+            # equity == starting equity + realized + unrealized - fees, to the last digit.
+            wallet[settle] += realized - fee
         self.fees_quote += fee_quote
         self.volume += notional
         return FillCharge(fee, fee_asset, fee_quote, realized)

@@ -33,17 +33,16 @@ import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import anyio
 import msgspec
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from hayate.actions import Action, AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from hayate.clock import NS
-from hayate.events import Event, Fill, OrderStatus, OrderUpdate
-from hayate.spec.models import Duration
+from hayate.events import Event, OrderStatus, OrderUpdate
+from hayate.spec.errors import ValueErrorAt
 from hayate.types import Emit, Executor, ExecutorConfig
 from hayate_paper.account import Account
 from hayate_paper.arrivals import Arrivals
@@ -51,7 +50,7 @@ from hayate_paper.exchange import PaperExchange
 from hayate_paper.fees import FeeSchedule
 from hayate_paper.fill_model import FillModel, parse_own_depletion
 from hayate_paper.latency import LatencyConfig, make_sampler
-from hayate_paper.outputs import EquityWriter, FillLog, fmt_decimal
+from hayate_paper.outputs import fmt_decimal
 from hayate_paper.queue import make_queue_model
 from hayate_paper.rules import VenueRules
 from hayate_paper.twin import ShadowTwin
@@ -65,6 +64,22 @@ _LIVELOCK = 100_000
 _ZERO = Decimal(0)
 
 
+def _balance(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError(f"a starting balance cannot be negative (got {value}); give 0 or more")
+    return value
+
+
+def _leverage(value: Decimal) -> Decimal:
+    if not 0 < value <= 200:
+        raise ValueError(f"leverage must be above 0 and at most 200 (got {value})")
+    return value
+
+
+Balance = Annotated[Decimal, AfterValidator(_balance)]
+Leverage = Annotated[Decimal, AfterValidator(_leverage)]
+
+
 #: Why an order that was still on its way to the venue when the run ended was not placed.
 NOT_SENT_REASON = "the run ended before the order reached the venue"
 
@@ -74,15 +89,15 @@ class PaperExchangeConfig(ExecutorConfig):
         description="Instance id of the market-data collector this venue trades against "
         "(live, recorded or simulated)."
     )
-    balances: dict[str, Decimal] = Field(
+    balances: dict[str, Balance] = Field(
         default_factory=lambda: {"USDT": Decimal(10_000)},
         description="Starting wallet balances per coin.",
     )
     settle_asset: str = Field(
-        "USDT", description="Margin/settle coin of linear contracts; P&L is reported in it."
+        "USDT", min_length=1, description="Margin/settle coin of linear contracts; P&L is reported in it."
     )
     leverage: Decimal = Field(Decimal(10), gt=0, le=200, description="Leverage of linear positions.")
-    leverage_by_symbol: dict[str, Decimal] = Field(
+    leverage_by_symbol: dict[str, Leverage] = Field(
         default_factory=dict, description="Per-symbol leverage overrides."
     )
     fees: FeeSchedule = Field(default_factory=FeeSchedule, description="Maker/taker fee rates.")
@@ -131,20 +146,23 @@ class PaperExchangeConfig(ExecutorConfig):
         "executor, and the run reports where the two venues part (docs/shadow.md).",
     )
     seed: int = Field(0, description="Mixed with the bot seed for latency and queue draws.")
-    equity_interval: Duration = Field(
-        1.0, gt=0, description="Simulated seconds between rows of equity.csv."
-    )
+
     @field_validator("own_depletion", mode="before")
     @classmethod
     def _own_depletion(cls, value: object) -> str:
         return parse_own_depletion(value)
 
-    fills_file: str | None = Field(
-        "fills.jsonl", description="Fill log written into the run's --out directory (none: off)."
-    )
-    equity_file: str | None = Field(
-        "equity.csv", description="Equity curve written into the --out directory (none: off)."
-    )
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data: Any) -> Any:
+        """The output files are the run's, for every venue: say where they went."""
+        if isinstance(data, dict):
+            for key in ("fills_file", "equity_file", "equity_interval"):
+                if key in data:
+                    raise ValueErrorAt(key, "moved: every venue's fills.jsonl and equity.csv "
+                                       "are set in the spec's [outputs] table (fills, equity, "
+                                       "equity_interval); see docs/accounting.md")
+        return data
 
 
 class PaperExchangeExecutor(Executor):
@@ -171,8 +189,6 @@ class PaperExchangeExecutor(Executor):
         self._md, self._md_c = make_sampler(lat.market_data, rng("market_data"))
         self.account = Account(c.balances, c.fees, c.leverage, c.leverage_by_symbol,
                                c.settle_asset)
-        self.fill_log: FillLog | None = None
-        self.equity_log: EquityWriter | None = None
         self.exchange = PaperExchange(
             instruments=ctx.instruments, account=self.account, rules=c.rules,
             queue=make_queue_model(c.queue_model, rng("queue"), c.queue_power),
@@ -181,7 +197,7 @@ class PaperExchangeExecutor(Executor):
             balance_on_order_change=c.balance_on_order_change,
             spot_position_updates=c.spot_position_updates,
             fill_model=FillModel(partial_fills=c.partial_fills, own_depletion=c.own_depletion),
-            on_fill=self._on_fill, on_count=ctx.count,
+            on_count=ctx.count,
         )
         self.requests: deque[tuple[int, Action]] = deque()
         self._last_request = 0
@@ -190,13 +206,7 @@ class PaperExchangeExecutor(Executor):
         self._accepting = True
         self._dropped_requests = 0
         self._wake: anyio.Event | None = None
-        self._sample_ns = max(1, int(c.equity_interval * NS))
-        self._next_sample: int | None = None
         self._last_t = 0
-        self._last_sample = -1
-        self._sampled_fills = -1
-        self._start_equity: Decimal | None = None
-        self._closed = False
         # Shadow mode: a twin of another executor (hayate.types.ShadowVenue).
         self.shadowed = c.shadow_of or ""
         self.shadow_sources = (c.source,)
@@ -208,36 +218,12 @@ class PaperExchangeExecutor(Executor):
     async def setup(self) -> None:
         for inst in self.ctx.instruments:
             self.exchange.state(inst.symbol)
-        if self.twin is None:  # a twin's fills go to the journal's shadow tables
-            self._open_outputs()
 
-    def _open_outputs(self) -> None:
-        """Small local files, opened once before the run (blocking is fine here)."""
-        out = self.ctx.out_dir
-        if out is not None:
-            Path(out).mkdir(parents=True, exist_ok=True)
-            if self.config.fills_file:
-                self.fill_log = FillLog(Path(out) / self.config.fills_file)
-            if self.config.equity_file:
-                self.equity_log = EquityWriter(
-                    Path(out) / self.config.equity_file,
-                    sorted(inst.symbol for inst in self.ctx.instruments),
-                )
-
-    async def aclose(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._next_sample is not None and self._last_t > self._last_sample:
-            self._sample(self._last_t)  # the state at the very end
-        if self.fill_log is not None:
-            self.fill_log.close()
-        if self.equity_log is not None:
-            self.equity_log.close()
-
-    def _on_fill(self, fill: Fill, t: int) -> None:
-        if self.fill_log is not None:
-            self.fill_log.write(fill, t)
+    def opening_equity(self) -> Decimal | None:
+        """The account's value in its settle coin before the first event (the run's
+        ledger starts its equity from it): the configured balances, coins without a
+        price yet not counted."""
+        return self.account.equity(self.exchange.marks())
 
     # -- requests ----------------------------------------------------------------------------------
     async def submit(self, actions: Sequence[Action]) -> None:
@@ -342,31 +328,6 @@ class PaperExchangeExecutor(Executor):
 
         return reconcile_paper_venue(self, account)
 
-    # -- equity sampling ---------------------------------------------------------------------------
-    def _sample(self, t: int) -> None:
-        self._last_sample = t
-        ex = self.exchange
-        acct = self.account
-        if self.equity_log is None and self._start_equity is not None:
-            # Only the drawdown needs this sample: skip it while nothing can have changed
-            # (no new fill and no open position whose value moves with the market).
-            fills = ex.n_fills
-            if fills == self._sampled_fills and not any(p.size for p in acct.positions.values()):
-                return
-            self._sampled_fills = fills
-        marks = ex.marks()
-        realized = acct.realized()
-        unrealized = acct.unrealized(marks)
-        fees = acct.fees_quote
-        net = realized + unrealized - fees
-        if self._start_equity is None:
-            self._start_equity = acct.equity(marks)
-        dd = ex.track_drawdown(net)
-        if self.equity_log is not None:
-            equity = acct.equity(marks)
-            positions = {s: p.size for s, p in acct.positions.items()}
-            self.equity_log.write(t, equity, realized, unrealized, fees, net, dd, positions, marks)
-
     # -- simulated driver --------------------------------------------------------------------------
     def wrap_events(self, inner: Iterator[Event]) -> Iterator[tuple[str, Event]]:
         """Discrete-event loop over the source, our requests and the venue's responses."""
@@ -385,18 +346,12 @@ class PaperExchangeExecutor(Executor):
         md_c = self._md_c
         md_draw = self._md
         use_recorded = self.config.latency.use_recorded_receive_time
-        every = self._sample_ns
         it = iter(inner)
         ev: Event | None = next(it, None)
         last_d = 0
         same_t = -1
         same_n = 0
-        if ev is None:
-            ta = _INF
-        else:
-            ta = ev.ts or ev.recv_ts
-            self._next_sample = ta
-        next_sample = self._next_sample if self._next_sample is not None else _INF
+        ta = _INF if ev is None else (ev.ts or ev.recv_ts)
         while True:
             tr = req[0][0] if req else _INF
             tex = ta if ta <= tr else tr
@@ -433,11 +388,6 @@ class PaperExchangeExecutor(Executor):
                         d = last_d
                     last_d = d
                     out = ev if d == rt else replace(ev, recv_ts=d)
-                    if ta >= next_sample:
-                        self._last_t = ta
-                        self._sample(ta)
-                        next_sample = (ta // every + 1) * every
-                        self._next_sample = next_sample
                     ev = next(it, None)
                     if ev is None:
                         self._last_t = ta
@@ -504,11 +454,6 @@ class PaperExchangeExecutor(Executor):
                 for ev in batch:
                     ex.on_market(ev, now)
                 self._last_t = now
-                if self._next_sample is None:
-                    self._next_sample = now
-                if now >= self._next_sample:
-                    self._sample(now)
-                    self._next_sample = (now // self._sample_ns + 1) * self._sample_ns
                 await md_emit(batch)
                 if ex.responses:
                     self._wake.set()
@@ -552,39 +497,18 @@ class PaperExchangeExecutor(Executor):
 
     # -- results -----------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
+        """What only the simulated venue knows; the trading figures (fills, P&L, equity)
+        come from the run's ledger (hayate.accounting), the same for every venue."""
         ex = self.exchange
-        acct = self.account
-        marks = ex.marks()
-        realized = acct.realized()
-        unrealized = acct.unrealized(marks)
-        fees = acct.fees_quote
-        net = realized + unrealized - fees
-        ex.track_drawdown(net)
-        f = fmt_decimal
         out: dict[str, Any] = {
-            "orders": ex.n_orders,
-            "fills": ex.n_fills,
-            "maker_fills": ex.n_maker,
-            "taker_fills": ex.n_taker,
-            "volume": f(acct.volume, 2),
-            "fees": f(fees),
-            "realized_pnl": f(realized),
-            "unrealized_pnl": f(unrealized),
-            "net_pnl": f(net),
-            "max_drawdown": f(ex.max_drawdown),
-            "final_position": {s: f(p.size, 12) for s, p in sorted(acct.positions.items())},
-            "rejected_orders": ex.n_rejected,
-            "cancelled_orders": ex.n_cancelled,
-            "open_orders_at_end": len(ex.orders),
-            "equity_start": f(self._start_equity),
-            "equity_end": f(acct.equity(marks)),
-            "balances": {a: f(v) for a, v in sorted(acct.wallet.items())},
+            "venue_orders": ex.n_orders,
+            "venue_fills": ex.n_fills,
+            "venue_rejected_orders": ex.n_rejected,
+            "venue_cancelled_orders": ex.n_cancelled,
+            "venue_open_orders_at_end": len(ex.orders),
+            "balances": {a: fmt_decimal(v) for a, v in sorted(self.account.wallet.items())},
             "queue_model": self.config.queue_model,
         }
         if self._dropped_requests:
             out["requests_after_end"] = self._dropped_requests
-        if self.fill_log is not None:
-            out["fills_file"] = str(self.fill_log.path)
-        if self.equity_log is not None:
-            out["equity_file"] = str(self.equity_log.path)
         return out

@@ -18,14 +18,17 @@ __all__ = ["FeeRates", "FeeSchedule"]
 
 
 class FeeRates(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    maker: Decimal = Field(description="Fee rate for fills that provided liquidity (0.0002 = 0.02 %).")
-    taker: Decimal = Field(description="Fee rate for fills that took liquidity.")
+    maker: Decimal = Field(
+        gt=-1, lt=1,
+        description="Fee rate for fills that provided liquidity (0.0002 = 0.02 %; negative: a "
+        "rebate).")
+    taker: Decimal = Field(gt=-1, lt=1, description="Fee rate for fills that took liquidity.")
 
 
 class FeeSchedule(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     linear: FeeRates = Field(
         FeeRates(maker=Decimal("0.0002"), taker=Decimal("0.00055")),

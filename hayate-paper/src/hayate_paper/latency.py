@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from hayate.clock import NS
 from hayate.spec.models import Duration, parse_duration
@@ -36,7 +36,7 @@ Sampler = Callable[[], int]
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Constant(_Dist):
@@ -48,6 +48,12 @@ class Uniform(_Dist):
     dist: Literal["uniform"]
     low: Duration = Field(description="Smallest latency.")
     high: Duration = Field(description="Largest latency.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high:g} s) is below low ({self.low:g} s)")
+        return self
 
 
 class Normal(_Dist):
@@ -65,6 +71,12 @@ class LogNormal(_Dist):
     sigma: float = Field(0.5, ge=0, description="Spread of log(latency).")
     min: Duration = Field(0.0, description="Draws below this are clamped up to it.")
     max: Duration | None = Field(None, description="Draws above this are clamped down to it.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LogNormal:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max ({self.max:g} s) is below min ({self.min:g} s)")
+        return self
 
 
 _DISTS: dict[str, type[_Dist]] = {
@@ -85,8 +97,9 @@ def _parse_latency(value: Any) -> Any:
         try:
             return cls.model_validate(value)
         except ValidationError as e:
-            detail = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}"
-                               for err in e.errors())
+            detail = "; ".join(
+                (f"{'.'.join(map(str, err['loc']))}: " if err["loc"] else "")
+                + err["msg"].removeprefix("Value error, ") for err in e.errors())
             raise ValueError(f"{kind} latency: {detail}") from None
     return parse_duration(value)
 

@@ -30,12 +30,14 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from hayate.clock import NS
 from hayate.events import BookDelta, BookSnapshot, Event, Side, Trade
 from hayate.instruments import Instrument
+from hayate.spec.errors import ValueErrorAt
 from hayate.spec.models import Duration
+from hayate.spec.preview import SourcePreview, SpecCheck
 from hayate.types import Collector, CollectorConfig
 
 __all__ = ["SimMarket", "SimMarketConfig"]
@@ -44,7 +46,7 @@ _YEAR_S = 365.0 * 86400.0
 
 
 class SimMarketConfig(CollectorConfig):
-    symbol: str = Field("BTCUSDT", description="Symbol of the simulated instrument.")
+    symbol: str = Field("BTCUSDT", min_length=1, description="Symbol of the simulated instrument.")
     category: Literal["linear", "spot"] = Field("linear", description="Instrument category.")
     tick_size: Decimal = Field(Decimal("0.1"), gt=0, description="Price grid.")
     qty_step: Decimal = Field(Decimal("0.001"), gt=0, description="Size grid.")
@@ -85,9 +87,29 @@ class SimMarketConfig(CollectorConfig):
         "(the rest are pulled by their owners).",
     )
     jump_rate: float = Field(2.0, ge=0, description="Jumps per simulated hour.")
-    jump_bps: float = Field(25.0, ge=0, description="Typical jump size in basis points.")
+    jump_bps: float = Field(
+        25.0, ge=0, lt=10_000,
+        description="Typical jump size in basis points (below 10000: a jump of 100 % would "
+        "take the price to zero).")
     seed: int = Field(0, description="Mixed with the bot seed; the same config, seed and bot "
                       "seed give the same market whatever the collector's id.")
+
+    @model_validator(mode="after")
+    def _ladder(self) -> SimMarketConfig:
+        ticks = self.start_price / self.tick_size
+        if ticks <= self.depth:
+            raise ValueErrorAt("start_price", (
+                f"{self.start_price} is only {ticks:f} ticks above zero: a book {self.depth} "
+                f"levels deep needs a start_price above {self.tick_size * (self.depth + 1)} "
+                "(or a smaller tick_size or depth)"))
+        return self
+
+    def instrument(self) -> Instrument:
+        """The simulated instrument: its trading rules come from this config."""
+        return Instrument(
+            symbol=self.symbol, category=self.category, venue="sim", tick_size=self.tick_size,
+            qty_step=self.qty_step, min_qty=self.min_qty, min_notional=self.min_notional,
+        )
 
 
 class SimMarket(Collector):
@@ -100,11 +122,13 @@ class SimMarket(Collector):
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)
         c: SimMarketConfig = config
-        self.instrument = Instrument(
-            symbol=c.symbol, category=c.category, venue="sim", tick_size=c.tick_size,
-            qty_step=c.qty_step, min_qty=c.min_qty, min_notional=c.min_notional,
-        )
+        self.instrument = c.instrument()
         self.events_emitted = 0
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        """Its one instrument, with the rules of its config."""
+        return SourcePreview.of([config.instrument()])
 
     async def setup(self) -> None:
         self.ctx.instruments.add(self.instrument)

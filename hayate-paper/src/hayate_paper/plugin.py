@@ -6,18 +6,17 @@ from typing import Any
 
 from hayate.plugins import hookimpl
 from hayate.plugins.hookspecs import Register
-from hayate_paper.executor import PaperExchangeExecutor
-from hayate_paper.market import SimMarket
 
 
+# Registered by name: a component's module is imported only when a spec uses its kind.
 @hookimpl
 def hayate_register_collectors(register: Register) -> None:
-    register(SimMarket)
+    register.lazy("sim.market", "hayate_paper.market:SimMarket")
 
 
 @hookimpl
 def hayate_register_executors(register: Register) -> None:
-    register(PaperExchangeExecutor)
+    register.lazy("paper.exchange", "hayate_paper.executor:PaperExchangeExecutor")
 
 
 @hookimpl

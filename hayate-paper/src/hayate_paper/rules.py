@@ -17,7 +17,7 @@ __all__ = ["VenueRules"]
 
 
 class VenueRules(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     venue: str = Field("paper", description="Value of the 'venue' field of private events.")
     partially_filled_cancelled: dict[str, OrderStatus] = Field(

@@ -17,7 +17,13 @@ import pytest
 
 from hayate_bybit.testing import CollectorHarness
 from hayate_paper.bybit_server import BybitServer
-from hayate_paper.bybit_server.testing import SignedRest, WsClient, local_config, local_exchange
+from hayate_paper.bybit_server.testing import (
+    ControlClient,
+    SignedRest,
+    WsClient,
+    local_config,
+    local_exchange,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -25,8 +31,8 @@ BOOK = "orderbook.50.BTCUSDT"
 
 
 async def control(server: BybitServer, **body: Any) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=server.base_url) as c:
-        return await c.post("/__control/faults", json=body)
+    async with ControlClient(server) as c:
+        return await c.post("faults", body)
 
 
 async def subscribed(ws_connect: Any, server: BybitServer, topic: str = BOOK) -> WsClient:
@@ -134,7 +140,8 @@ async def test_rate_limit_burst_and_http_errors(server: BybitServer, rest: Signe
     assert r.status_code == 200
     statuses = [(await rest.client.get("/v5/market/time")).status_code for _ in range(3)]
     assert statuses == [502, 502, 200]
-    state = (await rest.client.get("/__control/faults")).json()
+    async with ControlClient(server) as c:
+        state = (await c.get("faults")).json()
     assert state["injected"] == {"rate_limit": 1, "http_error": 1}
 
 
@@ -158,20 +165,20 @@ async def test_restart_drops_everyone_and_u_starts_again(server: BybitServer,
 
 async def test_bad_control_requests(server: BybitServer) -> None:
     assert (await control(server, action="explode")).status_code == 400
-    async with httpx.AsyncClient(base_url=server.base_url) as c:
-        assert (await c.post("/__control/faults", content=b"not json")).status_code == 400
-        bad = await c.post("/__control/market", json={"symbol": "NOPE"})
+    async with ControlClient(server) as c:
+        assert (await c.post("faults", b"not json")).status_code == 400
+        bad = await c.market({"symbol": "NOPE"})
         assert bad.status_code == 400
 
 
 async def test_control_market_drives_a_fill(server: BybitServer, rest: SignedRest) -> None:
     await rest.order(side="Sell", qty="0.5", price="100.1", timeInForce="PostOnly")
-    async with httpx.AsyncClient(base_url=server.base_url) as c:
-        r = await c.post("/__control/market", json={
+    async with ControlClient(server) as c:
+        r = await c.market({
             "symbol": "BTCUSDT", "delta": {"asks": [["100.1", "0"]]},
             "trades": [{"price": "100.1", "qty": "1", "side": "Buy"}]})
         assert r.json() == {"ok": True, "events": 2}
-        status = (await c.get("/__control/status")).json()
+        status = await c.status()
     assert status["books"]["BTCUSDT"] == {"bid": "100.0", "ask": "100.2"}
     [e] = (await rest.get("/v5/execution/list", "category=linear&symbol=BTCUSDT"))["result"]["list"]
     assert (e["side"], e["execQty"], e["isMaker"]) == ("Sell", "0.500", True)

@@ -1,8 +1,18 @@
 """Hayate strategies: market making (simple, dynamic spread, Avellaneda-Stoikov) and indicators."""
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-try:
-    __version__ = version("hayate-strategies")
-except PackageNotFoundError:  # pragma: no cover
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> Any:
+    """``__version__`` on demand: importlib.metadata stays off the import path of the
+    decoders and the CLI."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        v = version("hayate-strategies")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        v = "0.0.0"
+    globals()["__version__"] = v
+    return v

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from hayate.plugins import hookimpl
 from hayate.plugins.hookspecs import Register
-from hayate_strategies.market_making import (
-    AvellanedaStoikov,
-    DynamicMarketMaker,
-    SimpleMarketMaker,
-)
 
 
+# Registered by name: a strategy's module is imported only when a spec uses its kind.
 @hookimpl
 def hayate_register_strategies(register: Register) -> None:
-    register(SimpleMarketMaker)
-    register(DynamicMarketMaker)
-    register(AvellanedaStoikov)
+    register.lazy("mm.simple", "hayate_strategies.market_making.simple:SimpleMarketMaker")
+    register.lazy("mm.dynamic", "hayate_strategies.market_making.dynamic:DynamicMarketMaker")
+    register.lazy("mm.avellaneda",
+                  "hayate_strategies.market_making.avellaneda:AvellanedaStoikov")

@@ -7,12 +7,14 @@ from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 import anyio
+import msgspec
 from pydantic import Field
 
 from hayate.actions import Action, CancelAll, CancelOrder, PlaceOrder
 from hayate.clock import NS
 from hayate.events import BookDelta, BookSnapshot, Event, OrderStatus, OrderUpdate, Side, Trade
 from hayate.instruments import Instrument
+from hayate.spec.preview import MarketPreview, SourcePreview, SpecCheck
 from hayate.types import (
     Collector,
     CollectorConfig,
@@ -24,8 +26,14 @@ from hayate.types import (
     Strategy,
     StrategyConfig,
 )
+from hayate_testing.event_script import every_event_type, script_instrument
 
 T0 = 1_700_000_000 * NS
+
+
+def fake_instrument(symbol: str) -> Instrument:
+    """The instrument of the fake sources: tick 0.1, step 0.001."""
+    return Instrument(symbol=symbol, tick_size=Decimal("0.1"), qty_step=Decimal("0.001"))
 
 
 class TicksConfig(CollectorConfig):
@@ -43,8 +51,11 @@ class SimTicks(Collector):
     simulated: ClassVar[bool] = True
 
     async def setup(self) -> None:
-        self.ctx.instruments.add(Instrument(symbol=self.config.symbol, tick_size=Decimal("0.1"),
-                                            qty_step=Decimal("0.001")))
+        self.ctx.instruments.add(fake_instrument(self.config.symbol))
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        return SourcePreview.of([fake_instrument(config.symbol)])
 
     def events(self) -> Iterator[Event]:
         c = self.config
@@ -59,6 +70,38 @@ class SimTicks(Collector):
                 yield BookDelta(symbol=sym, ts=t, recv_ts=t, bids=[(1000, 5000 + i)], asks=[])
             else:
                 yield BookDelta(symbol=sym, ts=t, recv_ts=t, bids=[], asks=[(1001, 5000 + i)])
+
+
+class EveryEventConfig(CollectorConfig):
+    symbol: str = "TESTUSDT"
+    repeat: int = Field(1, ge=1, description="Play the script this many times, back to back.")
+
+
+class EveryEvent(Collector):
+    """Simulated: every event type there is (:mod:`hayate_testing.event_script`), in time
+    order: what a state, an input or a strategy must survive."""
+
+    kind: ClassVar[str] = "testing.every_event"
+    Config: ClassVar[type[EveryEventConfig]] = EveryEventConfig
+    simulated: ClassVar[bool] = True
+
+    async def setup(self) -> None:
+        self.ctx.instruments.add(script_instrument(self.config.symbol))
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        return SourcePreview.of([script_instrument(config.symbol)])
+
+    def events(self) -> Iterator[Event]:
+        script = every_event_type(self.config.symbol)
+        span = script[-1].ts - script[0].ts + NS // 1000
+        for r in range(self.config.repeat):
+            if r == 0:
+                yield from script
+            else:
+                shift = r * span
+                yield from (msgspec.structs.replace(ev, ts=ev.ts + shift,
+                                                    recv_ts=ev.recv_ts + shift) for ev in script)
 
 
 class LiveTicksConfig(CollectorConfig):
@@ -76,8 +119,11 @@ class LiveTicks(Collector):
     Config: ClassVar[type[LiveTicksConfig]] = LiveTicksConfig
 
     async def setup(self) -> None:
-        self.ctx.instruments.add(Instrument(symbol=self.config.symbol, tick_size=Decimal("0.1"),
-                                            qty_step=Decimal("0.001")))
+        self.ctx.instruments.add(fake_instrument(self.config.symbol))
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        return SourcePreview.of([fake_instrument(config.symbol)])
 
     async def run(self, emit: Emit) -> None:
         c = self.config
@@ -138,10 +184,13 @@ class QuoterConfig(StrategyConfig):
     fail_at: int | None = None
     mode: Literal["noop", "quote", "crash"] = "quote"
     only_symbols: list[str] | None = Field(None, description="Route only these symbols' events.")
+    stop_after: int | None = Field(
+        None, ge=1, description="Request a stop once this many events arrived.")
 
 
 class Quoter(Strategy):
-    """Every ``every`` events: cancel its previous order and place a new bid (or nothing)."""
+    """Every ``every`` events: cancel its previous order and place a new bid (or nothing);
+    with ``stop_after``, requests a stop once that many events arrived."""
 
     kind: ClassVar[str] = "testing.quoter"
     Config: ClassVar[type[QuoterConfig]] = QuoterConfig
@@ -162,6 +211,8 @@ class Quoter(Strategy):
         c = self.config
         if c.fail_at is not None and self.n == c.fail_at:
             raise ValueError(f"strategy failed on event {self.n}")
+        if c.stop_after is not None and self.n == c.stop_after:
+            self.ctx.bot.request_stop(f"{self.id} saw {self.n} events")
         if c.mode == "noop" or event.private:
             return None
         self.market_n = getattr(self, "market_n", 0) + 1
@@ -180,6 +231,11 @@ class Quoter(Strategy):
         self.stopped = True
         return [CancelAll(symbol=self.config.symbol)]
 
+    @classmethod
+    def check_market(cls, config: Any, market: MarketPreview, check: SpecCheck) -> None:
+        if config.mode == "quote":
+            market.require_symbol(check, "symbol", config.symbol)
+
     def summary(self) -> dict[str, Any]:
         return {"strategy_events": self.n}
 
@@ -188,38 +244,83 @@ class ProbeConfig(StrategyConfig):
     symbol: str = "TESTUSDT"
     price: Decimal = Decimal("90.0")
     qty: Decimal = Decimal("0.001")
-    cancel_after: int = Field(20, ge=1, description="Market events before cancelling.")
+    leave_resting: bool = Field(
+        True, description="Also place a second order and leave it resting: teardown must "
+        "cancel it and the account must hear so.")
+    stop_when_done: bool = Field(
+        True, description="Request a stop once the first order ended and the second was "
+        "acknowledged (the run ends on that event, not on a clock).")
+
+
+PROBE_DONE = "probe finished"
+"""The stop reason of a :class:`Probe` that saw what it waited for."""
 
 
 class Probe(Strategy):
-    """Places one limit order once the book is valid, cancels it later, records updates."""
+    """Checks a venue by events: once the book is valid it places one order (and, with
+    ``leave_resting``, a second one), cancels the first as soon as the venue acknowledges
+    it, and requests a stop once the first has ended and the second was answered. Every
+    order update it hears is kept in ``updates``."""
 
     kind: ClassVar[str] = "testing.probe"
     Config: ClassVar[type[ProbeConfig]] = ProbeConfig
 
+    @classmethod
+    def check_market(cls, config: Any, market: MarketPreview, check: SpecCheck) -> None:
+        """Its one order: the symbol must be delivered, the size and price on the grid."""
+        if market.require_symbol(check, "symbol", config.symbol):
+            market.check_qty(check, "qty", config.symbol, config.qty)
+            market.check_price(check, "price", config.symbol, config.price)
+
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)
-        self.placed: list[str] = []
+        self.placed: list[str] = []  # [the order it cancels, the order it leaves resting]
         self.updates: list[OrderUpdate] = []
         self.market_events = 0
-        self.cancelled = False
+        self.cancelled = False  # the cancel of the first order was sent
+        self.done = False
+
+    def _status(self, client_id: str) -> OrderStatus | None:
+        return next((u.status for u in reversed(self.updates) if u.client_id == client_id),
+                    None)
 
     def on_event(self, event: Event, view: Any) -> Sequence[Action] | None:
+        c = self.config
         if isinstance(event, OrderUpdate):
             self.updates.append(event)
-            return None
+            return self._answered(event)
         if event.private:
             return None
         self.market_events += 1
-        c = self.config
         if not self.placed and view.book_ok(c.symbol):
-            cid = self.ctx.new_client_id("probe")
-            self.placed.append(cid)
-            return [PlaceOrder(symbol=c.symbol, side=Side.BUY, qty=c.qty, price=c.price,
-                               client_id=cid)]
-        if self.placed and not self.cancelled and self.market_events >= c.cancel_after:
+            orders = [PlaceOrder(symbol=c.symbol, side=Side.BUY, qty=c.qty, price=c.price,
+                                 client_id=self.ctx.new_client_id("probe"))]
+            if c.leave_resting:
+                orders.append(PlaceOrder(symbol=c.symbol, side=Side.BUY, qty=c.qty,
+                                         price=c.price, client_id=self.ctx.new_client_id("rest")))
+            self.placed = [o.client_id for o in orders]
+            return orders
+        return None
+
+    def _answered(self, u: OrderUpdate) -> Sequence[Action] | None:
+        if not self.placed or self.done:
+            return None
+        first = self.placed[0]
+        if u.client_id == first and not self.cancelled and u.status in (
+                OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED):
             self.cancelled = True
-            return [CancelOrder(symbol=c.symbol, client_id=self.placed[0])]
+            return [CancelOrder(symbol=self.config.symbol, client_id=first)]
+        first_status = self._status(first)
+        if first_status is None or not first_status.is_final:
+            return None
+        for cid in self.placed[1:]:
+            status = self._status(cid)
+            if status is None or status in (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL,
+                                            OrderStatus.PENDING_AMEND):
+                return None
+        self.done = True
+        if self.config.stop_when_done:
+            self.ctx.bot.request_stop(PROBE_DONE)
         return None
 
 
@@ -283,8 +384,17 @@ class Recorder(Executor):
     async def cancel_all_open(self) -> None:
         if self.config.slow_cancel:
             await anyio.sleep(self.config.slow_cancel)
+        if self.config.ack:
+            now = self.ctx.clock.now()
+            self._pending.extend(self._update(a, OrderStatus.CANCELLED, now)
+                                 for a in self.open.values())
         self.cancelled_on_exit.extend(self.open)
         self.open.clear()
+
+    async def drain_events(self) -> list[Event]:
+        """The Cancelled answers to the exit's cancels (the bot's account hears them)."""
+        out, self._pending = self._pending, []
+        return out
 
     def summary(self) -> dict[str, Any]:
         return {"recorded_actions": len(self.actions), "open_at_exit": len(self.open),

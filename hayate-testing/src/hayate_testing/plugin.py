@@ -6,6 +6,7 @@ from hayate.plugins import hookimpl
 from hayate.plugins.hookspecs import Register
 from hayate_testing.components import (
     CountingState,
+    EveryEvent,
     Journal,
     LiveTicks,
     Probe,
@@ -18,6 +19,7 @@ from hayate_testing.components import (
 @hookimpl
 def hayate_register_collectors(register: Register) -> None:
     register(SimTicks)
+    register(EveryEvent)
     register(LiveTicks)
 
 

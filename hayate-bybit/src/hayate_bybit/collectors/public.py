@@ -9,6 +9,7 @@ import httpx
 from pydantic import Field, field_validator, model_validator
 
 from hayate.spec.models import Duration
+from hayate.spec.preview import SourcePreview, SpecCheck
 from hayate.transport import Backoff, LogThrottle, ReconnectingWebSocket, first_error
 from hayate.types import Collector, CollectorConfig, Emit
 from hayate_bybit.config import (
@@ -69,6 +70,8 @@ class BybitPublicConfig(CollectorConfig):
     @classmethod
     def _upper(cls, v: list[str]) -> list[str]:
         out = [s.strip().upper() for s in v]
+        if not all(out):
+            raise ValueError("a symbol cannot be empty")
         if len(set(out)) != len(out):
             raise ValueError("symbols must not repeat")
         return out
@@ -94,6 +97,11 @@ class BybitPublic(Collector):
         self.sessions: list[PublicSession] = []
         self.sockets: list[ReconnectingWebSocket] = []
         self.throttle = LogThrottle(self.log, monotonic_ns=ctx.clock.monotonic)
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        """Its symbols; their trading rules are fetched from Bybit at start-up."""
+        return SourcePreview.symbols_only(config.symbols)
 
     @property
     def ws_url(self) -> str:
@@ -158,13 +166,17 @@ class BybitPublic(Collector):
         if not self.sessions:
             return {}
         stats: dict[str, int] = {}
+        malformed: dict[str, int] = {}
         for s in self.sessions:
             for k, v in s.decoder.stats().items():
                 stats[k] = stats.get(k, 0) + v
+            for k, v in s.decoder.malformed.items():
+                malformed[k] = malformed.get(k, 0) + v
         return {
             "frames": sum(ws.frames for ws in self.sockets),
             "connects": sum(ws.connects for ws in self.sockets),
             "disconnects": sum(ws.disconnects for ws in self.sockets),
             "resubscribes": sum(s.resubscribes for s in self.sessions),
             "book_sequencing": stats,
+            "malformed": dict(sorted(malformed.items())),  # rejected frames by reason
         }

@@ -13,7 +13,7 @@ from hayate.plugins.registry import did_you_mean
 from hayate.transport import paginate
 from hayate_bybit.schemas.market import InstrumentsPage, RestResponse
 
-__all__ = ["fetch_instruments_info"]
+__all__ = ["fetch_category_instruments", "fetch_instruments_info"]
 
 PATH = "/v5/market/instruments-info"
 
@@ -23,8 +23,11 @@ _decode_response = msgspec.json.Decoder(RestResponse).decode
 
 def _page(resp: RestResponse) -> tuple[list[Any], str | None]:
     if resp.retCode != 0:
-        raise ProtocolError(f"{PATH}: retCode {resp.retCode}: {resp.retMsg}")
-    page = msgspec.json.decode(resp.result, type=InstrumentsPage)
+        raise ProtocolError(f"{PATH}: retCode {resp.retCode}: {resp.retMsg[:200]}")
+    try:
+        page = msgspec.json.decode(resp.result, type=InstrumentsPage)
+    except (msgspec.DecodeError, RecursionError) as e:
+        raise ProtocolError(f"{PATH}: unexpected result: {e}") from None
     return page.items, page.nextPageCursor
 
 
@@ -56,3 +59,19 @@ async def fetch_instruments_info(
             hints.append(f"{s} (did you mean {guess}?)" if guess else s)
         raise ConfigError(f"Bybit {category} does not list {', '.join(hints)} as trading")
     return {s: by_symbol[s] for s in wanted}
+
+
+async def fetch_category_instruments(
+    client: httpx.AsyncClient, base_url: str, category: str
+) -> dict[str, dict[str, Any]]:
+    """Every raw ``result.list`` item of ``category``, keyed by symbol (no symbol is
+    required to be there: for snapshots taken beside downloaded history)."""
+    items = await paginate(
+        client,
+        base_url.rstrip("/") + PATH,
+        params={"category": category, "limit": 1000},
+        page=_page,
+        decode=_decode_response,
+    )
+    return {it["symbol"]: it for it in items
+            if isinstance(it, dict) and isinstance(it.get("symbol"), str)}

@@ -22,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hayate.events import Event
 from hayate.spec.models import Duration
+from hayate.spec.preview import SourcePreview, SpecCheck
 from hayate.transport import Backoff, ReconnectingWebSocket, first_error
 from hayate.types import Collector, CollectorConfig, Emit
 from hayate_bybit.config import AccountSettings, endpoints, load_keys
@@ -46,7 +47,8 @@ class BybitPrivateConfig(CollectorConfig, AccountSettings):
     private_url: str | None = Field(None, description="Override the private WebSocket URL.")
     category: Literal["linear", "spot", "inverse"] = Field(
         "linear", description="Category of the REST catch-ups (the stream carries all).")
-    settle_coin: str = Field("USDT", description="Settle coin of linear/inverse catch-ups.")
+    settle_coin: str = Field("USDT", min_length=1,
+                             description="Settle coin of linear/inverse catch-ups.")
     symbols: list[str] = Field(
         default_factory=list,
         description="Symbols whose positions are re-read after a reconnect even when flat "
@@ -67,7 +69,10 @@ class BybitPrivateConfig(CollectorConfig, AccountSettings):
     @field_validator("symbols")
     @classmethod
     def _upper(cls, v: list[str]) -> list[str]:
-        return [s.strip().upper() for s in v]
+        out = [s.strip().upper() for s in v]
+        if not all(out):
+            raise ValueError("a symbol cannot be empty")
+        return out
 
     @model_validator(mode="after")
     def _check(self) -> BybitPrivateConfig:
@@ -94,6 +99,11 @@ class BybitPrivate(Collector):
 
     kind: ClassVar[str] = "bybit.private"
     Config: ClassVar[type[BybitPrivateConfig]] = BybitPrivateConfig
+
+    @classmethod
+    def preview(cls, config: Any, check: SpecCheck) -> SourcePreview:
+        """Orders, fills, positions and balances: no market data."""
+        return SourcePreview.no_market_data()
 
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)
@@ -161,6 +171,7 @@ class BybitPrivate(Collector):
             res = reply.result if isinstance(reply.result, dict) else {}
             events.extend(dec.wallet_from(res.get("list") or [], now))
         events.sort(key=lambda e: e.ts)
+        events.extend(dec.take_rejected())  # records of the REST lists that were skipped
         return events
 
     def make_session(self, emit: Emit) -> PrivateSession:
@@ -176,7 +187,8 @@ class BybitPrivate(Collector):
 
         return PrivateSession(
             keys=self.keys, topics=c.topics, decoder=self.decoder, emit=tracked_emit,
-            catch_up=self.catch_up, now_ms=rest.now_ms, start_ms=self._start_ms,
+            catch_up=self.catch_up, now_ms=rest.now_ms, local_ns=self.ctx.clock.now,
+            start_ms=self._start_ms,
             margin_ms=int(c.catch_up_margin * 1000), log=self.log, count=self.ctx.count)
 
     async def run(self, emit: Emit) -> None:
@@ -201,4 +213,7 @@ class BybitPrivate(Collector):
             return {}
         return {"private_connects": self.socket.connects,
                 "private_disconnects": self.socket.disconnects,
-                "private_catch_ups": self.session.catch_ups}
+                "private_catch_ups": self.session.catch_ups,
+                "private_bad_record_catch_ups": self.session.bad_record_catch_ups,
+                # frames and records rejected, by reason
+                "private_malformed": dict(sorted(self.decoder.malformed.items()))}

@@ -52,7 +52,10 @@ def open_lines(path: str | Path, position: ReadPosition | None = None) -> Iterat
     warning, instead of failing the whole replay.
     """
     for fh, name in _open(path, position):
-        with io.TextIOWrapper(fh, encoding="utf-8") as text:  # type: ignore[type-var]
+        # Bytes that are not UTF-8 become U+FFFD, which no strict number reader accepts:
+        # the row is counted as malformed instead of stopping the replay.
+        with io.TextIOWrapper(fh, encoding="utf-8",  # type: ignore[type-var]
+                              errors="replace") as text:
             yield from _lines(text, name)
 
 

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import msgspec
 
+from hayate.exceptions import InvalidNumber
 from hayate.instruments import Instrument
+from hayate.numbers import check_id, parse_decimal
 from hayate_bybit.recording.files import open_lines
 from hayate_bybit.recording.format import Line
 from hayate_bybit.recording.sources import TradeColumns, sniff, symbol_from_filename
@@ -56,7 +58,15 @@ class _Grid:
         self.qty: dict[str, int] = {}
 
     def see(self, symbol: str, price: str, qty: str) -> None:
+        """Take a level's decimals, if it is a level at all: a value no strict reader
+        accepts (not a plain decimal, too long, negative) must not shape the grid."""
         if not symbol:
+            return
+        try:
+            check_id(symbol, "symbol")
+            parse_decimal(price, sign="positive")
+            parse_decimal(qty, sign="non_negative")
+        except InvalidNumber:
             return
         self.price[symbol] = max(self.price.get(symbol, 0), _decimals(price))
         self.qty[symbol] = max(self.qty.get(symbol, 0), _decimals(qty))
@@ -105,7 +115,7 @@ def infer_instruments(
                     msg = decode(frame)
                 else:
                     msg = decode(line)
-            except msgspec.DecodeError:
+            except (msgspec.DecodeError, RecursionError):  # msgspec recurses on deep nesting
                 continue
             data = msg.data
             if isinstance(data, _Levels):

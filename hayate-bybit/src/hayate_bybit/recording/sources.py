@@ -29,9 +29,11 @@ from msgspec.structs import replace
 from hayate.events import Event, Side, Trade
 from hayate.exceptions import ConfigError, InvalidNumber
 from hayate.instruments import Instrument
+from hayate.numbers import check_id, check_ns
 from hayate.transport import LogThrottle
 from hayate_bybit.recording.files import ReadPosition, open_json_lines, open_lines
 from hayate_bybit.recording.format import FORMAT, Header, Line
+from hayate_bybit.recording.order import open_trade_lines
 from hayate_bybit.ws.decoder import PublicDecoder
 
 __all__ = ["ReplayFile", "TradeColumns", "csv_time_ns", "sniff", "symbol_from_filename"]
@@ -41,6 +43,7 @@ Count = Callable[..., None]
 
 _SYMBOL_IN_NAME = re.compile(r"(?:^|[^A-Za-z0-9])([A-Z0-9]+?)_?\d{4}-\d{2}-\d{2}")
 _decode_line = msgspec.json.Decoder(Line).decode
+_BAD_JSON = (msgspec.DecodeError, RecursionError)  # msgspec recurses on deep nesting
 
 
 def symbol_from_filename(path: str | Path) -> str | None:
@@ -50,22 +53,26 @@ def symbol_from_filename(path: str | Path) -> str | None:
 
 
 def csv_time_ns(text: str) -> int:
-    """A history timestamp in ns, exactly: seconds with a fraction, or integer ms/us/ns."""
+    """A history timestamp in ns, exactly: seconds with a fraction, or integer ms/us/ns.
+
+    Strict like every venue number (ASCII digits, at most 19 of them before the point) and
+    plausible: between 2015 and 2100 (:func:`hayate.numbers.check_ns`)."""
     whole, dot, frac = text.strip().partition(".")
+    if not (whole.isascii() and whole.isdigit() and len(whole) <= 19) or (dot and not (
+            frac.isascii() and frac.isdigit() and len(frac) <= 9)):
+        raise InvalidNumber(f"not a timestamp: {text[:40]!r}", "time")
     if dot:
-        if len(frac) > 9 or not (whole.isdigit() and frac.isdigit()):
-            raise InvalidNumber(f"not a timestamp: {text!r}")
-        return int(whole) * 1_000_000_000 + int(frac.ljust(9, "0"))
-    if not whole.isdigit():
-        raise InvalidNumber(f"not a timestamp: {text!r}")
+        return check_ns(int(whole) * 1_000_000_000 + int(frac.ljust(9, "0")), "trade time")
     value = int(whole)
     if value >= 10**17:
-        return value
-    if value >= 10**14:
-        return value * 1_000
-    if value >= 10**11:
-        return value * 1_000_000
-    return value * 1_000_000_000
+        ns = value
+    elif value >= 10**14:
+        ns = value * 1_000
+    elif value >= 10**11:
+        ns = value * 1_000_000
+    else:
+        ns = value * 1_000_000_000
+    return check_ns(ns, "trade time")
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,7 @@ def sniff(path: str | Path) -> tuple[Kind, Header | None, str | None]:
     if first.lstrip().startswith("{"):
         try:
             obj = msgspec.json.decode(first)
-        except msgspec.DecodeError:
+        except _BAD_JSON:
             return "frames", None, None
         if isinstance(obj, dict) and obj.get("format") == FORMAT:
             try:
@@ -154,6 +161,15 @@ class ReplayFile:
         self.lines = 0
         self.events_out = 0
         self.position = ReadPosition()  # how far into the file the replay has read
+        self._csv_malformed: dict[str, int] = {}  # CSV rows rejected, by reason
+
+    def malformed(self) -> dict[str, int]:
+        """Frames (or CSV rows) rejected so far, by reason (``REASONS`` of the decoder)."""
+        out = dict(self._csv_malformed)
+        if self.decoder is not None:
+            for k, v in self.decoder.malformed.items():
+                out[k] = out.get(k, 0) + v
+        return out
 
     def events(self) -> Iterator[Event]:
         if self.kind == "trades_csv":
@@ -186,21 +202,28 @@ class ReplayFile:
                     yield from events
             return
         next(lines, None)  # the header
+        last_t = 0
         for raw in lines:
             self.lines += 1
             try:
                 rec = _decode_line(raw)
-            except msgspec.DecodeError as e:
+                t = check_ns(rec.t, "receive time")
+            except (*_BAD_JSON, InvalidNumber) as e:
+                # The line may have held a book change: the decoder distrusts that book.
                 self._count("recording_lines_malformed")
                 self.throttle(logging.WARNING, "line", "%s: skipped a bad line: %s",
                               self.path.name, e)
-                continue
-            if rec.frame is not None:
-                events = feed(rec.frame, rec.t)
-            elif rec.event == "disconnected":
-                events = decoder.reset(f"connection lost: {rec.detail}", rec.t)
+                reason = e.reason if isinstance(e, InvalidNumber) else (
+                    "fields" if isinstance(e, msgspec.ValidationError) else "json")
+                events = decoder.reject(reason, "bad recording line", raw, last_t)
             else:
-                continue
+                last_t = t
+                if rec.frame is not None:
+                    events = feed(rec.frame, t)
+                elif rec.event == "disconnected":
+                    events = decoder.reset(f"connection lost: {rec.detail[:200]}", t)
+                else:
+                    continue
             if events:
                 self.events_out += len(events)
                 yield from events
@@ -211,7 +234,7 @@ class ReplayFile:
         if cols.symbol is None and not self.csv_symbol:
             raise ConfigError(f"{self.path}: the CSV has no symbol column and the file name "
                               "names none; set csv_symbol")
-        lines = open_lines(self.path, self.position)
+        lines = open_trade_lines(self.path, cols.time, self.position)  # oldest first
         next(lines, None)
         last = 0
         first_time: int | None = None
@@ -234,11 +257,20 @@ class ReplayFile:
                 side = Side.BUY if side_text.lower() == "buy" else (
                     Side.SELL if side_text.lower() == "sell" else None)
                 if side is None:
-                    raise ValueError(f"bad side {side_text!r}")
+                    raise InvalidNumber(f"bad side {side_text[:20]!r}", "side")
+                # The instrument's strict parsers: price > 0, size >= 0 (and > 0 below).
                 price = inst.price_parser(parts[cols.price].strip())
                 qty = inst.qty_parser(parts[cols.qty].strip())
+                if qty <= 0:
+                    raise InvalidNumber(f"trade size {parts[cols.qty][:20]!r} is not positive",
+                                        "size")
+                trade_id = check_id(parts[cols.trade_id].strip(), "trade id", required=False) \
+                    if cols.trade_id is not None else ""
             except (ValueError, InvalidNumber) as e:
                 self._count("csv_rows_malformed")
+                reason = e.reason if isinstance(e, InvalidNumber) else "fields"
+                self._count("malformed_" + reason)
+                self._csv_malformed[reason] = self._csv_malformed.get(reason, 0) + 1
                 self.throttle(logging.WARNING, "csv", "%s: skipped row %r: %s",
                               self.path.name, line[:120], e)
                 continue
@@ -253,4 +285,4 @@ class ReplayFile:
             last = max(last, t)
             self.events_out += 1
             yield Trade(symbol=symbol, ts=t, recv_ts=last, price=price, qty=qty, side=side,
-                        trade_id=parts[cols.trade_id].strip() if cols.trade_id is not None else "")
+                        trade_id=trade_id)

@@ -30,6 +30,7 @@ import msgspec
 from pydantic import SecretStr
 
 from hayate.clock import Clock, WallClock
+from hayate.numbers import MS_MAX, MS_MIN
 from hayate.transport import Backoff
 from hayate_bybit.auth import DEFAULT_RECV_WINDOW, rest_signature
 from hayate_bybit.rest.errors import (
@@ -167,8 +168,11 @@ class BybitRest:
         for _ in range(max_pages):
             reply = await self.get(path, query)
             res = reply.result if isinstance(reply.result, dict) else {}
-            items.extend(res.get("list") or [])
+            page = res.get("list") or []
             cursor = res.get("nextPageCursor") or ""
+            if not isinstance(page, list) or not isinstance(cursor, str) or len(cursor) > 1000:
+                raise BybitServerError(f"not a page of a list: {str(res)[:200]}", path=path)
+            items.extend(page)
             if not cursor or cursor == query.get("cursor"):
                 return items
             query["cursor"] = cursor
@@ -268,7 +272,7 @@ class BybitRest:
             raise _http_error(status, path, resp.text[:200])
         try:
             env = _decode_envelope(resp.content)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        except (msgspec.DecodeError, RecursionError) as e:  # msgspec recurses on deep nesting
             if status == 404:
                 raise BybitRequestError("HTTP 404: no such route", path=path, status=404) from e
             raise BybitServerError(f"answer is not Bybit's JSON envelope: {e}", path=path,
@@ -278,8 +282,11 @@ class BybitRest:
             if env.retCode == 10006:
                 reset = _reset(resp.headers)
             raise error_for(env.retCode, env.retMsg, path, reset_ms=reset)
-        return Reply(msgspec.json.decode(env.result), msgspec.json.decode(env.retExtInfo),
-                     env.time)
+        try:  # the envelope only skipped over these: UTF-8 and number ranges are checked now
+            return Reply(msgspec.json.decode(env.result), msgspec.json.decode(env.retExtInfo),
+                         env.time)
+        except (msgspec.DecodeError, RecursionError) as e:
+            raise BybitServerError(f"unreadable result: {e}", path=path, status=status) from e
 
 
 def _reset(headers: Mapping[str, str]) -> int:
@@ -304,11 +311,16 @@ def _http_error(status: int, path: str, text: str) -> BybitError:
 
 
 def _server_ms(reply: Reply) -> int:
+    """Bybit's clock from ``GET /v5/market/time``, read strictly: an answer without a
+    plausible time (2015-2100) raises instead of skewing every signed request."""
     res = reply.result if isinstance(reply.result, dict) else {}
-    nano = res.get("timeNano")
-    if isinstance(nano, str) and nano.isdigit():
-        return int(nano) // 1_000_000
-    sec = res.get("timeSecond")
-    if isinstance(sec, str) and sec.isdigit():
-        return int(sec) * 1000
-    return reply.time_ms
+    for key, per_ms in (("timeNano", 1_000_000), ("timeSecond", 0)):
+        text = res.get(key)
+        if isinstance(text, str) and 0 < len(text) <= 20 and text.isascii() and text.isdigit():
+            ms = int(text) // per_ms if per_ms else int(text) * 1000
+            if MS_MIN <= ms <= MS_MAX:
+                return ms
+    if MS_MIN <= reply.time_ms <= MS_MAX:
+        return reply.time_ms
+    raise BybitServerError(f"the server time answer holds no plausible time: {res!r:.200}",
+                           path="/v5/market/time")

@@ -14,12 +14,14 @@ import msgspec
 
 __all__ = [
     "BookData",
+    "BookDataRaw",
     "BookMessage",
     "ControlMessage",
     "Envelope",
     "KlineData",
     "KlineMessage",
     "PublicMessage",
+    "PublicMessageRaw",
     "TickerMessage",
     "TradeData",
     "TradeMessage",
@@ -30,6 +32,18 @@ class BookData(msgspec.Struct, gc=False):
     s: str
     b: list[tuple[str, str]]
     a: list[tuple[str, str]]
+    u: int
+    seq: int = 0
+
+
+class BookDataRaw(msgspec.Struct, gc=False):
+    """:class:`BookData` with its level arrays left as JSON text: the compiled path
+    (:mod:`hayate.book.accel`) parses them straight into the book, with no string per
+    number."""
+
+    s: str
+    b: msgspec.Raw
+    a: msgspec.Raw
     u: int
     seq: int = 0
 
@@ -144,3 +158,13 @@ class Envelope(msgspec.Struct, gc=False):
 
     topic: str = ""
     op: str = ""
+
+
+class PublicMessageRaw(msgspec.Struct, gc=False):
+    """:class:`PublicMessage` for the compiled path: book levels stay raw JSON."""
+
+    topic: str
+    type: str
+    ts: int
+    data: BookDataRaw | list[TradeData]
+    cts: int = 0

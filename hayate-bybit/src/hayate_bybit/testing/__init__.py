@@ -1,6 +1,8 @@
 """Test helpers other packages reuse: a local server speaking Bybit's public protocol,
-and a harness driving ``bybit.public`` against it."""
+a harness driving ``bybit.public`` against it, and a local mirror of Bybit's history
+archives (``ArchiveServer``)."""
 
+from hayate_bybit.testing.archive_server import ArchiveServer
 from hayate_bybit.testing.harness import (
     CollectorHarness,
     instrument_item,
@@ -10,6 +12,7 @@ from hayate_bybit.testing.harness import (
 from hayate_bybit.testing.public_server import PublicServer, TrueBook
 
 __all__ = [
+    "ArchiveServer",
     "CollectorHarness",
     "PublicServer",
     "TrueBook",

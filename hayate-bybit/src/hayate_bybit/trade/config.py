@@ -26,8 +26,8 @@ class BybitOrdersConfig(ExecutorConfig, AccountSettings):
         "latency; REST remains the fallback). Demo trading has no trade socket.")
     category: Literal["linear", "spot", "inverse"] = Field(
         "linear", description="Category of every symbol this executor trades.")
-    settle_coin: str = Field("USDT", description="Settle coin (linear/inverse) for account-wide "
-                             "queries.")
+    settle_coin: str = Field("USDT", min_length=1, description="Settle coin (linear/inverse) "
+                             "for account-wide queries.")
     symbols: list[str] = Field(
         default_factory=list,
         description="Symbols this executor trades and reconciles (default: every instrument "
@@ -64,7 +64,10 @@ class BybitOrdersConfig(ExecutorConfig, AccountSettings):
     @field_validator("symbols")
     @classmethod
     def _upper(cls, v: list[str]) -> list[str]:
-        return [s.strip().upper() for s in v]
+        out = [s.strip().upper() for s in v]
+        if not all(out):
+            raise ValueError("a symbol cannot be empty")
+        return out
 
     @model_validator(mode="after")
     def _check(self) -> BybitOrdersConfig:

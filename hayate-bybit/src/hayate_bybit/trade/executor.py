@@ -134,6 +134,7 @@ class BybitOrders(Executor):
         self.sender = Sender(self)
         self.outcomes = Outcomes(self)
         self.maybe_open: list[str] = []  # orders the exit's cancel-all could not cancel
+        self._in_transit: dict[int, Sequence[Event]] = {}  # tracked, not yet in the inbox
         self._reconciled = False
         self._start_ns = 0  # venue time of the start's reconciliation snapshot
         self._started = anyio.Event()
@@ -246,8 +247,17 @@ class BybitOrders(Executor):
             return
         for ev in events:
             self._track(ev)
+        await self._hand_on(events)
+
+    async def _hand_on(self, events: Sequence[Event]) -> None:
+        """Emit events this executor already tracked. Until the bot's inbox has them they
+        are in transit: a stop that cancels the emit leaves them to :meth:`drain_events`,
+        so the account hears every change the executor's own tracker took."""
         assert self._emit is not None
+        key = id(events)
+        self._in_transit[key] = events
         await self._emit(events)
+        del self._in_transit[key]
 
     def _post(self, events: list[Event]) -> None:
         """Queue events from the dispatcher's context (which must never wait on the inbox)."""
@@ -259,9 +269,8 @@ class BybitOrders(Executor):
             raise HayateError("the executor's outbox is full: the bot does not keep up") from None
 
     async def _outbox_loop(self) -> None:
-        assert self._emit is not None
         async for events in self._outbox_recv:
-            await self._emit(events)
+            await self._hand_on(events)
 
     async def _forward(self, inner: Any) -> None:
         """The private stream's batches: tracked, then re-emitted under this executor's id."""
@@ -276,7 +285,8 @@ class BybitOrders(Executor):
                 tp = type(ev)
                 if tp is PrivateResync:
                     if ev.reconnect:
-                        self._tg.start_soon(self._reconcile_now, "after reconnect", False)
+                        self._tg.start_soon(self._reconcile_now,
+                                            f"after {ev.cause.replace('_', ' ')}", False)
                     continue
                 if tp is Fill and ev.fill_id in seen:
                     # Known already (a reconciliation or a restart brought it first): the
@@ -292,7 +302,7 @@ class BybitOrders(Executor):
                 self._track(ev)
                 out.append(ev)
             if out:
-                await self._emit(out)
+                await self._hand_on(out)
 
     def _knows(self, ev: Fill | OrderUpdate) -> bool:
         orders = self.orders
@@ -630,13 +640,17 @@ class BybitOrders(Executor):
                            self.config.exit_cancel_timeout, ", ".join(maybe) or "(none known)")
 
     async def drain_events(self) -> list[Event]:
-        """Teardown, after the exit's cancel-all: what the private stream can no longer
-        deliver, so the journal and the summary end with the venue's state. Events this
-        executor had taken but not yet handed on, then over REST: the fills since the last
-        check that the bot has not seen (they raced the stop), each order it still believes
-        open in its final state, and the venue's positions and balances. Transient failures
-        are retried until ``exit_cancel_timeout``."""
-        out: list[Event] = []
+        """Teardown, after the exit's cancel-all: what the bot has not heard, so the
+        journal and the summary end with the venue's state.
+
+        First the events this executor tracked that never reached the bot's inbox (in
+        transit when the stop came, or still in its outbox); then over REST: the fills since
+        the last check that it has not seen (they raced the stop), the final state of every
+        order it believed open at the stop, and the venue's positions and balances.
+        Transient failures are retried until ``exit_cancel_timeout``. Events the bot may
+        have heard already are harmless again (fills are matched by id)."""
+        out: list[Event] = [ev for batch in self._in_transit.values() for ev in batch]
+        self._in_transit.clear()
         while True:
             try:
                 out.extend(self._outbox_recv.receive_nowait())
@@ -647,6 +661,8 @@ class BybitOrders(Executor):
         rest = self.rest
         c = self.config
         since = (self._last_check_ms or self._start_ns // 1_000_000) - 10_000
+        # What the bot believes of each open order now, before the exit's news changes it.
+        believed = [(o, o.status, o.filled_qty) for o in self.orders.open_orders()]
         found: list[Event] = []
         with anyio.move_on_after(c.exit_cancel_timeout) as scope:
             snap = await self.health.call(partial(
@@ -654,29 +670,60 @@ class BybitOrders(Executor):
                 symbols=self.scope | self.traded, since_ms=since, now_ns=self._now()),
                 "exit check", budget=False)
             seen = self.orders.seen_fills
-            fills = [f for f in snap.fills if f.fill_id not in seen]
-            found.extend(fills)
-            for f in fills:
-                self._track(f)
+            found.extend(f for f in snap.fills if f.fill_id not in seen)
             venue_open = {o.client_id: o for o in snap.open_orders}
-            for o in list(self.orders.open_orders()):
+            for o, status, filled in believed:
                 v = venue_open.get(o.client_id) or await self.outcomes.query_order(
                     o.symbol, o.client_id, budget=False)
+                if v is None and status is OrderStatus.PENDING_NEW:
+                    v = await self._late_create(o)
                 if v is None:
-                    v = (rejected_order(o, "never reached the venue", self._now())
-                         if o.status is OrderStatus.PENDING_NEW and not o.order_id else
+                    v = (rejected_order(o, "not at the venue when the bot stopped", self._now())
+                         if status is OrderStatus.PENDING_NEW and not o.order_id else
                          cancelled(o, "not found at the venue at exit", self._now()))
-                if v.status is not o.status or v.filled_qty != o.filled_qty:
+                if v.status is not status or v.filled_qty != filled:
                     found.append(v)
-                    self._track(v)
             found.extend(snap.positions.values())
             found.extend(snap.balances)
+        for ev in found:
+            self._track(ev)
         if scope.cancelled_caught:
             self.log.error("the venue's last reports could not be fetched within %gs: the "
                            "journal may miss fills that raced the stop", c.exit_cancel_timeout)
         if fills := [e for e in found if type(e) is Fill]:
             self.log.info("%d fill(s) raced the stop; fetched at exit", len(fills))
         return out + found
+
+    async def _late_create(self, o: TrackedOrder) -> OrderUpdate | None:
+        """An order whose create was on its way when the bot stopped and that the venue
+        does not list: it may still arrive (another connection than the cancel-all's).
+        Looks again a few times and cancels it if it appeared; if it never does, it is
+        named in ``orders_maybe_open`` (the journal says Rejected: not at the venue)."""
+        backoff = self.health.backoff()
+        rest = self.rest
+        assert rest is not None
+        for _ in range(3):
+            await anyio.sleep(backoff.next())
+            v = await self.outcomes.query_order(o.symbol, o.client_id, budget=False)
+            if v is None:
+                continue
+            if v.status.is_open:
+                body = {"category": self.config.category, "symbol": o.symbol,
+                        "orderLinkId": o.client_id}
+                try:
+                    await self.health.call(partial(rest.post, "/v5/order/cancel", body),
+                                           f"cancel of late {o.client_id}", budget=False)
+                except BybitError as e:
+                    self.log.warning("could not cancel late order %s: %s", o.client_id, e)
+                v = await self.outcomes.query_order(o.symbol, o.client_id, budget=False) or v
+            if v.status.is_open:
+                self.maybe_open.append(o.client_id)
+            return v
+        self.maybe_open.append(o.client_id)
+        self.log.warning("order %s was on its way when the bot stopped and the venue does not "
+                         "list it: if it arrives later it stays open (see orders_maybe_open)",
+                         o.client_id)
+        return None
 
     async def _cancel_all_on(self, symbol: str) -> int:
         """Cancel-all on one symbol, retrying transient failures (no budget: the exit's

@@ -132,7 +132,7 @@ class TradeSocket:
     async def on_message(self, message: str | bytes, recv_ns: int) -> None:
         try:
             reply = _decode(message)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, RecursionError):  # msgspec recurses on deep nesting
             self.count("trade_frames_malformed")
             self.log.warning("malformed trade-socket frame skipped: %.200r", message)
             return

@@ -3,68 +3,101 @@
 A frame is routed by its ``topic`` key and decoded in one pass into the struct of that
 topic (:mod:`hayate_bybit.schemas.public`). Books go through a :class:`BookSequencer`
 per topic; ticker deltas are merged into the last snapshot; acks and pongs go to the
-``on_control`` callback. A frame that cannot be read (bad JSON, wrong shape, a number off
-the instrument's grid, an unknown topic or symbol) is counted, logged at a limited rate
-and skipped: never fatal.
+``on_control`` callback.
+
+A frame that cannot be read is counted, logged at a limited rate and skipped: never fatal.
+Every number is read by the strict readers of :mod:`hayate.numbers` (plain ASCII decimals
+of bounded length, the sign rule of the field, times between 2015 and 2100) before
+anything is emitted or cached. A rejected frame counts ``frames_malformed`` and
+``malformed_<reason>`` (:data:`REASONS`); one that names a book topic makes that book
+invalid (``BookInvalid``) until a fresh snapshot, which the decoder asks for.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import msgspec
 
+from hayate.book import accel
 from hayate.events import BookInvalid, Event, Side, Ticker, Trade
 from hayate.exceptions import InvalidNumber
 from hayate.instruments import Instrument
+from hayate.numbers import MAX_ID_CHARS, MS_MAX, MS_MIN, Sign, check_id, check_ms, parse_decimal
 from hayate.transport import LogThrottle
 from hayate_bybit.events import Kline
+from hayate_bybit.limits import KLINE_INTERVALS
 from hayate_bybit.schemas.public import (
     BookData,
+    BookDataRaw,
     BookMessage,
     ControlMessage,
     Envelope,
     KlineMessage,
     PublicMessage,
+    PublicMessageRaw,
     TickerMessage,
     TradeMessage,
 )
 from hayate_bybit.ws.sequencer import BookSequencer
 
-__all__ = ["PublicDecoder"]
+__all__ = ["REASONS", "PublicDecoder"]
 
 _MS = 1_000_000
 _TOPIC_KEY = '"topic":"'
+# The key as sent, and as it reads inside a JSON string (a recording line), with the
+# closing quote of each.
+_TOPIC_KEYS = ((_TOPIC_KEY, '"'), ('\\"topic\\":\\"', '\\"'))
+_TOPIC_KEYS_BYTES = tuple((k.encode(), q.encode()) for k, q in _TOPIC_KEYS)
 _SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
+_BAD_JSON = (msgspec.DecodeError, RecursionError)  # msgspec recurses on deep nesting
+# What a hostile frame can provoke in decoding code; anything of these that escapes the
+# specific checks is counted as ``malformed_unexpected`` (a bug to fix) instead of
+# stopping the bot.
+_DATA_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+                ArithmeticError, RecursionError, UnicodeError)
 
-# Ticker wire fields behind the typed Ticker fields (option tickers name bid/ask differently).
-_TICKER_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("last_price", ("lastPrice",)),
-    ("mark_price", ("markPrice",)),
-    ("index_price", ("indexPrice",)),
-    ("bid_price", ("bid1Price", "bidPrice")),
-    ("bid_size", ("bid1Size", "bidSize")),
-    ("ask_price", ("ask1Price", "askPrice")),
-    ("ask_size", ("ask1Size", "askSize")),
-    ("funding_rate", ("fundingRate",)),
-    ("open_interest", ("openInterest",)),
-    ("volume_24h", ("volume24h",)),
-    ("turnover_24h", ("turnover24h",)),
+REASONS: tuple[str, ...] = (
+    "json", "fields", "price", "size", "time", "id", "side", "value", "unexpected")
+"""Why a frame was rejected (counter ``malformed_<reason>``): not JSON / not UTF-8 / nested
+too deeply; wrong shape (a missing field, a wrong type, an unknown book ``type``); a
+price, a size, a time, an id (``u``, ``seq``, trade id, symbol), a trade side, another
+number (ticker, kline); and ``unexpected``, an error the checks did not foresee (a bug:
+the frame is still skipped and the books it may have touched are invalidated)."""
+
+# Ticker wire fields behind the typed Ticker fields (option tickers name bid/ask differently),
+# with their sign rule; a price of 0 means "none" (an option with no bid sends "0").
+_TICKER_FIELDS: tuple[tuple[str, tuple[str, ...], Sign, bool], ...] = (
+    ("last_price", ("lastPrice",), "non_negative", True),
+    ("mark_price", ("markPrice",), "non_negative", True),
+    ("index_price", ("indexPrice",), "non_negative", True),
+    ("bid_price", ("bid1Price", "bidPrice"), "non_negative", True),
+    ("bid_size", ("bid1Size", "bidSize"), "non_negative", False),
+    ("ask_price", ("ask1Price", "askPrice"), "non_negative", True),
+    ("ask_size", ("ask1Size", "askSize"), "non_negative", False),
+    ("funding_rate", ("fundingRate",), "any", False),
+    ("open_interest", ("openInterest",), "non_negative", False),
+    ("volume_24h", ("volume24h",), "non_negative", False),
+    ("turnover_24h", ("turnover24h",), "non_negative", False),
 )
+_TICKER_KEYS = {key: (sign, zero_is_none) for _, keys, sign, zero_is_none in _TICKER_FIELDS
+                for key in keys}
+_MAX_TICKER_SYMBOLS = 4096  # merged ticker state kept; a stream naming more is hostile
+_KLINE_INTERVALS = frozenset(KLINE_INTERVALS)
 
 Count = Callable[..., None]
 
 
-def _decimal(value: Any) -> Decimal | None:
+def _ticker_value(key: str, value: Any) -> Decimal | None:
+    """A typed ticker field, strictly; ``""`` (and a price of 0) is "not applicable"."""
     if value is None or value == "":
         return None
-    try:
-        return Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        return None
+    sign, zero_is_none = _TICKER_KEYS[key]
+    d = parse_decimal(value, sign=sign, what=key)
+    return None if zero_is_none and not d else d
 
 
 class PublicDecoder:
@@ -85,6 +118,7 @@ class PublicDecoder:
         on_control: Callable[[ControlMessage], None] | None = None,
         symbols: Collection[str] | None = None,
         throttle: LogThrottle | None = None,
+        accelerated: bool | None = None,
     ) -> None:
         self.instruments = instruments
         self._count = count or (lambda name, n=1: None)
@@ -96,12 +130,20 @@ class PublicDecoder:
         self.tickers: dict[str, dict[str, Any]] = {}  # merged ticker fields by symbol
         self.resubscribe: list[str] = []  # topics that need a fresh snapshot
         self.frames = 0
+        self.malformed: dict[str, int] = {}  # rejected frames by reason (REASONS)
         self._last_symbol: str | None = None  # of the last trade, and its parser caches
         self._last_book: BookSequencer | None = None
         self._last_inst: Instrument | None = None
         self._trade_pc: dict[str, int] = {}
         self._trade_qc: dict[str, int] = {}
-        self._dec_public = msgspec.json.Decoder(PublicMessage).decode
+        # The compiled path (hayate.book.accel) reads book levels straight from the JSON
+        # text; ``accelerated=False`` (or HAYATE_PURE_PYTHON=1) keeps them as strings.
+        self.accelerated = accel.ACCELERATED if accelerated is None else (
+            accelerated and accel.ACCELERATED)
+        self._dec_text = msgspec.json.Decoder(PublicMessage).decode
+        self._dec_public = (msgspec.json.Decoder(PublicMessageRaw).decode if self.accelerated
+                            else self._dec_text)
+        self._book_data = BookDataRaw if self.accelerated else BookData
         self._dec_book = msgspec.json.Decoder(BookMessage).decode
         self._dec_trade = msgspec.json.Decoder(TradeMessage).decode
         self._dec_ticker = msgspec.json.Decoder(TickerMessage).decode
@@ -118,47 +160,81 @@ class PublicDecoder:
     # -- entry point ---------------------------------------------------------------------------
     def feed(self, frame: str | bytes, recv_ns: int = 0) -> list[Event]:
         """Events from one frame. ``recv_ns`` is the local receive time (0: unknown, the
-        events then take the message's ``ts`` as their receive time)."""
+        events then take the message's ``ts`` as their receive time). Never raises on
+        what the venue sent: a bad frame is counted and skipped (module docstring)."""
         self.frames += 1
-        if self.symbols is not None and self._filtered(frame):
-            return []
-        # Fast path: book deltas and trades are nearly every frame; one decode, no routing.
         try:
-            m = self._dec_public(frame)
+            if self.symbols is not None and self._filtered(frame):
+                return []
+            # Fast path: book deltas and trades are nearly every frame; one decode, no routing.
+            try:
+                m = self._dec_public(frame)
+            except msgspec.DecodeError:
+                return self._routed(frame, recv_ns)
+            except RecursionError:
+                if not self.accelerated:
+                    raise
+                # Raw levels are read to their depth; the text path may refuse the frame
+                # sooner, for its shape: let it decide.
+                return self._strict(frame, recv_ns)
+            data = m.data
+            if type(data) is self._book_data:
+                topic = m.topic
+                seq = self._last_book
+                if seq is None or topic != seq.topic:  # comparing beats hashing a fresh string
+                    seq = self._last_book = self.books.get(topic)
+                    if seq is None:
+                        return self._routed(frame, recv_ns)  # a topic's first frame: validate it
+                try:
+                    got = seq.events(m, recv_ns)
+                except InvalidNumber as e:
+                    if self.accelerated:
+                        got = None  # decided below, exactly as the text path decides it
+                    else:
+                        got = []
+                        self._unreadable(seq, m, recv_ns, e, got)
+                if got is None:
+                    # Raw levels the compiled path declined, or a refused header: nothing
+                    # has changed; the frame again with text levels, checked in the text
+                    # path's order, so both paths count and refuse it the same way.
+                    return self._strict(frame, recv_ns)
+                out: list[Event] = got
+                if seq.resubscribe:
+                    self._want_snapshot(seq)
+                return out
+            if m.topic.startswith("publicTrade."):
+                return self._trade_events(m, recv_ns)
+            return self._routed(frame, recv_ns)
+        except RecursionError as e:
+            return self._reject("json", "nested too deeply", e, frame)
+        except _DATA_ERRORS as e:
+            return self._unexpected(frame, e)
+
+    def _strict(self, frame: str | bytes, recv_ns: int) -> list[Event]:
+        """One book frame through the text-level path (the compiled one declined it)."""
+        try:
+            m = self._dec_text(frame)
         except msgspec.DecodeError:
             return self._routed(frame, recv_ns)
-        data = m.data
-        if type(data) is BookData:
-            topic = m.topic
-            seq = self._last_book
-            if seq is None or topic != seq.topic:  # comparing beats hashing a fresh string
-                seq = self._last_book = self.books.get(topic)
-                if seq is None:
-                    return self._routed(frame, recv_ns)  # a topic's first frame: validate it
-            try:
-                out = seq.events(m, recv_ns)
-            except InvalidNumber as e:
-                out = []
-                self._unreadable(seq, m, recv_ns, e, out)
-            if seq.resubscribe:
-                self._want_snapshot(seq)
-            return out
-        if m.topic.startswith("publicTrade."):
-            return self._trade_events(m, recv_ns)
-        return self._routed(frame, recv_ns)
+        if type(m.data) is not BookData:
+            return self._routed(frame, recv_ns)
+        seq = self.books.get(m.topic)
+        if seq is None:
+            return self._routed(frame, recv_ns)
+        out: list[Event] = []
+        try:
+            seq.on_message(m, recv_ns, out)
+        except InvalidNumber as e:
+            out = []
+            self._unreadable(seq, m, recv_ns, e, out)
+        if seq.resubscribe:
+            self._want_snapshot(seq)
+        return out
 
     def _filtered(self, frame: str | bytes) -> bool:
         """Replays of a few symbols skip the others' frames before decoding them."""
-        key = _TOPIC_KEY if type(frame) is str else _TOPIC_KEY.encode()
-        i = frame.find(key)  # type: ignore[arg-type]
-        if i < 0:
-            return False
-        start = i + 9
-        end = frame.find(key[-1], start)  # type: ignore[arg-type]
-        topic = frame[start:end]
-        if not isinstance(topic, str):
-            topic = bytes(topic).decode("utf-8", "replace")
-        if topic.rpartition(".")[2] in self.symbols:  # type: ignore[operator]
+        topic = _topic_in(frame)
+        if topic is None or topic.rpartition(".")[2] in self.symbols:  # type: ignore[operator]
             return False
         self._count("frames_filtered")
         return True
@@ -169,7 +245,7 @@ class PublicDecoder:
             try:
                 frame = bytes(frame).decode("utf-8")
             except UnicodeDecodeError as e:
-                return self._bad("malformed", "not UTF-8", e)
+                return self._reject("json", "not UTF-8", e, frame)
         i = frame.find(_TOPIC_KEY)
         if i < 0:
             return self._untyped(frame, recv_ns)
@@ -178,31 +254,78 @@ class PublicDecoder:
             if frame.startswith(prefix, start):
                 return handler(frame, recv_ns)
         end = frame.find('"', start)
-        return self._bad("unknown_topic", f"unknown topic {frame[start:end]!r}")
+        return self._bad("unknown_topic", f"unknown topic {frame[start:end][:80]!r}")
 
     # -- helpers -------------------------------------------------------------------------------
     def _bad(self, kind: str, what: str, err: BaseException | None = None,
-             frame: str | None = None) -> list[Event]:
+             frame: str | bytes | None = None) -> list[Event]:
+        """Count ``frames_<kind>`` (an unknown topic or control message) and skip."""
         self._count("frames_" + kind)
         detail = f": {err}" if err is not None else ""
         sample = f" in {frame[:160]!r}" if frame is not None else ""
         self._throttle(logging.WARNING, kind, "skipped a frame (%s)%s%s", what, detail, sample)
         return []
 
+    def _reject(self, reason: str, what: str, err: BaseException | None = None,
+                frame: str | bytes | None = None, topic: str | None = None,
+                recv_ns: int = 0) -> list[Event]:
+        """Count a malformed frame by ``reason`` and skip it; if it names a book topic
+        (``topic``, or found in the raw ``frame``), that book is invalid until a fresh
+        snapshot: the frame may have carried a change the book now lacks."""
+        self._count("frames_malformed")
+        self._count("malformed_" + reason)
+        self.malformed[reason] = self.malformed.get(reason, 0) + 1
+        detail = f": {err}" if err is not None else ""
+        sample = f" in {frame[:160]!r}" if frame is not None else ""
+        self._throttle(logging.WARNING, "malformed:" + reason, "skipped a malformed frame (%s)%s%s",
+                       what, detail, sample)
+        if topic is None and frame is not None:
+            topic = _topic_in(frame)
+        out: list[Event] = []
+        seq = self.books.get(topic) if topic else None
+        if seq is not None:
+            self._distrust(seq, f"malformed frame ({reason}): {what}", recv_ns, out)
+        return out
+
+    def reject(self, reason: str, what: str, frame: str | bytes | None = None,
+               recv_ns: int = 0) -> list[Event]:
+        """For readers around the decoder (a recording line that is not even readable):
+        count a malformed frame by ``reason`` (:data:`REASONS`), and invalidate the book it
+        names, as for a frame the decoder itself rejected. Returns the events (a
+        ``BookInvalid``) to emit."""
+        return self._reject(reason, what, None, frame, recv_ns=recv_ns)
+
+    def _distrust(self, seq: BookSequencer, reason: str, recv_ns: int, out: list[Event]) -> None:
+        """Invalidate ``seq``'s book at the last trustworthy time and ask for a snapshot."""
+        ts = recv_ns or seq.last_recv
+        seq.invalidate(reason, seq.last_ts or ts, ts or seq.last_ts, out)
+        if seq.resubscribe:
+            self._want_snapshot(seq)
+
+    def _unexpected(self, frame: str | bytes, err: BaseException) -> list[Event]:
+        """A check we did not foresee failed: a bug, logged with its traceback. The frame
+        is skipped and every book is distrusted (one may have been half updated)."""
+        self.log.error("decoder error on a frame (a bug; the frame is skipped and the books "
+                       "resynchronised): %.200r", frame, exc_info=err)
+        out = self._reject("unexpected", f"{type(err).__name__}: {err}")
+        for seq in self.books.values():
+            self._distrust(seq, "decoder error", 0, out)
+        return out
+
     def _instrument(self, symbol: str) -> Instrument | None:
         inst = self.instruments.get(symbol)
         if inst is None:
             self._count("frames_unknown_symbol")
-            self._throttle(logging.WARNING, "symbol:" + symbol,
-                           "skipped a frame of %s: no instrument for that symbol", symbol)
+            self._throttle(logging.WARNING, "symbol:" + symbol[:MAX_ID_CHARS],
+                           "skipped a frame of %.64r: no instrument for that symbol", symbol)
         return inst
 
     def _untyped(self, frame: str, recv_ns: int) -> list[Event]:
         """A frame without a compact ``"topic":"`` key: control message or spaced JSON."""
         try:
             env = self._dec_envelope(frame)
-        except msgspec.DecodeError as e:
-            return self._bad("malformed", "not a JSON object", e, frame)
+        except _BAD_JSON as e:
+            return self._reject("json", "not a JSON object", e, frame)
         if env.topic:
             if self.symbols is not None and env.topic.rpartition(".")[2] not in self.symbols:
                 self._count("frames_filtered")
@@ -210,11 +333,11 @@ class PublicDecoder:
             for prefix, handler in self._routes:
                 if env.topic.startswith(prefix):
                     return handler(frame, recv_ns)
-            return self._bad("unknown_topic", f"unknown topic {env.topic!r}")
+            return self._bad("unknown_topic", f"unknown topic {env.topic[:80]!r}")
         try:
             msg = self._dec_control(frame)
-        except msgspec.DecodeError as e:
-            return self._bad("malformed", "bad control message", e, frame)
+        except _BAD_JSON as e:
+            return self._reject("fields", "bad control message", e, frame)
         if msg.is_pong:
             self._count("pongs")
         elif msg.is_subscribe_ack:
@@ -233,12 +356,17 @@ class PublicDecoder:
     def _book(self, frame: str, recv_ns: int) -> list[Event]:
         try:
             m = self._dec_book(frame)
-        except msgspec.DecodeError as e:
-            return self._bad("malformed", "bad orderbook message", e, frame)
+        except _BAD_JSON as e:
+            return self._reject("json" if _not_json(e) else "fields", "bad orderbook message",
+                                e, frame, recv_ns=recv_ns)
         if m.type not in ("snapshot", "delta"):
-            return self._bad("malformed", f"orderbook message of type {m.type!r}", None, frame)
+            return self._reject("fields", f"orderbook message of type {m.type[:20]!r}", None,
+                                frame, m.topic, recv_ns)
         seq = self.books.get(m.topic)
         if seq is None:
+            if not m.topic.endswith("." + m.data.s):
+                return self._reject("id", f"book of {m.data.s[:20]!r} on {m.topic[:80]!r}",
+                                    None, frame)
             inst = self._instrument(m.data.s)
             if inst is None:
                 return []
@@ -263,10 +391,9 @@ class PublicDecoder:
     def _unreadable(self, seq: BookSequencer, m: Any, recv_ns: int, err: InvalidNumber,
                     out: list[Event]) -> None:
         # The book may have missed (or half applied) a real change: distrust it until a
-        # fresh snapshot.
-        self._bad("malformed", f"bad number in {m.topic}", err)
-        seq.invalidate(f"unreadable update: {err}", (m.cts or m.ts) * _MS,
-                       recv_ns or m.ts * _MS, out)
+        # fresh snapshot. The message's own times may be what was wrong: not used.
+        out += self._reject(err.reason, f"bad number in {m.topic}", err)
+        self._distrust(seq, f"unreadable update: {err}", recv_ns, out)
 
     def _want_snapshot(self, seq: BookSequencer) -> None:
         seq.resubscribe = False  # asked once; the session retries if no snapshot comes
@@ -276,22 +403,35 @@ class PublicDecoder:
     def _trades(self, frame: str, recv_ns: int) -> list[Event]:
         try:
             m = self._dec_trade(frame)
-        except msgspec.DecodeError as e:
-            return self._bad("malformed", "bad publicTrade message", e, frame)
+        except _BAD_JSON as e:
+            return self._reject("json" if _not_json(e) else "fields", "bad publicTrade message",
+                                e, frame)
         return self._trade_events(m, recv_ns)
 
     def _trade_events(self, m: Any, recv_ns: int) -> list[Event]:
         out: list[Event] = []
-        recv = recv_ns or m.ts * _MS
+        ms = m.ts
+        if not MS_MIN <= ms <= MS_MAX:
+            return self._reject("time", f"publicTrade push time {ms!r}")
+        recv = recv_ns or ms * _MS
         for t in m.data:
             side = _SIDES.get(t.S)
             known = t.s == self._last_symbol or self._trade_instrument(t.s)
             if side is None:
-                self._bad("malformed", f"bad trade side {t.S!r}")
+                self._reject("side", f"bad trade side {t.S[:20]!r}")
                 continue
             if not known:
                 continue
-            # The last symbol's parser caches: a lookup each; a miss parses exactly.
+            T = t.T
+            i = t.i
+            if not MS_MIN <= T <= MS_MAX:
+                self._reject("time", f"trade time {T!r}")
+                continue
+            if len(i) > MAX_ID_CHARS or not (i.isascii() and i.isprintable()):
+                self._reject("id", f"trade id {i[:80]!r}")
+                continue
+            # The last symbol's parser caches (they hold only checked values): a lookup
+            # each; a miss parses strictly. A trade's size must be > 0, a cached size >= 0.
             try:
                 try:
                     price = self._trade_pc[t.p]
@@ -302,10 +442,13 @@ class PublicDecoder:
                 except KeyError:
                     qty = self._last_inst.qty_parser(t.v)  # type: ignore[union-attr]
             except InvalidNumber as e:
-                self._bad("malformed", "bad trade number", e)
+                self._reject(e.reason, "bad trade number", e)
                 continue
-            out.append(Trade(symbol=t.s, ts=t.T * _MS, recv_ts=recv, price=price, qty=qty,
-                             side=side, trade_id=t.i))
+            if qty <= 0:
+                self._reject("size", f"trade size {t.v[:20]!r} is not positive")
+                continue
+            out.append(Trade(symbol=t.s, ts=T * _MS, recv_ts=recv, price=price, qty=qty,
+                             side=side, trade_id=i))
         return out
 
     def _trade_instrument(self, symbol: str) -> bool:
@@ -322,22 +465,37 @@ class PublicDecoder:
     def _ticker(self, frame: str, recv_ns: int) -> list[Event]:
         try:
             m = self._dec_ticker(frame)
-        except msgspec.DecodeError as e:
-            return self._bad("malformed", "bad tickers message", e, frame)
-        symbol = m.data.get("symbol") or m.topic.rpartition(".")[2]
+        except _BAD_JSON as e:
+            return self._reject("json" if _not_json(e) else "fields", "bad tickers message",
+                                e, frame)
+        data = m.data
+        symbol = m.topic.rpartition(".")[2]
+        try:
+            check_ms(m.ts, "ticker ts")
+            if data.get("symbol", symbol) != symbol:
+                raise InvalidNumber(f"ticker of {data.get('symbol')!r} on {m.topic[:80]!r}", "id")
+            check_id(symbol, "symbol")
+            # Checked before merging: a bad value must not stay in the merged state.
+            for key, value in data.items():
+                if key in _TICKER_KEYS:
+                    _ticker_value(key, value)
+        except InvalidNumber as e:
+            return self._reject(e.reason, "bad tickers message", e, frame)
         if m.type == "delta":
             merged = self.tickers.get(symbol)
             if merged is None:
                 self._count("ticker_deltas_before_snapshot")
                 return []
-            merged.update(m.data)
+            merged.update(data)
         else:
-            merged = self.tickers[symbol] = dict(m.data)
+            if symbol not in self.tickers and len(self.tickers) >= _MAX_TICKER_SYMBOLS:
+                del self.tickers[next(iter(self.tickers))]
+            merged = self.tickers[symbol] = dict(data)
         typed: dict[str, Any] = {}
-        for name, keys in _TICKER_FIELDS:
+        for name, keys, _, _ in _TICKER_FIELDS:
             for key in keys:
                 if key in merged:
-                    typed[name] = _decimal(merged[key])
+                    typed[name] = _ticker_value(key, merged[key])
                     break
         return [Ticker(symbol=symbol, ts=m.ts * _MS, recv_ts=recv_ns or m.ts * _MS,
                        fields=dict(merged), **typed)]
@@ -345,20 +503,41 @@ class PublicDecoder:
     def _kline(self, frame: str, recv_ns: int) -> list[Event]:
         try:
             m = self._dec_kline(frame)
-        except msgspec.DecodeError as e:
-            return self._bad("malformed", "bad kline message", e, frame)
+        except _BAD_JSON as e:
+            return self._reject("json" if _not_json(e) else "fields", "bad kline message",
+                                e, frame)
         symbol = m.topic.rpartition(".")[2]
         out: list[Event] = []
         try:
+            check_ms(m.ts, "kline ts")
+            check_id(symbol, "symbol")
             for k in m.data:
+                if k.interval not in _KLINE_INTERVALS:
+                    raise InvalidNumber(f"kline interval {k.interval[:20]!r}", "fields")
+                start = check_ms(k.start, "kline start")
+                end = check_ms(k.end, "kline end")
+                if end < start:
+                    raise InvalidNumber(f"kline ends ({end}) before it starts ({start})", "time")
+                high = parse_decimal(k.high, sign="positive", what="kline high", reason="price")
+                low = parse_decimal(k.low, sign="positive", what="kline low", reason="price")
+                if high < low:
+                    raise InvalidNumber(f"kline high {k.high} below its low {k.low}", "price")
                 out.append(Kline(
-                    symbol=symbol, ts=(k.timestamp or m.ts) * _MS, recv_ts=recv_ns or m.ts * _MS,
-                    interval=k.interval, start=k.start * _MS, end=k.end * _MS,
-                    open=Decimal(k.open), high=Decimal(k.high), low=Decimal(k.low),
-                    close=Decimal(k.close), volume=Decimal(k.volume),
-                    turnover=Decimal(k.turnover), confirm=k.confirm))
-        except InvalidOperation as e:
-            return self._bad("malformed", "bad kline number", e, frame)
+                    symbol=symbol, ts=check_ms(k.timestamp or m.ts, "kline timestamp") * _MS,
+                    recv_ts=recv_ns or m.ts * _MS, interval=k.interval, start=start * _MS,
+                    end=end * _MS,
+                    open=parse_decimal(k.open, sign="positive", what="kline open",
+                                       reason="price"),
+                    high=high, low=low,
+                    close=parse_decimal(k.close, sign="positive", what="kline close",
+                                        reason="price"),
+                    volume=parse_decimal(k.volume, sign="non_negative", what="kline volume",
+                                         reason="size"),
+                    turnover=parse_decimal(k.turnover, sign="non_negative",
+                                           what="kline turnover"),
+                    confirm=k.confirm))
+        except InvalidNumber as e:
+            return self._reject(e.reason, "bad kline message", e, frame)
         return out
 
     # -- connection events ---------------------------------------------------------------------
@@ -396,3 +575,25 @@ class PublicDecoder:
             for k, v in seq.stats.items():
                 total[k] = total.get(k, 0) + v
         return total
+
+
+def _topic_in(frame: str | bytes) -> str | None:
+    """The topic named in a raw frame (compact ``"topic":"..."``, or JSON-escaped inside a
+    recording line), read without decoding it: to filter a replay cheaply, and to know
+    which book a broken frame was about."""
+    keys = _TOPIC_KEYS if type(frame) is str else _TOPIC_KEYS_BYTES
+    for key, quote in keys:
+        i = frame.find(key)  # type: ignore[arg-type]
+        if i >= 0:
+            start = i + len(key)
+            end = frame.find(quote, start)  # type: ignore[arg-type]
+            if not 0 <= end - start <= 200:
+                return None
+            topic = frame[start:end]
+            return topic if isinstance(topic, str) else bytes(topic).decode("utf-8", "replace")
+    return None
+
+
+def _not_json(err: BaseException) -> bool:
+    """Whether a msgspec error means "not JSON at all" rather than "the wrong shape"."""
+    return not isinstance(err, msgspec.ValidationError)

@@ -16,6 +16,12 @@ The sequencer keeps its own :class:`~hayate.book.OrderBook` (it needs one to see
 crossed book) and turns each accepted message into a ``BookSnapshot`` / ``BookDelta``
 event in integer units. Book events carry the matching-engine time ``cts`` as ``ts``
 (comparable with trade times), or the push time ``ts`` when ``cts`` is absent.
+
+Numbers are read strictly (:mod:`hayate.numbers`): prices > 0 and sizes >= 0 through the
+instrument's parsers, ``ts`` / ``cts`` between 2015 and 2100, ``u`` >= 1, ``seq`` >= 0. A
+message that breaks a rule raises :class:`~hayate.exceptions.InvalidNumber`; the times
+and ids are checked before anything is applied, a bad level may leave a delta half
+applied, so the decoder then invalidates the book.
 """
 
 from __future__ import annotations
@@ -23,11 +29,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
+from hayate.book import accel
 from hayate.book.book import OrderBook
 from hayate.events import BookDelta, BookInvalid, BookReady, BookSnapshot, Event, Level
 from hayate.exceptions import InvalidNumber
 from hayate.instruments import Instrument
-from hayate.numbers import UnitParser
+from hayate.numbers import MS_MAX, MS_MIN, UnitParser
 from hayate_bybit.schemas.public import BookMessage, PublicMessage
 
 BookLike = BookMessage | PublicMessage
@@ -36,6 +45,7 @@ BookLike = BookMessage | PublicMessage
 __all__ = ["BookSequencer", "to_levels"]
 
 _MS = 1_000_000
+_RAW = msgspec.Raw
 
 
 def to_levels(
@@ -48,9 +58,9 @@ def to_levels(
     """Decimal-string levels -> integer units, through the instrument's parser caches.
 
     Venues repeat the same price strings all day, so almost every price is one dict
-    lookup; a miss goes through the exact parser (which raises on a value off the
-    instrument's grid). Sizes are checked for sign only on a miss: a cached string was
-    already checked.
+    lookup; a miss goes through the strict parser, which raises on a value off the
+    instrument's grid or of the wrong sign (price > 0, size >= 0). A cached string
+    already passed those checks.
     """
     out: list[Level] = []
     append = out.append
@@ -59,16 +69,18 @@ def to_levels(
             pu = pc[p]
         except KeyError:
             pu = pp(p)
-            if pu <= 0:
-                raise InvalidNumber(f"price must be positive: {p!r}") from None
         try:
             qu = qc[q]
         except KeyError:
             qu = qp(q)
-            if qu < 0:
-                raise InvalidNumber(f"size must not be negative: {q!r}") from None
         append((pu, qu))
     return out
+
+
+def _implausible(m: Any) -> InvalidNumber:
+    d = m.data
+    return InvalidNumber(f"implausible header in {m.topic}: ts={m.ts!r} cts={m.cts!r} "
+                         f"u={d.u!r} seq={d.seq!r}", "time" if d.u >= 1 and d.seq >= 0 else "id")
 
 
 class BookSequencer:
@@ -78,12 +90,16 @@ class BookSequencer:
         "book",
         "count",
         "instrument",
+        "last_recv",
+        "last_ts",
         "last_u",
         "parse_price",
         "parse_qty",
         "pc",
+        "pdec",
         "pp",
         "qc",
+        "qdec",
         "qp",
         "ready",
         "resubscribe",
@@ -104,30 +120,22 @@ class BookSequencer:
         self.qp = instrument.qty_parser
         self.pc = self.pp.cache
         self.qc = self.qp.cache
+        self.pdec = self.pp.decimals  # for levels parsed by the compiled path
+        self.qdec = self.qp.decimals
         self.last_u = 0
+        self.last_ts = 0  # ts and recv_ts (ns) of the last message applied
+        self.last_recv = 0
         self.ready = False
         self.resubscribe = False  # set when a fresh snapshot is needed; the decoder clears it
         self.stats: dict[str, int] = {}
-        # Bound once: a bound method made per message is an allocation per message.
-        self.parse_price = self._price
-        self.parse_qty = self._qty
+        # The strict parsers check the sign of every value they let into their caches.
+        self.parse_price = self.pp
+        self.parse_qty = self.qp
 
     def _bump(self, name: str) -> None:
         self.stats[name] = self.stats.get(name, 0) + 1
         if self.count is not None:
             self.count("book_" + name)
-
-    def _price(self, text: str) -> int:
-        units = self.pp(text)
-        if units <= 0:
-            raise InvalidNumber(f"price must be positive: {text!r}")
-        return units
-
-    def _qty(self, text: str) -> int:
-        units = self.qp(text)
-        if units < 0:
-            raise InvalidNumber(f"size must not be negative: {text!r}")
-        return units
 
     def invalidate(self, reason: str, ts: int, recv_ts: int, out: list[Event]) -> None:
         """Mark the book untrustworthy (once) and ask for a fresh snapshot."""
@@ -149,27 +157,46 @@ class BookSequencer:
     def on_message(self, m: Any, recv_ns: int, out: list[Event]) -> None:
         """Apply one decoded :data:`BookLike` message; append the resulting events to ``out``.
 
-        Raises :class:`~hayate.exceptions.InvalidNumber` when a price or size is not on
-        the instrument's grid (a snapshot is then not applied; a delta may be half
-        applied, so the caller invalidates the book).
+        Raises :class:`~hayate.exceptions.InvalidNumber` when a number breaks its rule
+        (module docstring): a snapshot is then not applied; a delta may be half applied,
+        so the caller invalidates the book. ``m``'s levels are text (not raw).
         """
-        out += self.events(m, recv_ns)
+        got = self.events(m, recv_ns)
+        if got is None:
+            raise TypeError("on_message takes text levels; raw levels go through events()")
+        out += got
 
-    def events(self, m: Any, recv_ns: int) -> list[Event]:
-        """:meth:`on_message` returning a new list: the decoder's hot path."""
+    def events(self, m: Any, recv_ns: int) -> list[Event] | None:
+        """:meth:`on_message` returning a new list: the decoder's hot path.
+
+        A message decoded with its levels still raw (``BookDataRaw``, the compiled path)
+        has them parsed and applied in one pass; when the compiled path declines them (not
+        the plain case) nothing has changed and the answer is None: the caller decodes the
+        frame again with text levels and the strict readers decide."""
         d = m.data
         u = d.u
         if u != self.last_u + 1 or not self.ready or m.type != "delta" or u == 1:
             out: list[Event] = []
-            self._exceptional(m, recv_ns, out)
+            if not self._exceptional(m, recv_ns, out):
+                return None
             return out
-        # The hot path: the next delta of a trusted book.
+        # The hot path: the next delta of a trusted book (u >= 2 follows from the test above).
+        ms = m.ts
+        cts = m.cts or ms
+        if not (MS_MIN <= ms <= MS_MAX and MS_MIN <= cts <= MS_MAX) or d.seq < 0:
+            raise _implausible(m)
         book = self.book
-        bids, asks = book.apply_delta_text(d.b, d.a, self.pc, self.qc, self.parse_price,
-                                           self.parse_qty)
+        if type(d.b) is _RAW:
+            applied = book.apply_delta_raw(d.b, d.a, self.pdec, self.qdec)
+            if applied is None:
+                return None
+            bids, asks = applied
+        else:
+            bids, asks = book.apply_delta_text(d.b, d.a, self.pc, self.qc, self.parse_price,
+                                               self.parse_qty)
         book.update_id = self.last_u = u
-        ts = (m.cts or m.ts) * _MS
-        recv = recv_ns or m.ts * _MS
+        ts = self.last_ts = cts * _MS
+        recv = self.last_recv = recv_ns or ms * _MS
         ev = BookDelta(symbol=self.symbol, ts=ts, recv_ts=recv, bids=bids, asks=asks,
                        update_id=u, seq=d.seq)
         bb = book._bb
@@ -181,20 +208,34 @@ class BookSequencer:
             return out
         return [ev]
 
-    def _exceptional(self, m: Any, recv_ns: int, out: list[Event]) -> None:
-        """Snapshots, restarts, and deltas that do not follow: everything but the hot path."""
+    def _exceptional(self, m: Any, recv_ns: int, out: list[Event]) -> bool:
+        """Snapshots, restarts, and deltas that do not follow: everything but the hot path.
+        False (nothing changed) when raw levels need the strict path."""
         d = m.data
         u = d.u
-        ts = (m.cts or m.ts) * _MS
-        recv = recv_ns or m.ts * _MS
+        ms = m.ts
+        cts = m.cts or ms
+        if not (MS_MIN <= ms <= MS_MAX and MS_MIN <= cts <= MS_MAX) or d.seq < 0 or u < 1:
+            raise _implausible(m)
+        ts = cts * _MS
+        recv = recv_ns or ms * _MS
         book = self.book
         if m.type == "snapshot" or u == 1:
-            bids = to_levels(d.b, self.pc, self.qc, self.pp, self.qp)
-            asks = to_levels(d.a, self.pc, self.qc, self.pp, self.qp)
+            if type(d.b) is _RAW:
+                bids = accel.parse_levels(d.b, self.pdec, self.qdec)
+                asks = accel.parse_levels(d.a, self.pdec, self.qdec) if bids is not None \
+                    else None
+                if asks is None:
+                    return False
+            else:
+                bids = to_levels(d.b, self.pc, self.qc, self.pp, self.qp)
+                asks = to_levels(d.a, self.pc, self.qc, self.pp, self.qp)
             if u == 1 and self.last_u > 1:
                 self._bump("restarts")
             book.apply_snapshot(bids, asks)
             book.update_id = self.last_u = u
+            self.last_ts = ts
+            self.last_recv = recv
             out.append(BookSnapshot(symbol=self.symbol, ts=ts, recv_ts=recv, bids=bids,
                                     asks=asks, update_id=u, seq=d.seq))
             if book.crossed:
@@ -204,18 +245,24 @@ class BookSequencer:
                     self.invalidate("crossed snapshot", ts, recv, out)
                 else:
                     self.resubscribe = True
-                return
+                return True
             if not self.ready:
                 self.ready = True
                 self.resubscribe = False
                 out.append(BookReady(symbol=self.symbol, ts=ts, recv_ts=recv))
-            return
+            return True
+        if type(d.b) is _RAW and (accel.parse_levels(d.b, self.pdec, self.qdec) is None or
+                                  accel.parse_levels(d.a, self.pdec, self.qdec) is None):
+            # Not applied, but the text path reads every level of a frame it drops: a
+            # level it would refuse makes the frame malformed there, so here too.
+            return False
         if not self.ready:
             self._bump("dropped_while_invalid")
-            return
+            return True
         last = self.last_u
         if u == last:
             self._bump("duplicates")
-            return
+            return True
         self._bump("gaps")
         self.invalidate(f"gap in u: expected {last + 1}, got {u}", ts, recv, out)
+        return True

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from hayate_bybit.config import MAX_ARGS_CHARS_PER_CONNECTION
+from hayate_bybit.limits import MAX_ARGS_CHARS_PER_CONNECTION
 
 __all__ = [
     "book_topic",

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
+from typing import Any
 
+from hayate.book import accel
 from hayate.events import Level, Side
 
 __all__ = ["OrderBook"]
 
 _SCAN = 48  # unit steps tried for the next best price before scanning the whole side
+_book_apply_pairs = accel.book_apply_pairs if accel.ACCELERATED else None
 
 
 class OrderBook:
@@ -102,6 +105,9 @@ class OrderBook:
 
     def apply_delta(self, bids: Iterable[Level], asks: Iterable[Level]) -> None:
         """Absolute sizes per price; size 0 deletes (an unknown price to delete is ignored)."""
+        fast = _book_apply_pairs
+        if fast is not None and fast(self, bids, asks) is not None:
+            return  # the compiled path did it (None: not plain (int, int) levels)
         if bids:
             lv = self.bids
             best = self._bb
@@ -139,6 +145,17 @@ class OrderBook:
             if moved:
                 self._asorted = None
                 self._ba = self._next_ask(best) if gone and best not in lv else best  # type: ignore[arg-type]
+
+    def apply_delta_raw(self, bids: Any, asks: Any, price_decimals: int, size_decimals: int
+                        ) -> tuple[list[Level], list[Level]] | None:
+        """:meth:`apply_delta` for both sides still in venue JSON (``[["64999.5","0.1"],
+        ...]``, e.g. a ``msgspec.Raw``), parsed and applied in one pass by the compiled
+        path. Returns the levels in units, or None, with the book untouched, when the
+        compiled path is off or the text is not the plain case: the caller then decodes
+        the levels and takes :meth:`apply_delta_text`, whose strict readers decide."""
+        r: tuple[list[Level], list[Level]] | None = accel.book_apply_raw(
+            self, bids, asks, price_decimals, size_decimals)
+        return r
 
     def apply_delta_text(
         self,

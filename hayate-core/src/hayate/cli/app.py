@@ -1,7 +1,8 @@
 """The ``hayate`` command line (typer + rich). The only place in Hayate that prints.
 
 Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error, 130 after a clean
-Ctrl-C (143 after SIGTERM). Tracebacks only with ``--debug``.
+Ctrl-C (143 after SIGTERM). Whatever a command (ours or a plugin's) raises ends as one of
+those with a one-line message; the traceback only with ``--debug`` or ``HAYATE_LOG=debug``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
 import hayate
 from hayate.exceptions import ConfigError, HayateError, SpecError
@@ -48,6 +51,76 @@ def get_plugins() -> PluginManager:
     return STATE.plugins
 
 
+def debug_enabled() -> bool:
+    """``--debug``, or ``HAYATE_LOG`` at debug for everything or for ``hayate``: show
+    tracebacks."""
+    if STATE.debug:
+        return True
+    from hayate.logs import parse_log_spec
+
+    try:
+        root, per = parse_log_spec(os.environ.get("HAYATE_LOG", ""))
+    except ValueError:
+        return False
+    return min([root, *(lvl for name, lvl in per.items() if name in ("hayate", "hayate.cli"))]
+               ) <= logging.DEBUG
+
+
+DEBUG_HINT = "rerun with HAYATE_LOG=debug for the traceback"
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """A message that may span lines (a library's error text), on one line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def report_exception(e: BaseException, label: str = "unexpected error") -> None:
+    """One line on stderr; the traceback first when debugging."""
+    debug = debug_enabled()
+    if debug:
+        import traceback
+
+        err.print("".join(traceback.format_exception(e)).rstrip(), markup=False)
+    text = f"{type(e).__name__}: {e}" if label == "unexpected error" else str(e)
+    err.print(f"[bold red]{label}:[/] {escape(one_line(text))}"
+              + ("" if debug else f" ({DEBUG_HINT})"), markup=True)
+
+
+# Exceptions that are the command line's own flow (exit codes, usage errors, --help): typer
+# either uses click or a vendored copy of it, so its usage-error base is found through a
+# class typer exports.
+_CLICK_EXCEPTION: type[BaseException] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_COMMAND_LINE_FLOW: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, _CLICK_EXCEPTION)
+
+
+class _Commands(TyperGroup):
+    """The root command group: turns whatever a command raises into an exit code and one
+    line, for every command, core or plugin, and under typer's CliRunner as well."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _COMMAND_LINE_FLOW:
+            raise
+        except SpecError as e:
+            print_spec_error(e)
+            raise typer.Exit(EXIT_CONFIG) from None
+        except ConfigError as e:
+            err.print(f"[bold red]error:[/] {escape(one_line(str(e)))}", markup=True)
+            raise typer.Exit(EXIT_CONFIG) from None
+        except HayateError as e:
+            report_exception(e, "error")
+            raise typer.Exit(EXIT_FAILURE) from None
+        except KeyboardInterrupt:
+            err.print("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as e:
+            report_exception(e)
+            raise typer.Exit(EXIT_FAILURE) from None
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"hayate {hayate.__version__}")
@@ -55,6 +128,7 @@ def _version(value: bool) -> None:
 
 
 app = typer.Typer(
+    cls=_Commands,
     name="hayate",
     help="Hayate (疾風): algorithmic trading bots from a TOML spec: replay, paper and live.",
     no_args_is_help=True,
@@ -69,7 +143,9 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks on errors (as HAYATE_LOG=debug does).")
+    ] = False,
 ) -> None:
     STATE.debug = debug or STATE.debug
 
@@ -85,13 +161,14 @@ def _setup_logging(level: str | None, log_format: str) -> None:
 
 
 def fail_config(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
+    """Exit 2 with ``message`` printed as is (brackets in it are not markup)."""
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     raise typer.Exit(EXIT_CONFIG)
 
 
 def print_spec_error(e: SpecError) -> None:
     n = len(e.problems)
-    err.print(f"[bold red]error:[/] {e.path or 'spec'}: {n} problem{'s' if n != 1 else ''}",
+    err.print(f"[bold red]error:[/] {escape(e.path or 'spec')}: {n} problem{'s' if n != 1 else ''}",
               markup=True)
     for p in e.problems:
         err.print(f"  - {p}", markup=False)
@@ -187,6 +264,25 @@ def run(
     if out_dir is None:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         out_dir = Path("runs") / f"{loaded.name}-{stamp}"
+    from hayate.outlock import OutDirBusy, OutDirLock
+
+    lock = OutDirLock(out_dir)
+    try:
+        lock.acquire()
+    except OutDirBusy as e:
+        fail_config(str(e))
+    if lock.stale_pid is not None:
+        err.print(f"{out_dir}: taking over from pid {lock.stale_pid}, which stopped without "
+                  "releasing it", markup=False)
+    try:
+        _run_locked(loaded, plugins, out_dir, quiet, log_format)
+    finally:
+        lock.release()
+
+
+def _run_locked(loaded: Any, plugins: PluginManager, out_dir: Path, quiet: bool,
+                log_format: str) -> None:
+    """``hayate run`` once its ``--out`` is locked: build, run, print the summary."""
     from hayate.engine.runtime import BotRuntime
     from hayate.status.monitor import STATUS_CONSOLE
 
@@ -209,11 +305,13 @@ def run(
 
         print_summary(out, result.summary, out_dir)
     if result.error is not None:
-        err.print(f"[bold red]bot stopped with an error:[/] {result.exit_reason}", markup=True)
-        if STATE.debug:
+        debug = debug_enabled()
+        if debug:
             import traceback
 
             err.print("".join(traceback.format_exception(result.error)), markup=False)
+        err.print(f"[bold red]bot stopped with an error:[/] {escape(one_line(result.exit_reason))}"
+                  + ("" if debug else f" ({DEBUG_HINT})"), markup=True)
     raise typer.Exit(result.exit_code)
 
 
@@ -303,30 +401,43 @@ def build_app() -> typer.Typer:
     return app
 
 
+def _missing_command(cli: typer.Typer, args: list[str]) -> None:
+    """``hayate record`` without hayate-bybit installed: say what to install."""
+    from hayate.plugins.registry import KNOWN_COMMANDS
+
+    name = next((a for a in args if not a.startswith("-")), None)
+    package = KNOWN_COMMANDS.get(name or "")
+    if package is None:
+        return
+    have = {c.name or (c.callback.__name__ if c.callback else "") for c in cli.registered_commands}
+    have |= {g.name or "" for g in cli.registered_groups}
+    if name not in have:
+        err.print(f"[bold red]error:[/] 'hayate {name}' comes with {package}: "
+                  f"pip install {package}", markup=True)
+        sys.exit(EXIT_CONFIG)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     if "--debug" in (argv if argv is not None else sys.argv[1:]):
         STATE.debug = True
     try:
         cli = build_app()
+        _missing_command(cli, argv if argv is not None else sys.argv[1:])
         cli(args=argv, prog_name="hayate", standalone_mode=True)
+    # What escapes the command group (plugin loading, building the app) ends the same way.
     except SpecError as e:
         print_spec_error(e)
         sys.exit(EXIT_CONFIG)
     except ConfigError as e:
-        err.print(f"[bold red]error:[/] {e}", markup=True)
+        err.print(f"[bold red]error:[/] {escape(one_line(str(e)))}", markup=True)
         sys.exit(EXIT_CONFIG)
     except HayateError as e:
-        if STATE.debug:
-            raise
-        err.print(f"[bold red]error:[/] {e}", markup=True)
+        report_exception(e, "error")
         sys.exit(EXIT_FAILURE)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as e:
-        if STATE.debug:
-            raise
-        err.print(f"[bold red]unexpected error:[/] {type(e).__name__}: {e} "
-                  "(run with --debug for the traceback)", markup=True)
+        report_exception(e)
         sys.exit(EXIT_FAILURE)

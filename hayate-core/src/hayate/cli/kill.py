@@ -1,8 +1,9 @@
 """``hayate kill [RUN_DIR]``: the kill switch for a running bot.
 
 Sends SIGUSR1 to the bot whose pid file is in RUN_DIR (or the only bot running under
-``runs/``); the bot cancels every order on every executor and stops. Waits until it has
-finished (its pid file is gone) or the timeout passes.
+``runs/``); the bot cancels every order on every executor and stops. ``--flatten`` sends
+SIGUSR2: the bot also closes every position with reduce-only market orders before it
+stops. Waits until it has finished (its pid file is gone) or the timeout passes.
 """
 
 from __future__ import annotations
@@ -29,8 +30,13 @@ def kill(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for the bot to stop.")
     ] = 15.0,
+    flatten: Annotated[
+        bool, typer.Option("--flatten", help="Also close every position (reduce-only market "
+                                             "orders) before stopping.")
+    ] = False,
 ) -> None:
-    """Kill switch: cancel every order of a running bot and stop it (SIGUSR1)."""
+    """Kill switch: cancel every order of a running bot and stop it (SIGUSR1); with
+    --flatten also close its positions (SIGUSR2)."""
     from hayate.cli.app import EXIT_CONFIG, EXIT_FAILURE, err, out
 
     if not hasattr(signal, "SIGUSR1"):
@@ -60,8 +66,9 @@ def kill(
         pid_file.unlink(missing_ok=True)
         raise typer.Exit(EXIT_FAILURE)
     t0 = time.monotonic()
-    os.kill(pid, signal.SIGUSR1)
-    err.print(f"kill switch sent to {name} (pid {pid}); waiting for it to stop")
+    os.kill(pid, signal.SIGUSR2 if flatten else signal.SIGUSR1)
+    err.print(f"kill switch{' (flatten)' if flatten else ''} sent to {name} (pid {pid}); "
+              "waiting for it to stop")
     while time.monotonic() - t0 < timeout:
         if not pid_file.exists() or not process_alive(pid):
             out.print(f"{name} (pid {pid}) stopped after {time.monotonic() - t0:.2f}s")

@@ -9,14 +9,10 @@ from __future__ import annotations
 import shutil
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.style import Style
-from rich.table import Table
-from rich.text import Text
 from typer.core import TyperGroup
 
 from hayate.cli import app as cli_app
@@ -33,12 +29,15 @@ from hayate.cli.app import (
 )
 from hayate.exceptions import ConfigError, SpecError
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 __all__ = ["sweep_app"]
 
 
 def fail_config(message: str) -> None:
-    """Exit 2 with ``message`` printed as is (a path or "hayate-core[ray]" is not markup)."""
-    cli_app.fail_config(escape(message))
+    """Exit 2 with ``message`` printed as is (the app's fail_config escapes markup)."""
+    cli_app.fail_config(message)
 
 EXIT_TERMINATED = 143
 
@@ -121,6 +120,9 @@ def run_cmd(
         raise typer.Exit(EXIT_CONFIG) from None
     n = len(plan.combinations)
     if dry_run:
+        from rich.table import Table
+        from rich.text import Text
+
         table = Table(title=f"{plan.sweep.name}: {n} combination{'s' if n != 1 else ''}, all valid")
         table.add_column("id")
         table.add_column("combination")
@@ -208,6 +210,8 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 
 
 def _progress(quiet: bool) -> Progress | None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     if quiet or not err.is_terminal:
         return None
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -263,6 +267,9 @@ def report_cmd(
                      "last part). Default: the first two that vary."),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the ranked table.")] = 20,
+    min_fills: Annotated[int, typer.Option(
+        "--min-fills", min=0, help="Parameter sets with fewer fills (mean over their runs) "
+        "are ranked after every set that has them.")] = 1,
     order: Annotated[
         str | None, typer.Option("--order", help="'desc' (best = highest) or 'asc'; default by "
                                  "metric (lower is better for drawdown, fees).")
@@ -277,7 +284,7 @@ def report_cmd(
     if order not in (None, "asc", "desc"):
         fail_config(f"--order must be 'asc' or 'desc', not {order!r}")
     _print_report(out_dir, metric=metric, by=by or [], top=top, order=order, svg=svg,
-                  write_svg=not no_svg)
+                  write_svg=not no_svg, min_fills=min_fills)
 
 
 def _open_store(out_dir: Path) -> Any:
@@ -322,7 +329,10 @@ def _resolve_keys(wanted: list[str], keys: list[str]) -> list[str]:
 
 
 def _print_report(out_dir: Path, *, metric: str, by: list[str], top: int, order: str | None,
-                  svg: Path | None, write_svg: bool) -> None:
+                  svg: Path | None, write_svg: bool, min_fills: int = 1) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     from hayate.plugins.registry import did_you_mean
     from hayate.sweep.export import display
     from hayate.sweep.heatmap_svg import heat_map_svg
@@ -352,7 +362,7 @@ def _print_report(out_dir: Path, *, metric: str, by: list[str], top: int, order:
              f"{len(failed)} failed" + (f", {pending} pending" if pending else ""))
     out.print(title, style="bold", markup=False)
 
-    ranked = rank(rows, metric, descending=descending)
+    ranked = rank(rows, metric, descending=descending, min_fills=min_fills)
     multi = any(len(g.values) > 1 for g in ranked)
     context = [m for m in ("fills", "max_drawdown") if m != metric]
     table = Table(title=f"ranked by {metric} ({'mean over datasets, ' if multi else ''}"
@@ -372,7 +382,7 @@ def _print_report(out_dir: Path, *, metric: str, by: list[str], top: int, order:
         if multi:
             fig += [_fmt(g.worst), _fmt(g.best)]
         ctx = [_fmt(g.means.get(m)) for m in context]
-        runs = f"{g.ok}" + (f" ({g.failed} failed)" if g.failed else "")
+        runs = f"{g.ok}" + (f" ({g.note})" if g.note else "")
         table.add_row(str(i), *[Text(display(g.params.get(k))) for k in keys], *fig, *ctx, runs)
     out.print(table)
     if len(ranked) > top:
@@ -410,6 +420,10 @@ def _fmt(value: float | None) -> str:
 
 
 def _print_heat_map(hm: Any, short: dict[str, str], lower: bool) -> None:
+    from rich.style import Style
+    from rich.table import Table
+    from rich.text import Text
+
     from hayate.sweep.heatmap_svg import format_value
     from hayate.sweep.report import color, text_color
 

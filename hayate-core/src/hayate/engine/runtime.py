@@ -37,6 +37,7 @@ import msgspec
 from hayate.actions import Action, CancelAll, PlaceOrder
 from hayate.clock import Clock, SimClock, WallClock
 from hayate.context import BotContext, ClientIdFactory, ComponentContext
+from hayate.engine.flatten import send_flatten_orders, wait_flat
 from hayate.engine.guards import unwrap
 from hayate.engine.live import LiveDriver
 from hayate.engine.simulated import SimulatedDriver
@@ -116,6 +117,8 @@ class BotRuntime:
         self._background: list[Callable[[], Awaitable[None]]] = []
         self.sim_events = 0  # events handled so far in a simulation (updated every 1024)
         self.stash = Stash()  # per-bot data of hook implementations (see hayate.stash)
+        self.flattened: list[dict[str, Any]] = []  # positions closed by the engine
+        self._flatten_due: str | None = None
         wiring = Wiring(spec, plugins, self.ctx)
         self.components: dict[str, Component] = wiring.components
         self.contexts: dict[str, ComponentContext] = wiring.contexts
@@ -315,6 +318,10 @@ class BotRuntime:
         pending = self._deliver(source, ev)
         if pending is not None:
             await pending
+        if self._flatten_due is not None:
+            # After the event reached the ledgers: they size the closing orders.
+            why, self._flatten_due = self._flatten_due, None
+            await self.flatten(why)
 
     def _deliver(self, source: str, ev: Event) -> Coroutine[Any, Any, None] | None:
         """States, then strategies, hear ``ev``. Synchronous until a strategy acts: most
@@ -388,17 +395,33 @@ class BotRuntime:
             self.actions += 1
             self.actions_by_type[name] = self.actions_by_type.get(name, 0) + 1
 
-    async def kill(self, reason: str = "kill switch") -> None:
-        """The kill switch: block new orders, cancel every order everywhere, stop the bot."""
+    async def kill(self, reason: str = "kill switch", flatten: bool = False) -> None:
+        """The kill switch: block new orders, cancel every order everywhere (then, with
+        ``flatten``, close every position and wait for it to close), stop the bot."""
         self.risk_context.halt(reason)
         await self.inject_actions([CancelAll()])
+        if flatten:
+            await self.flatten(reason)
+            if not self.simulated:
+                await wait_flat(self, within=self.spec.engine.teardown_timeout / 2)
         self.ctx.request_stop(reason)
+
+    async def flatten(self, reason: str) -> dict[str, dict[str, str]]:
+        """Close every position of every executor with a reduce-only market order (past
+        the risk gate, like the kill switch's cancels); recorded in ``summary.json``."""
+        sent = await send_flatten_orders(self)
+        if sent or not self.flattened:
+            self.flattened.append({"reason": reason, "orders": sent})
+        return sent
 
     async def _apply_risk(self) -> None:
         risk = self.risk_context
         acts = risk.take_actions()
         if acts:
             await self.inject_actions(acts)
+        why = risk.take_flatten()
+        if why is not None:
+            self._flatten_due = why
         reason = risk.take_stop()
         if reason is not None:
             self.ctx.request_stop(reason)
@@ -412,6 +435,9 @@ class BotRuntime:
             await anyio.sleep(max(period, 0.01))
             if risk.poll():
                 await self._apply_risk()
+                if self._flatten_due is not None:
+                    why, self._flatten_due = self._flatten_due, None
+                    await self.flatten(why)
 
     # -- observers (journal, status, metrics) -------------------------------------------------
     def observe(

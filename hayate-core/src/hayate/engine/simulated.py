@@ -83,49 +83,54 @@ class SimulatedDriver:
         n = 0
         dispatch = rt._dispatch
         deliver = rt._deliver
-        for source, ev in merged:
-            t = ev.recv_ts or ev.ts
-            if not started:
-                started = True
-                rt.sim_start = t0 = t
-                clock.advance(t)
-                for t_ in timers:
-                    t_.start_at(t)  # type: ignore[attr-defined]
-                if duration_ns is not None:
-                    end_at = t + duration_ns
-                for slot, acts in rt._call_start():
-                    await rt._submit(slot, acts)
-            if end_at is not None and t > end_at:
-                clock.advance(end_at)
-                rt.exit_reason = "duration reached"
-                if ev.private:  # the venue's answer already taken from it: heard at exit
-                    rt.unheard.append((source, ev))
-                break
-            if timers:
-                await self._fire_timers(timers, t)
-            if t > clock._now:
-                clock._now = t
-            if rt._risk is None:
-                pending = deliver(source, ev)  # no coroutine unless a strategy acts
-                if pending is not None:
-                    await pending
+        try:
+            for source, ev in merged:
+                t = ev.recv_ts or ev.ts
+                if not started:
+                    started = True
+                    rt.sim_start = t0 = t
+                    clock.advance(t)
+                    for t_ in timers:
+                        t_.start_at(t)  # type: ignore[attr-defined]
+                    if duration_ns is not None:
+                        end_at = t + duration_ns
+                    for slot, acts in rt._call_start():
+                        await rt._submit(slot, acts)
+                if end_at is not None and t > end_at:
+                    clock.advance(end_at)
+                    rt.exit_reason = "duration reached"
+                    if ev.private:  # the venue's answer already taken from it: heard at exit
+                        rt.unheard.append((source, ev))
+                    break
+                if timers:
+                    await self._fire_timers(timers, t)
+                if t > clock._now:
+                    clock._now = t
+                if rt._risk is None:
+                    pending = deliver(source, ev)  # no coroutine unless a strategy acts
+                    if pending is not None:
+                        await pending
+                else:
+                    await dispatch(source, ev)
+                if deferred:
+                    await self._drain_deferred()
+                n += 1
+                if speed:
+                    ahead = (t - t0) / NS / speed - (time.monotonic() - wall0)
+                    if ahead > 0.0005:
+                        await anyio.sleep(ahead)
+                if rt._stop_reason is not None:
+                    break
+                if not n & 1023:
+                    rt.sim_events = n
+                    await anyio.lowlevel.checkpoint()
             else:
-                await dispatch(source, ev)
-            if deferred:
-                await self._drain_deferred()
-            n += 1
-            if speed:
-                ahead = (t - t0) / NS / speed - (time.monotonic() - wall0)
-                if ahead > 0.0005:
-                    await anyio.sleep(ahead)
-            if rt._stop_reason is not None:
-                break
-            if not n & 1023:
-                rt.sim_events = n
-                await anyio.lowlevel.checkpoint()
-        else:
-            rt.exit_reason = "end of data"
-        rt.events += n
+                rt.exit_reason = "end of data"
+        finally:
+            # Counted however the loop ends (a signal cancels it mid-way): the summary and
+            # the status panel then agree with what was handled.
+            rt.events += n
+            rt.sim_events = 0
         if rt._stop_reason is not None:
             rt.exit_reason = rt._stop_reason
 

@@ -54,6 +54,8 @@ def run_summary(rt: BotRuntime, started_at: int) -> dict[str, Any]:
             for k, v in part.items():
                 if k not in summary:
                     summary[k] = v
+    if rt.flattened:
+        summary["flattened"] = rt.flattened
     summary["components"] = per_component
     counters = {name: sum(series.values()) for name, series in rt.ctx.metrics.counters.items()}
     summary["counters"] = dict(sorted(counters.items()))

@@ -55,7 +55,11 @@ class Teardown:
                         log.error("executor %s could not cancel open orders: %s", c.id, e)
                 try:
                     unheard = [ev for src, ev in [*queued, *rt.unheard] if src == c.id]
-                    for ev in [*unheard, *await c.drain_events()]:
+                    # An executor may hand back an event that reached the inbox as the stop
+                    # came: the same object, heard once.
+                    heard = {id(ev) for ev in unheard}
+                    drained = [ev for ev in await c.drain_events() if id(ev) not in heard]
+                    for ev in [*unheard, *drained]:
                         self._hear_at_exit(c.id, ev)
                 except Exception as e:
                     log.error("executor %s: its last events could not be applied: %s", c.id, e)

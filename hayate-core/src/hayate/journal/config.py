@@ -17,7 +17,7 @@ __all__ = ["JournalConfig"]
 
 
 class JournalConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     enabled: bool = Field(
         True, description="Keep a journal (SQLite) of orders, fills, positions, balances, P&L.")

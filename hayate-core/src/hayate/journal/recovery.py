@@ -143,6 +143,11 @@ def rebuild_states(bot: Any, source: str, rec: RecoveredState) -> int:
         events: list[Event] = [*rec.orders, *rec.fills, *rec.balances.values()]
         for ev in events:
             state.apply(ev)
+    from hayate.accounting.recorder import RECORDER
+
+    recorder = bot.stash.get(RECORDER)
+    if recorder is not None:
+        recorder.restore(source, rec)
     risk = getattr(bot, "risk_context", None)
     if risk is not None and getattr(risk, "active", False):
         # The risk engine keeps its own copy of orders and positions: limits and P&L

@@ -9,8 +9,7 @@ not specified here (a misspelt name) fails to load, with the name of the hook it
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
@@ -27,8 +26,15 @@ PROJECT = "hayate"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
-Register = Callable[["type[Component]"], None]
-"""``register(cls)``: add one component class to the registry under ``cls.kind``."""
+class Register(Protocol):
+    """What registration hooks receive: ``register(MyCollector)`` adds one component class
+    under its ``kind``; ``register.lazy("myvenue.public", "hayate_myvenue.feed:MyFeed")``
+    names it without importing it, so ``hayate --help`` and specs that do not use the kind
+    never import its module (the class is checked when it is first loaded)."""
+
+    def __call__(self, cls: type[Component]) -> None: ...
+
+    def lazy(self, kind: str, target: str) -> None: ...
 
 
 class HayateSpec:

@@ -30,7 +30,7 @@ import pluggy
 from hayate.exceptions import PluginError
 from hayate.plugins.hookspecs import HOOK_NAMES, PROJECT, HayateSpec
 from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean
-from hayate.types import ROLES, SINGULAR, Role
+from hayate.roles import ROLES, SINGULAR, Role
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "PluginManager", "load_plugins"]
 
@@ -155,15 +155,8 @@ class PluginManager:
         others = [p for n, p in self._modules.items() if n != name]
         for role, hook_name in _ROLE_HOOKS.items():
             caller = self.pm.subset_hook_caller(hook_name, remove_plugins=others)
-            added: list[RegistryEntry] = []
-
-            def register(cls: type, _role: Role = role, _added: list[RegistryEntry] = added) -> None:
-                entry = RegistryEntry(kind=getattr(cls, "kind", ""), role=_role, cls=cls,
-                                      plugin=name, distribution=info.distribution,
-                                      version=info.version)
-                self.registry.add(entry)
-                _added.append(entry)
-
+            register = _Registrar(self.registry, role, name, info)
+            added = register.added
             try:
                 caller(register=register)
             except Exception as e:
@@ -212,6 +205,34 @@ class PluginManager:
             return None
         return "; ".join(f"plugin {p.name!r} ({p.distribution}) failed to load: {p.error}"
                          for p in broken)
+
+
+class _Registrar:
+    """The ``register`` a plugin's registration hook receives (see ``hookspecs.Register``)."""
+
+    def __init__(self, registry: Registry, role: Role, plugin: str, info: PluginInfo) -> None:
+        self.registry = registry
+        self.role = role
+        self.plugin = plugin
+        self.info = info
+        self.added: list[RegistryEntry] = []
+
+    def _add(self, kind: str, cls: type | str) -> None:
+        entry = RegistryEntry(kind=kind, role=self.role, cls=cls, plugin=self.plugin,
+                              distribution=self.info.distribution, version=self.info.version)
+        self.registry.add(entry)
+        self.added.append(entry)
+
+    def __call__(self, cls: type) -> None:
+        self._add(getattr(cls, "kind", ""), cls)
+
+    def lazy(self, kind: str, target: str) -> None:
+        if not isinstance(kind, str) or not kind:
+            raise PluginError(f"register.lazy: a kind is required for {target!r}")
+        if not isinstance(target, str) or ":" not in target:
+            raise PluginError(f"register.lazy({kind!r}, ...): give the class as "
+                              f"'package.module:Class', not {target!r}")
+        self._add(kind, target)
 
 
 def load_plugins(extra: Iterable[tuple[str, object]] = (), *, entry_points: bool = True

@@ -1,9 +1,12 @@
 """Everything a report shows, read from a run's output directory.
 
 Sources, each optional: ``journal.sqlite`` (fills with the mid at the time, our quotes and
-positions from the P&L snapshots, orders, risk events, sessions), ``summary.json`` and the
-paper exchange's ``equity.csv`` (a regular equity curve) and ``fills.jsonl`` (when there is
-no journal). Values stay ``Decimal`` until they are drawn.
+positions from the P&L snapshots, orders, risk events, sessions), ``summary.json`` and each
+venue's ``equity.csv`` (a regular equity curve) and ``fills.jsonl`` (when there is no
+journal): in the directory itself for a run with one executor, in ``DIR/<executor id>/``
+for several. ``--run N`` reports journal run N alone: its own summary (stored in the
+journal when its session ended) and its own fills; the files beside the journal belong to
+the directory's last run and are used only for it. Values stay ``Decimal`` until drawn.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class FillRow:
     liquidity: str
     mid: Decimal | None
     fill_id: str
+    source: str = ""  # the executor that reported it
 
 
 @dataclass
@@ -52,6 +56,9 @@ class RunData:
     order_statuses: dict[str, int] = field(default_factory=dict)
     risk_events: list[tuple[int, str, str]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    venues: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> its figures
+    equity_by_venue: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def symbols(self) -> list[str]:
@@ -73,52 +80,81 @@ def load_run(run_dir: Path, run_id: int | None = None) -> RunData:
         data.summary = json.loads(summary_path.read_text())
         data.sources.append("summary.json")
     journal = run_dir / "journal.sqlite"
-    jpath = data.summary.get("journal", {}).get("path")
+    jpath = (data.summary.get("journal") or {}).get("path")
     if not journal.exists() and jpath and Path(jpath).exists():
         journal = Path(jpath)
+    latest = True
     if journal.exists():
-        _load_journal(data, journal, run_id)
+        latest = _load_journal(data, journal, run_id)
         data.sources.append(journal.name)
-    equity_path = run_dir / str(data.summary.get("equity_file") or "equity.csv")
-    if not equity_path.exists():
-        equity_path = run_dir / "equity.csv"
-    if equity_path.exists():
-        with open(equity_path, newline="", encoding="utf-8") as fh:
-            data.equity = list(csv.DictReader(fh))
-        data.sources.append(equity_path.name)
-    if not data.fills and (run_dir / "fills.jsonl").exists():
-        for line in (run_dir / "fills.jsonl").read_text().splitlines():
-            f = json.loads(line)
-            data.fills.append(FillRow(int(f["ts"]), f["symbol"], f["side"], Decimal(f["price"]),
-                                      Decimal(f["qty"]), Decimal(f["fee"]), f["liquidity"],
-                                      None, f["fill_id"]))
-        data.sources.append("fills.jsonl")
+    elif run_id is not None:
+        raise ReportError(f"{run_dir} has no journal.sqlite: --run needs one")
+    data.venues = dict(data.summary.get("venues") or {})
+    if latest:
+        _load_files(data)
     if not data.sources:
         raise ReportError(f"{run_dir} has no summary.json, journal.sqlite, equity.csv or "
                           "fills.jsonl: is it a run's --out directory?")
     return data
 
 
-def _load_journal(data: RunData, path: Path, run_id: int | None) -> None:
+def _read_equity(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _load_files(data: RunData) -> None:
+    """Each venue's equity.csv (and fills.jsonl without a journal) of the latest run."""
+    run_dir = data.run_dir
+    venue_ids = list(data.venues) or [""]
+    for vid in venue_ids:
+        folder = run_dir / vid if vid and len(venue_ids) > 1 else run_dir
+        eq = folder / "equity.csv"
+        if eq.exists():
+            data.equity_by_venue[vid] = _read_equity(eq)
+            data.sources.append(str(eq.relative_to(run_dir)))
+        fl = folder / "fills.jsonl"
+        if not any(f.source == vid for f in data.fills) and fl.exists() and not any(
+                s.endswith("journal.sqlite") for s in data.sources):
+            for line in fl.read_text().splitlines():
+                f = json.loads(line)
+                data.fills.append(FillRow(int(f["ts"]), f["symbol"], f["side"],
+                                          Decimal(f["price"]), Decimal(f["qty"]),
+                                          Decimal(f["fee"]), f["liquidity"], None, f["fill_id"],
+                                          vid))
+            data.sources.append(str(fl.relative_to(run_dir)))
+    if data.equity_by_venue:
+        data.equity = next(iter(data.equity_by_venue.values()))
+
+
+def _load_journal(data: RunData, path: Path, run_id: int | None) -> bool:
+    """Run ``run_id`` (default the last) of the journal; True when it is the last run (the
+    directory's other files are then its own)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
+        ids = [r[0] for r in conn.execute("SELECT run_id FROM runs ORDER BY run_id")]
+        last = ids[-1] if ids else None
         if run_id is None:
-            row = conn.execute("SELECT max(run_id) FROM runs").fetchone()
-            run_id = row[0] if row else None
+            run_id = last
+        elif run_id not in ids:
+            known = f"runs {ids[0]} to {ids[-1]}" if ids else "no run"
+            raise ReportError(f"{path} has no run {run_id} (it holds {known})")
         if run_id is None:
-            return
+            return True
         data.run_id = run_id
+        if run_id != last or not data.summary:
+            _summary_of_run(data, conn, run_id)
         for sid, started, ended, code, reason, resumed in conn.execute(
                 "SELECT session_id, started_at, ended_at, exit_code, exit_reason, resumed"
                 " FROM sessions WHERE run_id = ? ORDER BY session_id", (run_id,)):
             data.sessions.append({"session": sid, "started_at": started, "ended_at": ended,
                                   "exit_code": code, "exit_reason": reason,
                                   "resumed": bool(resumed)})
-        for ts, recv, sym, side, price, qty, fee, liq, mid, fid in conn.execute(
-                "SELECT ts, recv_ts, symbol, side, price, qty, fee, liquidity, mid, fill_id"
-                " FROM fills WHERE run_id = ? ORDER BY seq", (run_id,)):
+        for ts, recv, sym, side, price, qty, fee, liq, mid, fid, src in conn.execute(
+                "SELECT ts, recv_ts, symbol, side, price, qty, fee, liquidity, mid, fill_id,"
+                " source FROM fills WHERE run_id = ? ORDER BY seq", (run_id,)):
             data.fills.append(FillRow(recv or ts, sym, side, Decimal(price), Decimal(qty),
-                                      Decimal(fee), liq, _d(mid), fid))
+                                      Decimal(fee), liq, _d(mid), fid, src or ""))
         for ts, sym, pos, bb, ba, bq, aq, net, fees in conn.execute(
                 "SELECT ts, symbol, position, best_bid, best_ask, bid_quote, ask_quote, net, fees"
                 " FROM pnl_snapshots WHERE run_id = ? ORDER BY id", (run_id,)):
@@ -133,3 +169,20 @@ def _load_journal(data: RunData, path: Path, run_id: int | None) -> None:
             (run_id,)).fetchall()
     finally:
         conn.close()
+    return run_id == last
+
+
+def _summary_of_run(data: RunData, conn: sqlite3.Connection, run_id: int) -> None:
+    """The summary run ``run_id`` stored when its last session ended; a run whose last
+    session never ended (killed, crashed) has none: only what the journal holds is shown."""
+    name, mode, clock = conn.execute("SELECT name, mode, clock FROM runs WHERE run_id = ?",
+                                     (run_id,)).fetchone()
+    row = conn.execute("SELECT summary, ended_at FROM sessions WHERE run_id = ?"
+                       " ORDER BY session_id DESC LIMIT 1", (run_id,)).fetchone()
+    if row is not None and row[0]:
+        data.summary = json.loads(row[0])
+        return
+    data.summary = {"name": name, "mode": mode, "clock": clock,
+                    "exit_reason": "did not stop cleanly (killed or crashed): no summary"}
+    data.notes.append(f"run {run_id} did not stop cleanly: its figures come from the journal "
+                      "alone (fills, orders), with no P&L summary")

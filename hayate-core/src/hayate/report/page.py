@@ -27,7 +27,8 @@ margin:8px 0}
 .chart .legend{font-size:11px;fill:#333}.chart .grid{stroke:#eee}.chart .zero{stroke:#999;
 stroke-dasharray:4 3}.chart .plot{fill:#fff;stroke:#ccc}.chart .empty{fill:#999}
 table.stats{border-collapse:collapse;background:#fff;width:100%}
-table.stats td{border:1px solid #e3e3e3;padding:4px 10px}
+table.stats td,table.stats th{border:1px solid #e3e3e3;padding:4px 10px}
+table.venues td:not(:first-child){text-align:right;font-variant-numeric:tabular-nums}
 table.stats td:nth-child(even){text-align:right;font-variant-numeric:tabular-nums}
 .note{color:#666;font-size:12px}
 """
@@ -127,16 +128,131 @@ def report_stats(data: RunData) -> list[tuple[str, str]]:
     return rows
 
 
+# (figure key, label, how to show it) of each venue, side by side.
+VENUE_FIGURES: list[tuple[str, str, str]] = [
+    ("orders", "orders placed", "int"),
+    ("fills", "fills", "int"),
+    ("maker_fills", "maker fills", "int"),
+    ("taker_fills", "taker fills", "int"),
+    ("fill_ratio", "fills per order", "ratio"),
+    ("volume", "volume (quote)", "money2"),
+    ("fees", "fees", "money"),
+    ("realized_pnl", "realized P&L", "money"),
+    ("unrealized_pnl", "unrealized P&L", "money"),
+    ("net_pnl", "net P&L", "money"),
+    ("equity_start", "equity at start", "money"),
+    ("equity_end", "equity at end", "money"),
+    ("max_drawdown", "max drawdown", "money"),
+    ("max_drawdown_seconds", "max drawdown duration (s)", "num"),
+    ("sharpe", "Sharpe (annualized)", "num"),
+    ("sortino", "Sortino (annualized)", "num"),
+    ("round_trips", "round trips (flat to flat)", "int"),
+    ("win_rate", "win rate", "pct"),
+    ("avg_win", "average win", "money"),
+    ("avg_loss", "average loss", "money"),
+    ("quote_uptime", "two-sided quote uptime", "pct"),
+    ("time_weighted_inventory", "time-weighted |position|", "dict"),
+    ("final_position", "final position", "dict"),
+    ("open_orders_at_end", "orders open at the end", "int"),
+    ("daily_pnl", "P&L per UTC day", "dict"),
+]
+
+
+def _cell(v: Any, how: str) -> str:
+    if v is None or v == "" or v == {}:
+        return "-"
+    if how == "money":
+        return _money(v, 4)
+    if how == "money2":
+        return _money(v, 2)
+    if how == "int" and isinstance(v, int):
+        return f"{v:,}"
+    if how == "pct" and isinstance(v, int | float):
+        return f"{v * 100:.1f}%"
+    if how == "ratio" and isinstance(v, int | float):
+        return f"{v:.3f}"
+    if how == "num" and isinstance(v, int | float):
+        return f"{v:,.2f}"
+    if how == "dict" and isinstance(v, dict):
+        return escape(", ".join(f"{k} {x}" for k, x in v.items()))
+    return escape(str(v))
+
+
+def _markout_rows(venues: dict[str, dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    rows: list[tuple[str, list[str]]] = []
+    marks: list[dict[str, Any]] = [v.get("markouts") or {} for v in venues.values()]
+
+    def bps(x: Any) -> str:
+        return "-" if x is None else f"{x:+.3f} bps"
+
+    rows.append(("spread captured at the fill", [
+        f"{_money(m.get('spread_captured'), 4)} ({bps(m.get('spread_captured_bps'))})"
+        if m else "-" for m in marks]))
+    for h in ("1s", "10s", "60s"):
+        rows.append((f"markout {h} after the fill", [
+            f"{_money(m[h].get('markout'), 4)} ({bps(m[h].get('markout_bps'))})"
+            if m.get(h) else "-" for m in marks]))
+    return rows
+
+
+def venue_table(data: RunData) -> str:
+    """Every venue's figures in one table, a column each (the comparison of mm-compare)."""
+    venues = data.venues
+    if not venues:
+        return ""
+    head = "".join(f"<th>{escape(v)}</th>" for v in venues)
+    out = ['<table class="stats venues"><tr><th></th>' + head + "</tr>"]
+    for key, label, how in VENUE_FIGURES:
+        cells = [v.get(key) for v in venues.values()]
+        if all(c in (None, "", {}) for c in cells):
+            continue
+        out.append(f"<tr><td>{escape(label)}</td>"
+                   + "".join(f"<td>{_cell(c, how)}</td>" for c in cells) + "</tr>")
+    for label, texts in _markout_rows(venues):
+        out.append(f"<tr><td>{escape(label)}</td>"
+                   + "".join(f"<td>{t}</td>" for t in texts) + "</tr>")
+    out.append("</table>")
+    sampling = next((v.get("stats_sampling") for v in venues.values()
+                     if v.get("stats_sampling")), None)
+    note = ("Markout: side × (mid h seconds after the fill − fill price) × qty, summed; "
+            "spread captured minus the markout is what adverse selection took. A round trip "
+            "runs from flat to flat, fees included.")
+    if sampling:
+        note += f" Sharpe and Sortino: {sampling}."
+    out.append(f'<div class="note">{escape(note)}</div>')
+    return "".join(out)
+
+
 def _charts(data: RunData) -> list[Chart]:
     charts: list[Chart] = []
+    if len(data.equity_by_venue) > 1:
+        colors = [BLUE, GREEN, RED, ORANGE, PURPLE, GREY]
+        c = Chart("Net P&L by venue", unit="quote", zero_line=True)
+        for i, (vid, eq_rows) in enumerate(data.equity_by_venue.items()):
+            c.add(Series(vid, *downsample([int(r["ts"]) for r in eq_rows],
+                                          [float(r["net_pnl"]) for r in eq_rows]),
+                         color=colors[i % len(colors)]))
+        charts.append(c)
+        c = Chart("Equity by venue", unit="quote")
+        for i, (vid, eq_rows) in enumerate(data.equity_by_venue.items()):
+            rows_eq = [r for r in eq_rows if r.get("equity")]
+            c.add(Series(vid, *downsample([int(r["ts"]) for r in rows_eq],
+                                          [float(r["equity"]) for r in rows_eq]),
+                         color=colors[i % len(colors)]))
+        charts.append(c)
     # The paper exchange rewrites equity.csv at each start: after a restart the journal's
     # snapshots are the whole story.
     eq = data.equity if len(data.sessions) <= 1 or not data.snapshots else []
+    several = len(data.equity_by_venue) > 1
+    if several:
+        eq = []  # each venue's curve is in the charts by venue, above and below
     if eq:
         xs = [int(r["ts"]) for r in eq]
-        c = Chart("Equity", unit="quote")
-        c.add(Series("equity", *downsample(xs, [float(r["equity"]) for r in eq]), color=BLUE))
-        charts.append(c)
+        if all(r.get("equity") for r in eq):  # a venue that never told its balance has none
+            c = Chart("Equity", unit="quote")
+            c.add(Series("equity", *downsample(xs, [float(r["equity"]) for r in eq]),
+                         color=BLUE))
+            charts.append(c)
         c = Chart("P&L", unit="quote", zero_line=True)
         c.add(Series("net", *downsample(xs, [float(r["net_pnl"]) for r in eq]), color=BLUE))
         c.add(Series("realized", *downsample(xs, [float(r["realized_pnl"]) for r in eq]),
@@ -144,7 +260,7 @@ def _charts(data: RunData) -> list[Chart]:
         c.add(Series("unrealized", *downsample(xs, [float(r["unrealized_pnl"]) for r in eq]),
                      color=ORANGE, width=1))
         charts.append(c)
-    elif data.snapshots:
+    elif data.snapshots and not several:
         c = Chart("P&L (from the journal's snapshots)", unit="quote", zero_line=True)
         for sym, rows in data.snapshots.items():
             c.add(Series(f"net {sym}", *downsample([r[0] for r in rows],
@@ -154,7 +270,14 @@ def _charts(data: RunData) -> list[Chart]:
         c = Chart(f"Position · {sym}", unit="base", zero_line=True)
         snaps = data.snapshots.get(sym)
         col = f"{sym}_position"
-        if eq and col in eq[0]:
+        if several:
+            colors = [BLUE, GREEN, RED, ORANGE, PURPLE, GREY]
+            for i, (vid, v_rows) in enumerate(data.equity_by_venue.items()):
+                if v_rows and col in v_rows[0]:
+                    c.add(Series(vid, *downsample([int(r["ts"]) for r in v_rows],
+                                                  [float(r[col]) for r in v_rows]),
+                                 color=colors[i % len(colors)], kind="step"))
+        elif eq and col in eq[0]:
             c.add(Series("position", *downsample([int(r["ts"]) for r in eq],
                                                  [float(r[col]) for r in eq]),
                          color=PURPLE, kind="step"))
@@ -228,7 +351,14 @@ def render_report(data: RunData) -> str:
     for i in range(0, len(stats), 2):
         cells = "".join(f"<td>{escape(k)}</td><td>{v}</td>" for k, v in stats[i:i + 2])
         body.append(f"<tr>{cells}</tr>")
-    body.append("</table><h2>Charts</h2>")
+    body.append("</table>")
+    for note in data.notes:
+        body.append(f'<p class="note">{escape(note)}</p>')
+    if data.venues:
+        body.append("<h2>" + ("Venues side by side" if len(data.venues) > 1 else "Trading")
+                    + "</h2>")
+        body.append(venue_table(data))
+    body.append("<h2>Charts</h2>")
     for i, chart in enumerate(charts):
         body.append(chart.svg(f"chart-{i}"))
         if chart.note:

@@ -23,7 +23,7 @@ from hayate.spec.models import Duration
 
 __all__ = ["BreakerAction", "RiskConfig", "SymbolLimits"]
 
-BreakerAction = Literal["halt", "stop", "reduce_only"]
+BreakerAction = Literal["halt", "stop", "reduce_only", "flatten"]
 """What a tripped breaker does: ``halt`` cancels every order and blocks new ones,
 ``stop`` does the same and stops the bot, ``reduce_only`` cancels every order and then
 lets through only orders that shrink a position."""
@@ -46,7 +46,7 @@ Amount = Annotated[Decimal, BeforeValidator(_decimal)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SymbolLimits(_Strict):
@@ -78,9 +78,11 @@ class RiskConfig(_Strict):
     max_daily_drawdown: Amount | None = Field(
         None, description="Breaker: drawdown from the day's highest P&L (resets at midnight UTC).")
     on_loss: BreakerAction = Field(
-        "halt", description="What the loss and drawdown breakers do: halt, stop or reduce_only.")
+        "halt", description="What the loss and drawdown breakers do: halt, stop, reduce_only, "
+        "or flatten (halt, cancel every order, then close every position with reduce-only "
+        "market orders).")
     stale_after: Duration | None = Field(
-        None, description="No market data for a symbol for this long: cancel its orders and "
+        None, gt=0, description="No market data for a symbol for this long: cancel its orders and "
                           "block new ones until data flows again (seconds or '5s').")
     max_reject_rate: float | None = Field(
         None, gt=0, le=1, description="Breaker: share of rejected orders among the last "

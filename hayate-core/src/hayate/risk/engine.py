@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from hayate.accounting.marks import BookMarks
 from hayate.actions import Action, AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from hayate.clock import NS, Clock
 from hayate.events import Event, Fill, OrderStatus, OrderUpdate, PositionUpdate, Side, Trade
@@ -67,12 +68,14 @@ class RiskEngine:
         self._tripped: set[str] = set()  # breakers that tripped (daily ones: today)
         self._pending: list[Action] = []
         self._stop: str | None = None
+        self._flatten: str | None = None  # a breaker wants positions closed (reason)
+        self._flattening: str | None = None  # closing: a quote's fill that raced the
+        # cancels opens a position again, which is closed again
         self._stop_taken = False
         self._attention = False  # actions queued or a stop wanted: the engine must look
         self._last_seen: dict[str, int] = {}
         self._stale: set[str] = set()
-        self._last_trade: dict[str, int] = {}
-        self._books: list[Any] = []
+        self.marks = BookMarks(instruments)
         self._rate: deque[int] = deque()
         self._outcomes: deque[bool] = deque(maxlen=cfg.reject_window)
         self._rejects = 0
@@ -89,7 +92,7 @@ class RiskEngine:
         """Find the bot's order book states, whose mids mark positions to market."""
         from hayate.book.state import OrderBookState
 
-        self._books = [c for c in components if isinstance(c, OrderBookState)]
+        self.marks.books = [c for c in components if isinstance(c, OrderBookState)]
 
     # -- pre-trade -------------------------------------------------------------------------------
     def check(self, action: Action) -> str | None:
@@ -211,7 +214,7 @@ class RiskEngine:
                     if sym in self._stale:
                         self._fresh(sym)
             if type(ev) is Trade:
-                self._last_trade[ev.symbol] = ev.price
+                self.marks.last_trade[ev.symbol] = ev.price
             if (ev.recv_ts or ev.ts) < self._next_eval:
                 return self._attention  # the common case: nothing to evaluate yet
         now = self.clock.now()
@@ -235,6 +238,9 @@ class RiskEngine:
         elif t is Fill:
             if self.orders.on_fill(ev):  # type: ignore[arg-type]
                 self.fills += 1
+                if self._flattening is not None and "-flat-" not in ev.client_id:  # type: ignore[attr-defined]
+                    self._flatten = self._flattening
+                    self._attention = True
                 sym = ev.symbol  # type: ignore[attr-defined]
                 size = abs(self.orders.position(sym).size)
                 if size > self.max_abs_position.get(sym, _ZERO):
@@ -294,7 +300,9 @@ class RiskEngine:
             self._trip(name, self.config.on_loss, f"{_fmt(value)} >= {limit}", daily=daily)
 
     def current_pnl(self) -> Decimal:
-        """Realized P&L minus fees plus unrealized P&L at the marks, over every symbol."""
+        """Realized P&L minus fees plus unrealized P&L at the marks, over every symbol: the
+        run's ledger's formula (:class:`hayate.orders.Position`) at the same marks
+        (:class:`hayate.accounting.BookMarks`), so it equals the run's net P&L."""
         total = _ZERO
         for sym, pos in self.orders.positions.items():
             total += pos.realized_pnl - pos.fees
@@ -304,17 +312,7 @@ class RiskEngine:
 
     def mark(self, symbol: str) -> Decimal | None:
         """The price positions are valued at: the book's mid, else the last trade."""
-        inst = self.instruments.get(symbol)
-        if inst is None:
-            return None
-        for st in self._books:
-            b = st.books.get(symbol)
-            if b is not None and b.valid:
-                m2 = b.mid2()
-                if m2 is not None:
-                    return Decimal(m2).scaleb(-inst.price_decimals) / 2
-        units = self._last_trade.get(symbol)
-        return inst.price(units) if units is not None else None
+        return self.marks.mark(symbol)
 
     # -- acting ----------------------------------------------------------------------------------
     def _trip(self, reason: str, action: BreakerAction, detail: str, *, daily: bool = False
@@ -336,6 +334,9 @@ class RiskEngine:
             self._mode_daily = False  # a run breaker holds it now: midnight does not lift it
         if action == "stop" and self._stop is None:
             self._stop = f"risk: {reason}"
+            self._attention = True
+        if action == "flatten" and self._flattening is None:
+            self._flatten = self._flattening = f"risk: {reason}"
             self._attention = True
 
     def _count_trip(self, reason: str) -> None:
@@ -366,6 +367,14 @@ class RiskEngine:
             self.orders.on_action(a, now)
         return acts
 
+    def take_flatten(self) -> str | None:
+        """The reason a breaker wants every position closed, once."""
+        reason, self._flatten = self._flatten, None
+        if reason is not None:
+            self._attention = bool(self._pending) or (self._stop is not None
+                                                      and not self._stop_taken)
+        return reason
+
     def take_stop(self) -> str | None:
         """The reason a breaker wants the bot stopped, once."""
         if self._stop is not None and not self._stop_taken:
@@ -378,6 +387,8 @@ class RiskEngine:
         out: dict[str, Any] = {"mode": self.mode, "reason": self.mode_reason or None,
                                "trips": dict(sorted(self.trips.items()))}
         if self.active:
+            if self.fills or self.orders.positions:
+                self.pnl.update(self.clock.now(), self.current_pnl())  # as the run ended
             out.update({
                 "pnl": _fmt(self.pnl.pnl),
                 "peak_pnl": _fmt(self.pnl.peak),

@@ -1,9 +1,13 @@
-"""The kill switch: ``hayate kill RUN_DIR`` or ``SIGUSR1`` cancels every order and stops.
+"""The kill switch: ``hayate kill RUN_DIR`` or ``SIGUSR1`` cancels every order and stops;
+``hayate kill --flatten RUN_DIR`` (``SIGUSR2``) also closes every position first.
 
 A running bot with an output directory writes ``RUN_DIR/hayate.pid`` once it listens for
 ``SIGUSR1``, and removes it when it has finished (summary written). On the signal the
 engine halts its risk engine (no new orders), sends ``CancelAll`` to every executor and
-stops with the exit reason ``kill switch``; teardown then runs as after any stop.
+stops with the exit reason ``kill switch``; teardown then runs as after any stop. With
+``SIGUSR2`` it then sends each executor reduce-only market orders that close its positions
+and waits (live runs, at most half the teardown timeout) for them to fill before stopping;
+``summary.json`` lists them under ``flattened``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ log = logging.getLogger("hayate.risk")
 PID_FILE = "hayate.pid"
 KILL_REASON = "kill switch"
 _SIGNAL = getattr(signal, "SIGUSR1", None)  # absent on Windows
+FLATTEN_SIGNAL = getattr(signal, "SIGUSR2", None)
 
 
 class KillSwitch:
@@ -34,22 +39,29 @@ class KillSwitch:
         self.runtime = runtime
         self.pid_file: Path | None = None
         self._previous: Any = None
+        self._previous2: Any = None
 
     async def watch(self) -> None:
         """Runs in the bot's task group until the signal comes (or the bot ends)."""
         if _SIGNAL is None:
             return
         self._previous = signal.getsignal(_SIGNAL)
+        self._previous2 = signal.getsignal(FLATTEN_SIGNAL) if FLATTEN_SIGNAL else None
+        wanted = [s for s in (_SIGNAL, FLATTEN_SIGNAL) if s is not None]
         try:
-            with anyio.open_signal_receiver(_SIGNAL) as signals:
+            with anyio.open_signal_receiver(*wanted) as signals:
                 self._write_pid_file()
-                async for _ in signals:
-                    log.warning("kill switch (SIGUSR1): cancelling every order and stopping")
-                    await self.runtime.kill(KILL_REASON)
+                async for signum in signals:
+                    flatten = signum == FLATTEN_SIGNAL
+                    log.warning("kill switch (%s): cancelling every order%s and stopping",
+                                signal.Signals(signum).name,
+                                ", closing every position" if flatten else "")
+                    await self.runtime.kill(KILL_REASON, flatten=flatten)
                     break
         finally:
             # Until the run is over, a second signal must not kill the process outright.
-            signal.signal(_SIGNAL, signal.SIG_IGN)
+            for s in wanted:
+                signal.signal(s, signal.SIG_IGN)
 
     def _write_pid_file(self) -> None:
         out = getattr(self.runtime, "out_dir", None)
@@ -73,6 +85,9 @@ class KillSwitch:
         if _SIGNAL is not None and self._previous is not None:
             signal.signal(_SIGNAL, self._previous)
             self._previous = None
+        if FLATTEN_SIGNAL is not None and self._previous2 is not None:
+            signal.signal(FLATTEN_SIGNAL, self._previous2)
+            self._previous2 = None
 
 
 def read_pid_file(path: Path) -> dict[str, Any] | None:

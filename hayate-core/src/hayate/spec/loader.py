@@ -1,34 +1,48 @@
 """Load a TOML bot spec, validate every part of it, and report every problem at once.
 
 Validation happens in layers, and every layer adds to one list of :class:`Problem`\\ s
-instead of stopping at the first: TOML syntax, ``--set`` overrides, secrets, engine
-settings, each component (kind known? config valid?) and finally the wiring between
-instance ids. Only a spec with no problem at all comes back as a :class:`LoadedSpec`.
+instead of stopping at the first: the file itself (readable, UTF-8 text, TOML), ``--set``
+overrides, secrets, engine settings, each component (kind known? config valid?), the
+wiring between instance ids (on every component, valid or not), and the check-time hooks
+(:mod:`hayate.spec.preview`: symbols and trading rules the sources declare). Problems an
+override caused name the override. Only a spec with no problem at all comes back as a
+:class:`LoadedSpec`.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from hayate.exceptions import SpecError
-from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean
-from hayate.spec.errors import Problem
+from hayate.exceptions import PluginError, SpecError
+from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean, package_for_kind
+from hayate.spec.errors import Problem, ValueErrorAt
 from hayate.spec.models import EngineConfig, SpecHeader
+from hayate.spec.overrides import apply_overrides, apply_tracked, blame_overrides
+from hayate.spec.preflight import run_check_hooks
+from hayate.spec.secret_keys import SECRET_KEYS, is_secret_key
+from hayate.spec.shadow_twins import add_twins
+from hayate.spec.toml_file import read_toml_file
+from hayate.spec.wiring import (
+    Declared,
+    check_wiring,
+    is_clock_follower,
+    is_simulated,
+    needs_live_flag,
+    shadowed_executor,
+    wrapped_field,
+)
 from hayate.types import (
     ROLE_BASES,
     ROLES,
     SINGULAR,
-    Collector,
     Component,
-    Executor,
     Role,
     role_base_problem,
 )
@@ -48,24 +62,7 @@ __all__ = [
     "wrapped_field",
 ]
 
-SECRET_KEYS = frozenset(
-    {
-        "api_key",
-        "apikey",
-        "api_secret",
-        "apisecret",
-        "secret",
-        "secret_key",
-        "private_key",
-        "password",
-        "passphrase",
-        "token",
-        "access_token",
-    }
-)
 _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-DEFAULT_TWIN_KIND = "paper.exchange"
-"""The kind of the twins ``[engine] shadow = true`` adds (from hayate-paper)."""
 # Extra top-level sections owned by core subsystems (risk, journal...): name -> model.
 _SECTIONS: dict[str, type[BaseModel]] = {}
 
@@ -85,6 +82,10 @@ def _register_core_sections() -> None:
         from hayate.journal.config import JournalConfig
 
         register_section("journal", JournalConfig)
+    if "outputs" not in _SECTIONS:
+        from hayate.accounting.config import OutputsConfig
+
+        register_section("outputs", OutputsConfig)
 
 
 @dataclass(frozen=True)
@@ -120,69 +121,44 @@ class LoadedSpec:
         return None
 
 
-# -- overrides ---------------------------------------------------------------------------------
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
-def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> list[Problem]:
-    """Apply ``dotted.key=value`` overrides in place (values parsed as TOML, else string)."""
-    problems: list[Problem] = []
-    for item in overrides:
-        key, eq, value = item.partition("=")
-        parts = [p for p in key.strip().split(".")]
-        if not eq or not all(parts):
-            problems.append(Problem("--set", (item,), "expected dotted.key=value"))
-            continue
-        node: Any = raw
-        ok = True
-        for i, part in enumerate(parts[:-1]):
-            nxt = node.get(part) if isinstance(node, dict) else None
-            if nxt is None:
-                nxt = node[part] = {}
-            if not isinstance(nxt, dict):
-                problems.append(
-                    Problem("--set", tuple(parts[: i + 1]), f"is a {type(nxt).__name__}, not a table")
-                )
-                ok = False
-                break
-            node = nxt
-        if ok:
-            node[parts[-1]] = _parse_value(value.strip())
-    return problems
-
-
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _find_secrets(node: Any, path: tuple[str | int, ...], file: str) -> list[Problem]:
+def _secret_variable(key: str, venue: str | None) -> str:
+    """The variable Hayate reads for a secret written as ``key`` in a ``venue`` component."""
+    k = key.lower().replace("-", "_")
+    name = "API_KEY" if "key" in k and "secret" not in k else "API_SECRET"
+    return f"HAYATE_{venue or '<VENUE>'}_{name}"
+
+
+def _find_secrets(node: Any, path: tuple[str | int, ...], file: str,
+                  venue: str | None = None) -> list[Problem]:
     out: list[Problem] = []
     if isinstance(node, dict):
+        kind = node.get("type")
+        if isinstance(kind, str) and "." in kind and ":" not in kind:
+            venue = kind.split(".", 1)[0].upper()  # bybit.orders -> HAYATE_BYBIT_...
         for k, v in node.items():
-            if isinstance(k, str) and k.lower().replace("-", "_") in SECRET_KEYS:
+            if is_secret_key(k):
+                var = _secret_variable(k, venue)
                 out.append(
                     Problem(
                         file,
                         (*path, k),
                         "secrets do not belong in a spec file",
                         hint=(
-                            "set it in the environment as HAYATE_<VENUE>_"
-                            f"{k.upper().replace('-', '_')} (e.g. HAYATE_BYBIT_API_SECRET) "
-                            "or in a file of that name in a secrets directory "
+                            f"set it in the environment as {var}"
+                            + ("" if venue else " (e.g. HAYATE_BYBIT_API_SECRET)")
+                            + " or in a file of that name in a secrets directory "
                             "(hayate run --secrets-dir DIR)"
                         ),
                     )
                 )
             else:
-                out.extend(_find_secrets(v, (*path, k), file))
+                out.extend(_find_secrets(v, (*path, k), file, venue))
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            out.extend(_find_secrets(v, (*path, i), file))
+            out.extend(_find_secrets(v, (*path, i), file, venue))
     return out
 
 
@@ -196,6 +172,12 @@ def _validation_problems(
         msg = err.get("msg", "invalid")
         choices: tuple[str, ...] = ()
         hint = None
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, ValueErrorAt):  # a model validator pointing at the keys at fault
+            out += [Problem(file, (*prefix, *loc, *key), text) for key, text in cause.items]
+            continue
+        if kind == "value_error":
+            msg = msg.removeprefix("Value error, ")
         if kind == "extra_forbidden":
             fields = _model_fields_at(model, loc[:-1])
             msg = "unknown key"
@@ -244,40 +226,6 @@ def _resolve_import(kind: str, role: Role) -> tuple[RegistryEntry | None, str | 
     return entry, None
 
 
-def is_simulated(comp: SpecComponent) -> bool:
-    """Whether this collector, as configured, is a simulated (time-driving) source.
-
-    :meth:`Collector.runs_simulated` decides (by default its ``simulated`` flag).
-    """
-    cls = comp.cls
-    return issubclass(cls, Collector) and bool(cls.runs_simulated(comp.config))
-
-
-def is_clock_follower(comp: SpecComponent) -> bool:
-    """Whether this collector follows the bot's clock (``core.timer``) instead of driving it."""
-    return issubclass(comp.cls, Collector) and comp.cls.clock_follower
-
-
-def wrapped_field(comp: SpecComponent) -> str | None:
-    """The config field naming the collector this executor interposes, if any."""
-    return comp.cls.wraps_source_field if issubclass(comp.cls, Executor) else None
-
-
-def shadowed_executor(comp: SpecComponent) -> str | None:
-    """The id of the executor this one shadows (it is then a shadow twin), or None."""
-    cls = comp.cls
-    if not issubclass(cls, Executor) or not cls.shadow_field:
-        return None
-    target = getattr(comp.config, cls.shadow_field, None)
-    return target if isinstance(target, str) and target else None
-
-
-def needs_live_flag(comp: SpecComponent) -> bool:
-    """Whether this executor, as configured, trades real money (mainnet)."""
-    cls = comp.cls
-    return issubclass(cls, Executor) and bool(cls.needs_live_flag(comp.config))
-
-
 # -- main entry points -------------------------------------------------------------------------
 
 
@@ -290,18 +238,14 @@ def load_spec(
 ) -> LoadedSpec:
     """Read and validate a spec file; raise :class:`SpecError` listing every problem."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError([Problem(file, (), f"cannot read the spec: {e.strerror or e}")], file) from None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
-        line, col = (int(m.group(1)), int(m.group(2))) if m else (None, None)
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e)) or "TOML syntax error"
-        raise SpecError([Problem(file, (), f"TOML syntax error: {msg}", line=line, column=col)],
-                        file) from None
+    text, raw, problem = read_toml_file(path, "spec")
+    if problem is not None:
+        raise SpecError([problem], file)
+    if not text.strip():
+        raise SpecError([Problem(file, (), "the spec file is empty, so a run could never do "
+                                 "anything", hint="a bot needs a [collectors.<id>] table (where "
+                                 "events come from) and a [strategies.<id>] table (what to do "
+                                 "about them); `hayate components` lists the kinds")], file)
     return parse_spec(raw, registry, file=file, overrides=overrides, plugin_hint=plugin_hint)
 
 
@@ -319,7 +263,7 @@ def parse_spec(
             file, (), "not a bot spec: [server]/[accounts] and no components make it a "
             "`hayate paper serve` config", hint="run it with: hayate paper serve --config "
             f"{file}")], file)
-    problems: list[Problem] = apply_overrides(raw, overrides)
+    problems, applied = apply_tracked(raw, overrides)
     secrets = _find_secrets(raw, (), file)
     problems += secrets
     for p in secrets:  # reported once: do not let the component config complain again
@@ -364,6 +308,7 @@ def parse_spec(
             problems += _validation_problems(e, file, (sec,), model)
 
     components: dict[Role, dict[str, SpecComponent]] = {role: {} for role in ROLES}
+    declared: dict[Role, dict[str, Declared]] = {role: {} for role in ROLES}
     seen_ids: dict[str, Role] = {}
     for role in ROLES:
         table = raw.get(role, {})
@@ -384,17 +329,18 @@ def parse_spec(
             if not isinstance(body, dict):
                 problems.append(Problem(file, path, "must be a table"))
                 continue
-            comp, found = _component(file, role, cid, body, registry, plugin_hint)
+            comp, entry, found = _component(file, role, cid, body, registry, plugin_hint)
             problems += found
+            declared[role][cid] = Declared(cid, role, body, entry, comp)
             if comp is not None:
                 components[role][cid] = comp
 
-    if not problems and engine.shadow:
-        problems += _add_twins(file, components, registry)
-    if not problems:
-        problems += _check_wiring(file, components, engine)
+    if engine.shadow and not problems:
+        problems += add_twins(file, components, declared, registry)
+    problems += check_wiring(file, declared, engine, registry)
+    problems += run_check_hooks(file, components)
     if problems:
-        raise SpecError(problems, file)
+        raise SpecError(blame_overrides(problems, applied, file), file)
     return LoadedSpec(path=file, raw=raw, name=name, engine=engine, components=components,
                       sections=sections)
 
@@ -402,213 +348,54 @@ def parse_spec(
 def _component(
     file: str, role: Role, cid: str, body: dict[str, Any], registry: Registry,
     plugin_hint: str | None,
-) -> tuple[SpecComponent | None, list[Problem]]:
+) -> tuple[SpecComponent | None, RegistryEntry | None, list[Problem]]:
+    """The component, the registry entry of its kind (when known), and its problems."""
     path: tuple[str | int, ...] = (role, cid)
     kind = body.get("type")
     if not isinstance(kind, str) or not kind:
-        return None, [Problem(file, (*path, "type"), "required key is missing" if kind is None
-                              else "must be a string naming a component kind",
-                              choices=tuple(registry.kinds(role)))]
+        return None, None, [Problem(file, (*path, "type"),
+                                    "required key is missing" if kind is None
+                                    else "must be a string naming a component kind",
+                                    choices=tuple(registry.kinds(role)))]
     entry: RegistryEntry | None
     if ":" in kind:
         entry, err = _resolve_import(kind, role)
         if entry is None:
-            return None, [Problem(file, (*path, "type"), err or "cannot import")]
+            return None, None, [Problem(file, (*path, "type"), err or "cannot import")]
     else:
         dup = registry.duplicate_of(role, kind)
         if dup:
             names = " and ".join(f"{e.distribution} (plugin {e.plugin!r})" for e in dup)
-            return None, [Problem(file, (*path, "type"),
-                                  f"kind {kind!r} is registered twice, by {names}",
-                                  hint="uninstall one of them or disable it with "
-                                       "HAYATE_DISABLE_PLUGINS")]
+            return None, None, [Problem(file, (*path, "type"),
+                                        f"kind {kind!r} is registered twice, by {names}",
+                                        hint="uninstall one of them or disable it with "
+                                             "HAYATE_DISABLE_PLUGINS")]
         entry = registry.get(role, kind)
         if entry is None:
             other = registry.role_of(kind)
             if other is not None:
                 msg = f"{kind!r} is one of the {other}, not one of the {role}"
-                return None, [Problem(file, (*path, "type"), msg, choices=tuple(registry.kinds(role)))]
+                return None, None, [Problem(file, (*path, "type"), msg,
+                                            choices=tuple(registry.kinds(role)))]
             guess = did_you_mean(kind, registry.kinds(role))
             hint = f"did you mean {guess!r}?" if guess else None
+            package = package_for_kind(kind)
+            if package is not None and not guess:
+                hint = f"{kind!r} comes with {package}: pip install {package}"
             if plugin_hint:
                 hint = (hint + "; " if hint else "") + plugin_hint
             if not registry.kinds(role):
                 none = f"no {role} are installed"
                 hint = (hint + "; " if hint else "") + none if hint else none
-            return None, [Problem(file, (*path, "type"), f"unknown {SINGULAR[role]} kind {kind!r}",
-                                  choices=tuple(registry.kinds(role)), hint=hint)]
-    model = entry.config_model
+            return None, None, [Problem(file, (*path, "type"),
+                                        f"unknown {SINGULAR[role]} kind {kind!r}",
+                                        choices=tuple(registry.kinds(role)), hint=hint)]
+    try:
+        model = entry.config_model  # a lazily registered class is imported here
+    except PluginError as e:
+        return None, None, [Problem(file, (*path, "type"), str(e))]
     try:
         config = model.model_validate(body)
     except ValidationError as e:
-        return None, _validation_problems(e, file, path, model)
-    return SpecComponent(id=cid, role=role, kind=kind, entry=entry, config=config), []
-
-
-def _strategy_sources(components: Mapping[Role, Mapping[str, SpecComponent]],
-                      executor: str) -> set[str]:
-    """Collectors the strategies trading through ``executor`` read (directly or through
-    their inputs' states), except those an executor interposes (a private stream)."""
-    collectors = components["collectors"]
-    executors = components["executors"]
-    regular = [eid for eid, ex in executors.items() if shadowed_executor(ex) is None]
-    wrapped = set()
-    for eid in regular:
-        field_name = wrapped_field(executors[eid])
-        if field_name and getattr(executors[eid].config, field_name, None):
-            wrapped.add(getattr(executors[eid].config, field_name))
-    found: set[str] = set()
-    for strat in components["strategies"].values():
-        ex = getattr(strat.config, "executor", None) or (regular[0] if len(regular) == 1 else None)
-        if ex != executor:
-            continue
-        for name in getattr(strat.config, "inputs", []):
-            if name in collectors:
-                found.add(name)
-            elif name in components["inputs"]:
-                for st in getattr(components["inputs"][name].config, "states", []):
-                    state = components["states"].get(st)
-                    found.update(src for src in getattr(getattr(state, "config", None),
-                                                        "sources", []) if src in collectors)
-    return {c for c in found - wrapped if not is_clock_follower(collectors[c])}
-
-
-def _add_twins(file: str, components: dict[Role, dict[str, SpecComponent]],
-               registry: Registry) -> list[Problem]:
-    """``[engine] shadow = true``: a ``paper.exchange`` twin (id ``<executor>-twin``) for
-    each executor trading on a venue outside the bot that has no explicit twin."""
-    executors = components["executors"]
-    twinned = {shadowed_executor(ex) for ex in executors.values()}
-    live = [eid for eid, ex in executors.items() if shadowed_executor(ex) is None
-            and issubclass(ex.cls, Executor) and ex.cls.live_trading]
-    path: tuple[str | int, ...] = ("engine", "shadow")
-    if not live and not twinned - {None}:
-        return [Problem(file, path, "shadow mode needs an executor that trades on a venue "
-                        "outside the bot (e.g. 'bybit.orders'); a paper venue is simulated "
-                        "already", hint="to compare two paper models, add a 'paper.exchange' "
-                        "executor with shadow_of = \"<executor id>\"")]
-    entry = registry.get("executors", DEFAULT_TWIN_KIND)
-    problems: list[Problem] = []
-    ids = {cid for role in ROLES for cid in components[role]}
-    for eid in live:
-        if eid in twinned:
-            continue
-        if entry is None:
-            return [Problem(file, path, f"shadow mode needs the {DEFAULT_TWIN_KIND!r} "
-                            "executor, which is not installed", hint="pip install hayate-paper")]
-        found = sorted(_strategy_sources(components, eid))
-        tid = f"{eid}-twin"
-        if len(found) != 1 or tid in ids:
-            why = (f"the id {tid!r} is taken" if tid in ids else
-                   "no strategy trading through it reads a market-data collector" if not found
-                   else f"its strategies read several collectors ({', '.join(found)})")
-            problems.append(Problem(
-                file, path, f"cannot add a twin for executor {eid!r}: {why}",
-                hint=f"add it yourself: [executors.<id>] type = \"{DEFAULT_TWIN_KIND}\", "
-                     f"shadow_of = \"{eid}\", source = \"<collector id>\""))
-            continue
-        try:
-            config = entry.config_model.model_validate(
-                {"type": DEFAULT_TWIN_KIND, "shadow_of": eid, "source": found[0]})
-        except ValidationError as e:
-            problems += _validation_problems(e, file, ("executors", tid), entry.config_model)
-            continue
-        executors[tid] = SpecComponent(id=tid, role="executors", kind=DEFAULT_TWIN_KIND,
-                                       entry=entry, config=config)
-    return problems
-
-
-def _check_wiring(
-    file: str, components: Mapping[Role, Mapping[str, SpecComponent]], engine: EngineConfig
-) -> list[Problem]:
-    problems: list[Problem] = []
-    collectors = components["collectors"]
-    all_executors = components["executors"]
-    # Shadow twins are no part of the bot: no strategy sends to them, no state hears them.
-    shadows = {eid: ex for eid, ex in all_executors.items() if shadowed_executor(ex)}
-    executors = {eid: ex for eid, ex in all_executors.items() if eid not in shadows}
-    states = components["states"]
-    inputs = components["inputs"]
-    sources = {**collectors, **executors}
-
-    def ref(path: tuple[str | int, ...], target: str, allowed: Mapping[str, SpecComponent], what: str
-            ) -> None:
-        if target not in allowed:
-            guess = did_you_mean(target, list(allowed))
-            problems.append(Problem(file, path, f"{target!r} is not the id of any {what}",
-                                    choices=tuple(sorted(allowed)),
-                                    hint=f"did you mean {guess!r}?" if guess else None))
-
-    for sid, st in states.items():
-        for i, src in enumerate(getattr(st.config, "sources", [])):
-            ref(("states", sid, "sources", i), src, sources, "collector or executor")
-    for iid, inp in inputs.items():
-        for i, s in enumerate(getattr(inp.config, "states", [])):
-            ref(("inputs", iid, "states", i), s, states, "state")
-    for gid, strat in components["strategies"].items():
-        for i, name in enumerate(getattr(strat.config, "inputs", [])):
-            ref(("strategies", gid, "inputs", i), name, {**inputs, **sources}, "input or source")
-        ex = getattr(strat.config, "executor", None)
-        if ex is not None and ex in shadows:
-            problems.append(Problem(file, ("strategies", gid, "executor"),
-                                    f"{ex!r} is a shadow twin of {shadowed_executor(shadows[ex])!r}: "
-                                    "strategies send to the executor it shadows",
-                                    choices=tuple(sorted(executors))))
-        elif ex is not None:
-            ref(("strategies", gid, "executor"), ex, executors, "executor")
-        elif len(executors) != 1:
-            problems.append(Problem(
-                file, ("strategies", gid, "executor"),
-                "required when the spec does not have exactly one executor"
-                + ("" if executors else " (this spec has none)"),
-                choices=tuple(sorted(executors))))
-
-    for eid, ex in shadows.items():
-        target = shadowed_executor(ex)
-        field_name = ex.cls.shadow_field if issubclass(ex.cls, Executor) else None
-        assert target is not None and field_name is not None
-        if target in shadows:
-            problems.append(Problem(file, ("executors", eid, field_name),
-                                    f"{target!r} is a shadow twin itself; shadow the executor "
-                                    "the strategies send to", choices=tuple(sorted(executors))))
-        else:
-            ref(("executors", eid, field_name), target, executors, "executor")
-        source_field = wrapped_field(ex)
-        source = getattr(ex.config, source_field, None) if source_field else None
-        if source_field and source is not None:
-            # A twin reads its market data beside the bot: it wraps nothing.
-            ref(("executors", eid, source_field), source, collectors, "collector")
-
-    wrapped: dict[str, str] = {}
-    for eid, ex in executors.items():
-        field_name = wrapped_field(ex)
-        if not field_name:
-            continue
-        target = getattr(ex.config, field_name, None)
-        if target is None:
-            continue
-        if target not in collectors:
-            ref(("executors", eid, field_name), target, collectors, "collector")
-        elif target in wrapped:
-            problems.append(Problem(file, ("executors", eid, field_name),
-                                    f"collector {target!r} is already wrapped by {wrapped[target]!r}"))
-        else:
-            wrapped[target] = eid
-
-    simulated = {cid for cid, c in collectors.items() if is_simulated(c)}
-    timers = {cid for cid, c in collectors.items() if is_clock_follower(c)}
-    live = set(collectors) - simulated - timers
-    if simulated and live:
-        problems.append(Problem(file, ("collectors",),
-                                "cannot mix simulated sources (" + ", ".join(sorted(simulated))
-                                + ") with live ones (" + ", ".join(sorted(live)) + ")"))
-    for eid, ex in executors.items():
-        if issubclass(ex.cls, Executor) and ex.cls.live_trading and simulated:
-            problems.append(Problem(file, ("executors", eid, "type"),
-                                    f"{ex.kind!r} trades on a real venue and cannot run on "
-                                    "replayed or simulated data; use 'paper.exchange'"))
-        if needs_live_flag(ex) and engine.mode != "live":
-            problems.append(Problem(file, ("engine", "mode"),
-                                    f"executor {eid!r} ({ex.kind}) trades real money: set "
-                                    "mode = \"live\" and pass --live to confirm"))
-    return problems
+        return None, entry, _validation_problems(e, file, path, model)
+    return SpecComponent(id=cid, role=role, kind=kind, entry=entry, config=config), entry, []

@@ -45,6 +45,10 @@ class Ranked:
     ok: int = 0
     failed: int = 0
     means: dict[str, float | None] = field(default_factory=dict)
+    #: 0: ranked on its merits; 1: below every real result (a run failed, or fewer fills
+    #: than the minimum); 2: no figure at all (every run failed or is pending).
+    tier: int = 0
+    note: str = ""
 
     @property
     def mean(self) -> float | None:
@@ -59,8 +63,13 @@ class Ranked:
         return max(self.values) if self.values else None
 
 
-def rank(rows: Sequence[Row], metric: str, *, descending: bool = True) -> list[Ranked]:
-    """Parameter sets by the mean of ``metric`` over their successful runs."""
+def rank(rows: Sequence[Row], metric: str, *, descending: bool = True,
+         min_fills: int = 1) -> list[Ranked]:
+    """Parameter sets by the mean of ``metric`` over their successful runs.
+
+    A set with a failed run, or with fewer than ``min_fills`` fills on average, is ranked
+    after every set without either (a strategy that never traded has the best drawdown
+    and no fees, and must not top the table); sets without any figure come last."""
     if metric not in METRICS:
         raise KeyError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     groups: dict[str, Ranked] = {}
@@ -80,10 +89,16 @@ def rank(rows: Sequence[Row], metric: str, *, descending: bool = True) -> list[R
                 sums[key][m].append(float(v))
     for key, entry in groups.items():
         entry.means = {m: (sum(v) / len(v)) for m, v in sums[key].items()}
-    with_values = [g for g in groups.values() if g.values]
-    without = [g for g in groups.values() if not g.values]
-    with_values.sort(key=lambda g: g.mean or 0.0, reverse=descending)
-    return with_values + without
+        fills = entry.means.get("fills")
+        if not entry.values:
+            entry.tier, entry.note = 2, "no result"
+        elif entry.failed:
+            entry.tier, entry.note = 1, f"{entry.failed} failed"
+        elif fills is None or fills < min_fills:
+            entry.tier = 1
+            entry.note = "no fill" if not fills else f"fewer than {min_fills} fills"
+    sign = -1.0 if descending else 1.0
+    return sorted(groups.values(), key=lambda g: (g.tier, sign * (g.mean or 0.0)))
 
 
 @dataclass

@@ -43,6 +43,12 @@ METRICS: dict[str, str] = {
     "actions": "INTEGER",
     "sim_seconds": "REAL",
     "wall_seconds": "REAL",
+    "sharpe": "REAL",
+    "sortino": "REAL",
+    "win_rate": "REAL",
+    "fill_ratio": "REAL",
+    "quote_uptime": "REAL",
+    "round_trips": "INTEGER",
 }
 LOWER_IS_BETTER = frozenset({"fees", "max_drawdown", "rejected_orders", "wall_seconds"})
 STATUSES = ("pending", "ok", "failed")
@@ -103,6 +109,11 @@ class ResultStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        # A store written by an older Hayate lacks the newer figures' columns.
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(combinations)")}
+        for name, kind in METRICS.items():
+            if name not in have:
+                self.db.execute(f"ALTER TABLE combinations ADD COLUMN {name} {kind}")
         self.db.commit()
 
     @classmethod

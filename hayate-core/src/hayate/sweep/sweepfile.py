@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -23,6 +21,7 @@ from typing import Any
 from hayate.exceptions import SpecError
 from hayate.plugins.registry import did_you_mean
 from hayate.spec.errors import Problem
+from hayate.spec.toml_file import parse_toml, read_text_file, read_toml_file
 from hayate.sweep.space import Choice, GridAxis, RandomAxis, Range
 from hayate.types import ROLES
 
@@ -83,26 +82,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
 
 def read_sweep(path: str | Path) -> dict[str, Any]:
     """The sweep file's TOML; :class:`SpecError` if it cannot be read or parsed."""
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError([Problem(file, (), f"cannot read the sweep file: {e.strerror or e}")],
-                        file) from None
-    raw, problem = _parse_toml(text, file)
+    _, raw, problem = read_toml_file(path, "sweep file")
     if problem is not None:
-        raise SpecError([problem], file)
+        raise SpecError([problem], str(path))
     return raw
-
-
-def _parse_toml(text: str, file: str) -> tuple[dict[str, Any], Problem | None]:
-    try:
-        return tomllib.loads(text), None
-    except tomllib.TOMLDecodeError as e:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
-        line, col = (int(m.group(1)), int(m.group(2))) if m else (None, None)
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e)) or "TOML syntax error"
-        return {}, Problem(file, (), f"TOML syntax error: {msg}", line=line, column=col)
 
 
 def parse_sweep(raw: dict[str, Any], path: Path) -> SweepSpec:
@@ -147,12 +130,14 @@ def check_sweep(raw: dict[str, Any], path: Path) -> tuple[SweepSpec, list[Proble
         problem(("spec",), "must be the path of a bot spec (a string)")
     else:
         spec_path = (path.parent / spec_ref).resolve()
-        try:
-            spec_text = spec_path.read_text(encoding="utf-8")
-        except OSError as e:
-            problem(("spec",), f"cannot read {spec_path}: {e.strerror or e}")
-        else:
-            spec_raw, toml_problem = _parse_toml(spec_text, str(spec_path))
+        text, unreadable = read_text_file(spec_path, "spec")
+        if unreadable is not None:
+            problem(("spec",), unreadable.message.replace("the spec", str(spec_path))
+                    if unreadable.message.startswith("cannot read")
+                    else f"{spec_path} {unreadable.message}")
+        elif text is not None:
+            spec_text = text
+            spec_raw, toml_problem = parse_toml(spec_text, str(spec_path))
             if toml_problem is not None:
                 problems.append(toml_problem)
 

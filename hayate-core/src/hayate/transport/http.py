@@ -64,7 +64,7 @@ async def get_json(
             if resp.status_code == 200:
                 try:
                     return decode(resp.content)
-                except (msgspec.DecodeError, ValueError) as e:
+                except (msgspec.DecodeError, ValueError, RecursionError) as e:
                     raise HttpError(f"GET {url}: bad JSON body: {e}", 200) from e
             status = resp.status_code
             problem = f"HTTP {status}"

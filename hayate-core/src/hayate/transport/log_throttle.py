@@ -10,6 +10,9 @@ from typing import Any
 __all__ = ["LogThrottle"]
 
 
+_MAX_KEYS = 1024
+
+
 class LogThrottle:
     """Logs the first ``burst`` messages of each key, then at most one per ``interval``.
 
@@ -36,7 +39,13 @@ class LogThrottle:
         now = self._now()
         st = self._seen.get(key)
         if st is None:
-            st = self._seen[key] = [0, 0, now]
+            if len(self._seen) >= _MAX_KEYS:
+                # Keys can come from what a venue sent (an unknown symbol): bounded, so a
+                # hostile stream cannot grow this without end; the rest share one key.
+                key = "(other keys)"
+                st = self._seen.get(key)
+            if st is None:
+                st = self._seen[key] = [0, 0, now]
         st[0] += 1
         if st[0] > self.burst and now - st[2] < self.interval_ns:
             st[1] += 1

@@ -62,6 +62,7 @@ _CLOSED_KEPT = 10_000
 _EXECUTIONS_KEPT = 10_000
 _MM_RATE = Decimal("0.005")
 _TIFS = {t.value: t for t in TimeInForce}
+_MAX_DIGITS = 18  # a price or size of 10**18 or more is nonsense (and overflows exact arithmetic)
 
 
 @dataclass(slots=True)
@@ -89,7 +90,7 @@ def _dec(value: Any, what: str) -> Decimal:
         d = Decimal(str(value))
     except InvalidOperation:
         raise BybitError(wire.PARAMS, f"params error: {what} invalid") from None
-    if not d.is_finite():
+    if not d.is_finite() or (d and d.adjusted() >= _MAX_DIGITS):
         raise BybitError(wire.PARAMS, f"params error: {what} invalid")
     return d
 

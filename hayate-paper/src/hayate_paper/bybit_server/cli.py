@@ -47,8 +47,13 @@ def register_paper_commands(app: Any) -> None:
         config: Annotated[Path | None, typer.Option(
             "--config", "-c", help="Server config (TOML); default: a simulated BTCUSDT "
             "market and the account demo-key/demo-secret.")] = None,
-        host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
+        host: Annotated[str | None, typer.Option(
+            help="Address to listen on (default 127.0.0.1). Another address needs a control "
+            "token ([server] control_token or HAYATE_CONTROL_TOKEN) or --expose.")] = None,
         port: Annotated[int | None, typer.Option(help="Port (default 8780; 0: any free port).")] = None,
+        expose: Annotated[bool, typer.Option(
+            "--expose", help="Listen off loopback even without a control token: anyone who "
+            "can reach the port can then drive the market and inject faults.")] = False,
         log_level: Annotated[str | None, typer.Option(
             "--log-level", help="trace, debug, info, warning, error (also HAYATE_LOG).")] = None,
     ) -> None:
@@ -81,7 +86,11 @@ def register_paper_commands(app: Any) -> None:
         except ConfigError as e:
             fail_config(str(e))
             return
-        server = BybitServer(cfg, host=host, port=port)
+        try:
+            server = BybitServer(cfg, host=host, port=port, expose=expose)
+        except ConfigError as e:
+            fail_config(str(e))
+            return
         received: list[int] = []
 
         async def main() -> None:
@@ -91,9 +100,15 @@ def register_paper_commands(app: Any) -> None:
                 out.print(f"  public  {server.public_url('<spot|linear|inverse>')}", markup=False)
                 out.print(f"  private {server.private_url}", markup=False)
                 out.print(f"  trade   {server.trade_url}", markup=False)
-                out.print(f"  control {server.base_url}/__control/status", markup=False)
+                token = "token required" if server.control_token is not None else "no token"
+                out.print(f"  control {server.base_url}/__control/status ({token})",
+                          markup=False)
                 out.print(f"  accounts: {', '.join(server.accounts)}; Ctrl-C to stop", markup=False)
                 out.file.flush()
+                if server.exposed_without_token:
+                    err.print("[bold red]WARNING: the server listens off loopback with no "
+                              "control token: anyone who can reach this port can move the "
+                              "market, fill orders and inject faults.[/]", markup=True)
                 async with anyio.create_task_group() as tg:
                     async def watch() -> None:
                         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as sigs:

@@ -43,6 +43,7 @@ from hayate.spec.models import Duration
 from hayate_paper.fees import FeeSchedule
 
 __all__ = [
+    "CONTROL_TOKEN_ENV",
     "AccountConfig",
     "ExchangeOptions",
     "FaultStep",
@@ -65,17 +66,65 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+CONTROL_TOKEN_ENV = "HAYATE_CONTROL_TOKEN"
+
+
 class ServerOptions(_Model):
-    host: str = Field("127.0.0.1", description="Address to listen on (loopback by default).")
+    host: str = Field("127.0.0.1", description="Address to listen on (loopback by default; "
+                      "another address needs a control token or --expose).")
     port: int = Field(8780, ge=0, le=65535, description="Port (0: any free port).")
+    control_token: SecretStr | None = Field(
+        None, description="Token the control endpoint requires (Authorization: Bearer ...). "
+        f"Default: the environment variable {CONTROL_TOKEN_ENV}, if set; else none.")
+    control_token_env: str | None = Field(
+        None, description="Read the control token from this environment variable instead.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Host names the control endpoint also answers "
+        "(besides loopback names and the address listened on), e.g. the machine's LAN name.")
     max_pending: int = Field(
         10_000, ge=1, description="Unsent frames a WebSocket may queue before it is dropped "
         "as a slow consumer (Bybit drops those too).")
+    max_pending_bytes: int = Field(
+        8 << 20, ge=1024, description="Unsent bytes a WebSocket may queue before it is "
+        "dropped as a slow consumer.")
+    write_timeout: float = Field(
+        10.0, gt=0, description="Seconds one WebSocket frame may take to go out (a client "
+        "that stops reading) before the connection is closed.")
+    request_timeout: float = Field(
+        10.0, gt=0, description="Seconds a client has to send a request's headers (from "
+        "connecting, or from its previous reply) and then its body.")
+    keepalive_timeout: float = Field(
+        75.0, gt=0, description="Seconds an idle HTTP keep-alive connection stays open.")
     access_log: bool = Field(False, description="Log every HTTP request (aiohttp access log).")
     subscribe_delay: float = Field(
         0.02, ge=0, le=5, description="Seconds before a WebSocket subscription is handled "
         "(acknowledged, first snapshot sent), like a network round trip to Bybit. Clients "
         "that register a subscription after sending it (pybit) need it.")
+
+    @model_validator(mode="after")
+    def _one_token(self) -> ServerOptions:
+        if self.control_token is not None and self.control_token_env is not None:
+            raise ValueError("set at most one of control_token and control_token_env")
+        if self.control_token is not None and not self.control_token.get_secret_value():
+            raise ValueError("control_token is empty")
+        for name in self.allowed_hosts:
+            if not name or not name.isascii() or not all(c.isalnum() or c in ".-:[]" for c in name):
+                raise ValueError(f"allowed_hosts: {name!r} is not a host name or address")
+        return self
+
+    def token(self) -> SecretStr | None:
+        """The control token: from the file, from ``control_token_env``, or from
+        ``HAYATE_CONTROL_TOKEN``; None if none is set."""
+        if self.control_token is not None:
+            return self.control_token
+        if self.control_token_env is not None:
+            value = os.environ.get(self.control_token_env)
+            if not value:
+                raise ConfigError(f"[server] control_token_env: environment variable "
+                                  f"{self.control_token_env} is not set")
+            return SecretStr(value)
+        value = os.environ.get(CONTROL_TOKEN_ENV)
+        return SecretStr(value) if value else None
 
 
 class FeedConfig(_Model):

@@ -14,11 +14,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import msgspec
 from aiohttp import web
 
 from hayate_paper.bybit_server.accounts import ExchangeAccount, Push
-from hayate_paper.bybit_server.connection import Connection
+from hayate_paper.bybit_server.client_requests import BadRequest, decode_request
+from hayate_paper.bybit_server.connection import Connection, SocketSettings, websocket_response
 from hayate_paper.bybit_server.records import fast_execution_item
 from hayate_paper.bybit_server.security import authenticate_ws
 from hayate_paper.bybit_server.wire import now_ms
@@ -96,11 +96,11 @@ class PrivateConnection(Connection):
 
 
 class PrivateHub:
-    def __init__(self, accounts: Mapping[str, ExchangeAccount], max_pending: int,
+    def __init__(self, accounts: Mapping[str, ExchangeAccount], settings: SocketSettings,
                  register: Callable[[Connection], None], unregister: Callable[[Connection], None],
                  reply_delay: Callable[[], float]) -> None:
         self.accounts = accounts
-        self.max_pending = max_pending
+        self.settings = settings
         self.register = register
         self.unregister = unregister
         self.reply_delay = reply_delay
@@ -113,15 +113,26 @@ class PrivateHub:
         out.update({"success": ok, "ret_msg": msg, "op": op, "conn_id": conn.conn_id})
         return out
 
-    def handle_request(self, conn: PrivateConnection, raw: str) -> None:
+    def handle_request(self, conn: PrivateConnection, data: str | bytes, binary: bool) -> None:
+        """One frame from a client: answered whatever it holds."""
         try:
-            req = msgspec.json.decode(raw)
-        except msgspec.DecodeError:
+            req = decode_request(data, binary=binary)
+        except BadRequest as e:
+            conn.errors.note("private", e.reason, conn.conn_id)
+            conn.reply(self._ack(conn, "", None, False, f"error:{e.reason}"), self.reply_delay())
             return
-        if not isinstance(req, dict):
-            return
+        try:
+            self._handle(conn, req)
+        except Exception:  # a bug of ours: logged in full, the client gets an answer
+            log.exception("private %s: request failed", conn.conn_id)
+            conn.reply(self._ack(conn, "", None, False, "error:internal error"),
+                       self.reply_delay())
+
+    def _handle(self, conn: PrivateConnection, req: dict[str, Any]) -> None:
         op = req.get("op")
         req_id = req.get("req_id")
+        if req_id is not None and not isinstance(req_id, str | int | float | bool):
+            req_id = None
         delay = self.reply_delay()
         if op == "ping":
             pong: dict[str, Any] = {}
@@ -143,10 +154,19 @@ class PrivateHub:
             conn.reply(self._ack(conn, op, req_id, True), delay)
             return
         if op not in ("subscribe", "unsubscribe"):
-            conn.reply(self._ack(conn, op or "", req_id, False, f"error:invalid op:{op}"), delay)
+            problem = f"error:invalid op:{op}" if isinstance(op, str) else "error:op must be a string"
+            conn.errors.note("private", problem, conn.conn_id)
+            conn.reply(self._ack(conn, op if isinstance(op, str) else "", req_id, False, problem),
+                       delay)
             return
         args = req.get("args")
-        topics = [t for t in args if isinstance(t, str)] if isinstance(args, list) else []
+        if args is not None and not (isinstance(args, list)
+                                     and all(isinstance(t, str) for t in args)):
+            conn.errors.note("private", "args is not a list of topics", conn.conn_id)
+            conn.reply(self._ack(conn, op, req_id, False, "error:args must be a list of topic names"),
+                       delay)
+            return
+        topics: list[str] = args or []
         if op == "unsubscribe":
             conn.topics.difference_update(topics)
             conn.reply(self._ack(conn, op, req_id, True), delay)
@@ -174,9 +194,9 @@ class PrivateHub:
         conn.reply(self._ack(conn, op, req_id, True), delay)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        ws = websocket_response()
         await ws.prepare(request)
-        conn = PrivateConnection(ws, request, "private", self.max_pending)
+        conn = PrivateConnection(ws, request, "private", self.settings)
         conn.start()
         self.register(conn)
         try:

@@ -19,11 +19,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
 from aiohttp import web
 
 from hayate.events import Event
-from hayate_paper.bybit_server.connection import Connection
+from hayate_paper.bybit_server.client_requests import BadRequest, decode_request
+from hayate_paper.bybit_server.connection import Connection, SocketSettings, websocket_response
 from hayate_paper.bybit_server.market import Market, MarketChanges, PublicTrade, SymbolMarket
 from hayate_paper.bybit_server.wire import encode, now_ms
 
@@ -51,6 +51,20 @@ def public_ack(category: str, conn_id: str, op: str, req_id: str | None, ok: boo
         return msg
     return {"success": ok, "ret_msg": "" if ok else problem, "conn_id": conn_id,
             "req_id": req_id or "", "op": op}
+
+
+def public_refusal(category: str, conn_id: str, op: str, req_id: str | None,
+                   problem: str) -> dict[str, Any]:
+    """A request refused before it is carried out (unreadable, unknown op): the stream's
+    failed-request shape, ``ret_msg`` saying why."""
+    if category == "spot":
+        msg: dict[str, Any] = {"success": False, "ret_msg": problem, "conn_id": conn_id}
+        if req_id is not None:
+            msg["req_id"] = req_id
+        msg["op"] = op
+        return msg
+    return {"success": False, "ret_msg": problem, "conn_id": conn_id, "req_id": req_id or "",
+            "op": op}
 
 
 def public_pong(category: str, conn_id: str, req_id: str | None) -> dict[str, Any]:
@@ -277,11 +291,11 @@ def _trade_item(sm: SymbolMarket, tr: PublicTrade) -> dict[str, Any]:
 class PublicHub:
     """Every public topic of the server, fed by the market."""
 
-    def __init__(self, market: Market, max_pending: int,
+    def __init__(self, market: Market, settings: SocketSettings,
                  register: Callable[[Connection], None], unregister: Callable[[Connection], None],
                  reply_delay: Callable[[], float]) -> None:
         self.market = market
-        self.max_pending = max_pending
+        self.settings = settings
         self.register = register
         self.unregister = unregister
         self.reply_delay = reply_delay
@@ -335,11 +349,7 @@ class PublicHub:
         if sm is None or sm.inst.category != category:
             return f"Invalid symbol :[{topic}]"
         if parts[0] == "orderbook" and len(parts) == 3:
-            try:
-                depth = int(parts[1])
-            except ValueError:
-                return f"Invalid topic :[{topic}]"
-            if depth not in BOOK_DEPTHS.get(category, ()):
+            if parts[1] not in {str(d) for d in BOOK_DEPTHS.get(category, ())}:
                 return f"Invalid topic :[{topic}]"
             return None
         if parts[0] in ("publicTrade", "tickers") and len(parts) == 2:
@@ -370,29 +380,47 @@ class PublicHub:
         elif topic in self.trade_subs:
             self.trade_subs[topic].discard(conn)
 
-    def handle_request(self, conn: Connection, raw: str) -> None:
+    def handle_request(self, conn: Connection, data: str | bytes, binary: bool) -> None:
+        """One frame from a client: answered whatever it holds."""
         category = conn.category
         try:
-            req = msgspec.json.decode(raw)
-        except msgspec.DecodeError:
-            log.debug("public %s: a frame that is not JSON", conn.conn_id)
+            req = decode_request(data, binary=binary)
+        except BadRequest as e:
+            conn.errors.note("public", e.reason, conn.conn_id)
+            conn.reply(public_refusal(category, conn.conn_id, "", None, f"error:{e.reason}"),
+                       self.reply_delay())
             return
-        if not isinstance(req, dict):
-            return
+        try:
+            self._handle(conn, req)
+        except Exception:  # a bug of ours: logged in full, the client gets an answer
+            log.exception("public %s: request failed", conn.conn_id)
+            conn.reply(public_refusal(category, conn.conn_id, "", None, "error:internal error"),
+                       self.reply_delay())
+
+    def _handle(self, conn: Connection, req: dict[str, Any]) -> None:
+        category = conn.category
         op = req.get("op")
         req_id = req.get("req_id")
         if req_id is not None and not isinstance(req_id, str):
-            req_id = str(req_id)
+            req_id = str(req_id) if isinstance(req_id, int | float | bool) else None
         delay = self.reply_delay()
         if op == "ping":
             conn.reply(public_pong(category, conn.conn_id, req_id), delay)
             return
         if op not in ("subscribe", "unsubscribe"):
-            conn.reply({"success": False, "ret_msg": f"error:invalid op:{op}",
-                        "conn_id": conn.conn_id, "req_id": req_id or "", "op": op or ""}, delay)
+            problem = f"error:invalid op:{op}" if isinstance(op, str) else "error:op must be a string"
+            conn.errors.note("public", problem, conn.conn_id)
+            conn.reply(public_refusal(category, conn.conn_id, op if isinstance(op, str) else "",
+                                      req_id, problem), delay)
             return
         args = req.get("args")
-        topics = [t for t in args if isinstance(t, str)] if isinstance(args, list) else []
+        if args is not None and not (isinstance(args, list)
+                                     and all(isinstance(t, str) for t in args)):
+            conn.errors.note("public", "args is not a list of topics", conn.conn_id)
+            conn.reply(public_ack(category, conn.conn_id, op, req_id, False, [],
+                                  "error:args must be a list of topic names"), delay)
+            return
+        topics: list[str] = args or []
         if op == "unsubscribe":
             for t in topics:
                 conn.topics.discard(t)
@@ -427,9 +455,9 @@ class PublicHub:
         category = request.match_info["category"]
         if category not in BOOK_DEPTHS:
             raise web.HTTPNotFound()
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        ws = websocket_response()
         await ws.prepare(request)
-        conn = Connection(ws, request, "public", self.max_pending, category)
+        conn = Connection(ws, request, "public", self.settings, category)
         conn.start()
         self.register(conn)
         try:

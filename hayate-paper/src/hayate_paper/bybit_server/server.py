@@ -9,8 +9,14 @@
         server.inject("drop", target="public")               # a fault
 
 Routes: ``/v5/...`` REST, ``/v5/public/{category}``, ``/v5/private`` and ``/v5/trade``
-WebSockets, and ``/__control/...`` (faults, hand-fed market, status; unauthenticated, so
-the server listens on loopback unless told otherwise).
+WebSockets, and ``/__control/...`` (faults, hand-fed market, status), which answers only
+local, same-origin JSON requests and, if one is set, requests with the control token
+(:mod:`.control`). Listening off loopback needs a token or ``expose=True``.
+
+Whatever a client sends, it gets a reply in Bybit's shape and the server stays up: bad
+requests are refused before any handler reads them (:mod:`.client_requests`), counted and
+logged as one line each at a bounded rate (:mod:`.client_errors`), and clients too slow
+to send or to read are disconnected (:mod:`.slow_clients`, :mod:`.connection`).
 
 Why aiohttp: one well-kept asyncio library serves HTTP and WebSockets on the same port,
 gives the raw query string and body bytes (signatures are over the bytes as sent), can
@@ -26,7 +32,6 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
-from pydantic import ValidationError
 
 from hayate.events import Event, Side
 from hayate.exceptions import ConfigError
@@ -34,8 +39,10 @@ from hayate.instruments import Instrument, InstrumentRegistry
 from hayate.plugins.manager import PluginManager
 from hayate.types import Collector
 from hayate_paper.bybit_server.accounts import ExchangeAccount
+from hayate_paper.bybit_server.client_errors import ClientErrors
 from hayate_paper.bybit_server.config import FaultStep, ServerConfig
-from hayate_paper.bybit_server.connection import Connection
+from hayate_paper.bybit_server.connection import Connection, SocketSettings
+from hayate_paper.bybit_server.control import MAX_CONTROL_BYTES, ControlApi, check_bind, is_loopback
 from hayate_paper.bybit_server.faults import MALFORMED_FRAME, Faults
 from hayate_paper.bybit_server.feed import build_collector, raw_instruments, run_feed
 from hayate_paper.bybit_server.market import Market
@@ -43,6 +50,7 @@ from hayate_paper.bybit_server.private_ws import PrivateHub
 from hayate_paper.bybit_server.public_ws import PublicHub
 from hayate_paper.bybit_server.rest import RestApi
 from hayate_paper.bybit_server.security import RateLimiter
+from hayate_paper.bybit_server.slow_clients import HttpErrorLog, RequestDeadlines
 from hayate_paper.bybit_server.trade_ws import TradeHub
 
 __all__ = ["BybitServer"]
@@ -54,10 +62,16 @@ class BybitServer:
     """See the module docstring."""
 
     def __init__(self, config: ServerConfig, *, plugins: PluginManager | None = None,
-                 host: str | None = None, port: int | None = None) -> None:
+                 host: str | None = None, port: int | None = None, expose: bool = False,
+                 client_errors: ClientErrors | None = None) -> None:
         self.config = config
         self.host = host if host is not None else config.server.host
         self.port = port if port is not None else config.server.port
+        self.expose = expose
+        self.control_token = config.server.token()
+        self.client_errors = client_errors if client_errors is not None else ClientErrors()
+        self._listener: asyncio.Server | None = None
+        self._deadlines: RequestDeadlines | None = None
         self._plugins = plugins
         self.instruments = InstrumentRegistry()
         self.collector: Collector | None = None
@@ -71,6 +85,11 @@ class BybitServer:
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.public: PublicHub | None = None
+
+    @property
+    def exposed_without_token(self) -> bool:
+        """Listening off loopback with no control token (only with ``expose=True``)."""
+        return self.control_token is None and not is_loopback(self.host)
 
     # -- urls --------------------------------------------------------------------------------
     @property
@@ -112,6 +131,7 @@ class BybitServer:
 
     async def start(self) -> BybitServer:
         c = self.config
+        exposure = check_bind(self.host, self.control_token, self.expose)
         self._manual_instruments()
         raw: dict[str, dict[str, Any]] = {}
         if c.market is not None:
@@ -133,42 +153,54 @@ class BybitServer:
             self.accounts[acct.key] = acct
             market.listeners.append(acct.on_market)
         opts = c.server
-        self.public = PublicHub(market, opts.max_pending, self._register, self._unregister,
+        errors = self.client_errors
+        sockets = SocketSettings(errors, opts.max_pending, opts.max_pending_bytes,
+                                 opts.write_timeout)
+        self.public = PublicHub(market, sockets, self._register, self._unregister,
                                 self.faults.reply_delay)
-        private = PrivateHub(self.accounts, opts.max_pending, self._register, self._unregister,
+        private = PrivateHub(self.accounts, sockets, self._register, self._unregister,
                              self.faults.reply_delay)
-        trade = TradeHub(self.accounts, self.limiter, opts.max_pending, self._register,
+        trade = TradeHub(self.accounts, self.limiter, sockets, self._register,
                          self._unregister, self.faults.reply_delay, c.exchange.order_latency)
         self.public.subscribe_delay = private.subscribe_delay = opts.subscribe_delay
-        self.rest = RestApi(market, self.accounts, self.limiter, self.faults,
-                            c.exchange.order_latency)
+        self.rest = RestApi(market, self.accounts, self.limiter, self.faults, errors,
+                            opts.request_timeout, c.exchange.order_latency)
+        control = ControlApi(self, self.control_token, opts.allowed_hosts, errors,
+                             opts.request_timeout)
         starting = [market.book_event(s.symbol, s.bids, s.asks)
                     for s in c.instruments if s.bids or s.asks]
         if starting:
             market.apply(starting)
 
-        app = web.Application(client_max_size=1 << 20)
+        deadlines = self._deadlines = RequestDeadlines(opts.request_timeout,
+                                                       opts.keepalive_timeout, errors)
+        app = web.Application(client_max_size=MAX_CONTROL_BYTES,
+                              middlewares=[deadlines.middleware])
         app.router.add_get("/v5/public/{category}", self.public.handle)
         app.router.add_get("/v5/private", private.handle)
         app.router.add_get("/v5/trade", trade.handle)
-        app.router.add_post("/__control/faults", self._control_faults)
-        app.router.add_get("/__control/faults", self._control_faults_state)
-        app.router.add_post("/__control/market", self._control_market)
-        app.router.add_get("/__control/status", self._control_status)
+        control.add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self.rest.handle)
         runner = self._runner = web.AppRunner(
             app, access_log=logging.getLogger("aiohttp.access") if opts.access_log else None,
-            handle_signals=False)
+            handle_signals=False, keepalive_timeout=opts.keepalive_timeout,
+            lingering_time=opts.request_timeout,  # reading the rest of a refused body
+            logger=HttpErrorLog(logging.getLogger("aiohttp.server"), errors))
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
-        self.port = int(runner.addresses[0][1])
+        assert runner.server is not None
+        # Our own listener (not a TCPSite): every connection gets a request deadline.
+        self._listener = await asyncio.get_running_loop().create_server(
+            deadlines.protocol_factory(runner.server), self.host or None, self.port)
+        self.port = int(self._listener.sockets[0].getsockname()[1])
         if self.collector is not None:
             self._spawn(run_feed(self.collector, market, c.feed.speed, c.feed.loop), "feed")
         for step in c.faults.schedule:
             self._spawn(self._scheduled(step), f"fault {step.action}")
-        log.info("serving Bybit v5 on %s: %d account(s), symbols %s", self.base_url,
-                 len(self.accounts), ", ".join(sorted(market.symbols)))
+        log.info("serving Bybit v5 on %s: %d account(s), symbols %s; control endpoint %s",
+                 self.base_url, len(self.accounts), ", ".join(sorted(market.symbols)),
+                 "requires a token" if self.control_token is not None else "without a token")
+        if exposure is not None:
+            log.warning("%s", exposure)
         return self
 
     def _spawn(self, coro: Any, name: str) -> None:
@@ -197,9 +229,17 @@ class BybitServer:
             await self.public.stop()
         for conn in list(self.conns):
             conn.abort()
+        if self._listener is not None:
+            self._listener.close()
+        if self._deadlines is not None:
+            self._deadlines.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._listener.wait_closed(), 5)
+            self._listener = None
         if self.collector is not None:
             with contextlib.suppress(Exception):
                 await self.collector.aclose()
@@ -286,75 +326,6 @@ class BybitServer:
             if step.every is None:
                 return
             await asyncio.sleep(step.every)
-
-    # -- control endpoint ----------------------------------------------------------------------
-    @staticmethod
-    async def _json(request: web.Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest(text='{"ok":false,"error":"body must be JSON"}',
-                                     content_type="application/json") from None
-        if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text='{"ok":false,"error":"body must be a JSON object"}',
-                                     content_type="application/json")
-        return body
-
-    async def _control_faults(self, request: web.Request) -> web.Response:
-        body = await self._json(request)
-        try:
-            step = FaultStep.model_validate(body)
-        except ValidationError as e:
-            problems = "; ".join(f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in e.errors())
-            return web.json_response({"ok": False, "error": problems}, status=400)
-        return web.json_response(self.apply_fault(step))
-
-    async def _control_faults_state(self, request: web.Request) -> web.Response:
-        return web.json_response(self.faults.state())
-
-    async def _control_market(self, request: web.Request) -> web.Response:
-        """``{"symbol", "book": {"bids", "asks"}, "delta": {...}, "trades": [{"price",
-        "qty", "side"}]}``: applied in that order, as one batch."""
-        body = await self._json(request)
-        market = self.market
-        assert market is not None
-        symbol = body.get("symbol")
-        if not isinstance(symbol, str) or symbol not in market.symbols:
-            return web.json_response({"ok": False, "error": f"unknown symbol {symbol!r}"}, status=400)
-        events: list[Event] = []
-        try:
-            for key, snap in (("book", True), ("delta", False)):
-                part = body.get(key)
-                if part is not None:
-                    events.append(market.book_event(symbol, part.get("bids", []),
-                                                    part.get("asks", []), snapshot=snap))
-            for tr in body.get("trades") or []:
-                events.append(market.trade_event(symbol, tr["price"], tr["qty"], tr["side"]))
-        except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as e:
-            return web.json_response({"ok": False, "error": f"{type(e).__name__}: {e}"}, status=400)
-        market.apply(events)
-        return web.json_response({"ok": True, "events": len(events)})
-
-    async def _control_status(self, request: web.Request) -> web.Response:
-        market = self.market
-        assert market is not None
-        kinds: dict[str, int] = {}
-        topics: dict[str, int] = {}
-        for conn in self.conns:
-            kinds[conn.kind] = kinds.get(conn.kind, 0) + 1
-            for t in conn.topics:
-                topics[t] = topics.get(t, 0) + 1
-        books = {}
-        for sym, sm in market.symbols.items():
-            bid, ask = sm.book.best_bid, sm.book.best_ask
-            books[sym] = {"bid": None if bid is None else str(sm.inst.price(bid)),
-                          "ask": None if ask is None else str(sm.inst.price(ask))}
-        return web.json_response({
-            "connections": kinds, "topics": topics, "books": books,
-            "accounts": [{"uid": a.uid, "open_orders": sum(1 for o in a.orders.values() if o.is_open),
-                          "executions": len(a.executions)} for a in self.accounts.values()],
-            "rest_requests": self.rest.requests, "market_events": market.events_applied,
-            "faults": self.faults.state()})
 
     # -- reading -------------------------------------------------------------------------------
     def account(self, api_key: str) -> ExchangeAccount:

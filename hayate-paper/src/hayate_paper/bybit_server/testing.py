@@ -31,6 +31,7 @@ __all__ = [
     "OTHER_KEY",
     "OTHER_SECRET",
     "SECRET",
+    "ControlClient",
     "SignedRest",
     "WsClient",
     "local_config",
@@ -121,6 +122,49 @@ class SignedRest:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+class ControlClient:
+    """The control endpoint as a local operator calls it: JSON bodies, and the server's
+    control token when it has one.
+
+        async with ControlClient(server) as control:
+            await control.fault("drop", target="public")
+            await control.market({"symbol": "BTCUSDT", "trades": [...]})
+    """
+
+    def __init__(self, server: BybitServer) -> None:
+        headers = {}
+        if server.control_token is not None:
+            headers["Authorization"] = f"Bearer {server.control_token.get_secret_value()}"
+        self.client = httpx.AsyncClient(base_url=server.base_url, headers=headers, timeout=10)
+
+    async def __aenter__(self) -> ControlClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+
+    async def post(self, path: str, body: Any) -> httpx.Response:
+        """``POST /__control/<path>`` with ``body`` as JSON (a str or bytes is sent as is)."""
+        content = body if isinstance(body, bytes) else (
+            body.encode() if isinstance(body, str) else json.dumps(body).encode())
+        return await self.client.post(f"/__control/{path}", content=content,
+                                      headers={"Content-Type": "application/json"})
+
+    async def get(self, path: str) -> httpx.Response:
+        return await self.client.get(f"/__control/{path}")
+
+    async def fault(self, action: str, **params: Any) -> httpx.Response:
+        return await self.post("faults", {"action": action, **params})
+
+    async def market(self, body: dict[str, Any]) -> httpx.Response:
+        return await self.post("market", body)
+
+    async def status(self) -> dict[str, Any]:
+        r = await self.get("status")
+        assert r.status_code == 200, r.text
+        return r.json()
 
 
 class WsClient:

@@ -15,12 +15,17 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import msgspec
 from aiohttp import web
 
 from hayate_paper.bybit_server import wire
 from hayate_paper.bybit_server.accounts import ExchangeAccount
-from hayate_paper.bybit_server.connection import Connection
+from hayate_paper.bybit_server.client_requests import (
+    BadRequest,
+    MalformedParams,
+    check_params,
+    decode_request,
+)
+from hayate_paper.bybit_server.connection import Connection, SocketSettings, websocket_response
 from hayate_paper.bybit_server.operations import ORDER_OPS
 from hayate_paper.bybit_server.security import RateLimiter, Verdict, authenticate_ws, check_timestamp
 from hayate_paper.bybit_server.wire import BybitError, now_ms
@@ -30,6 +35,8 @@ __all__ = ["TradeConnection", "TradeHub"]
 log = logging.getLogger("hayate_paper.bybit_server.trade")
 
 _REQ_IDS_KEPT = 10_000
+_REQ_ID_MOST = 36  # characters (Bybit's limit)
+_LISTS = {"request": True}  # a batch's orders
 
 
 class TradeConnection(Connection):
@@ -52,12 +59,12 @@ class TradeConnection(Connection):
 
 class TradeHub:
     def __init__(self, accounts: Mapping[str, ExchangeAccount], limiter: RateLimiter,
-                 max_pending: int, register: Callable[[Connection], None],
+                 settings: SocketSettings, register: Callable[[Connection], None],
                  unregister: Callable[[Connection], None], reply_delay: Callable[[], float],
                  order_latency: float = 0.0) -> None:
         self.accounts = accounts
         self.limiter = limiter
-        self.max_pending = max_pending
+        self.settings = settings
         self.register = register
         self.unregister = unregister
         self.reply_delay = reply_delay
@@ -79,17 +86,28 @@ class TradeHub:
         out["connId"] = conn.conn_id
         return out
 
-    def handle_request(self, conn: TradeConnection, raw: str) -> None:
+    def handle_request(self, conn: TradeConnection, data: str | bytes, binary: bool) -> None:
+        """One frame from a client: answered whatever it holds."""
         try:
-            req = msgspec.json.decode(raw)
-        except msgspec.DecodeError:
-            conn.reply({"retCode": 10001, "retMsg": "Params Error", "op": "",
-                        "connId": conn.conn_id}, self.reply_delay())
+            req = decode_request(data, binary=binary)
+        except BadRequest as e:
+            conn.errors.note("trade", e.reason, conn.conn_id)
+            conn.reply(self._answer(conn, None, "", wire.PARAMS, f"params error: {e.reason}"),
+                       self.reply_delay())
             return
-        if not isinstance(req, dict):
-            return
-        op = req.get("op") or ""
+        try:
+            self._handle(conn, req)
+        except Exception:  # a bug of ours: logged in full, the client gets an answer
+            log.exception("trade %s: request failed", conn.conn_id)
+            conn.reply(self._answer(conn, None, "", wire.INTERNAL, wire.INTERNAL_ERROR),
+                       self.reply_delay())
+
+    def _handle(self, conn: TradeConnection, req: dict[str, Any]) -> None:
+        raw_op = req.get("op")
+        op = raw_op if isinstance(raw_op, str) else ""
         req_id = req.get("reqId")
+        if req_id is not None and not isinstance(req_id, str | int | float | bool):
+            req_id = None
         delay = self.reply_delay()
         if op == "ping":
             conn.reply({"retCode": 0, "retMsg": "OK", "op": "pong", "data": [str(now_ms())],
@@ -115,12 +133,19 @@ class TradeHub:
             return
         spec = ORDER_OPS.get(op)
         if spec is None:
-            conn.reply(self._answer(conn, req_id, op, 10404, f"op not found: {op}"), delay)
+            problem = f"op not found: {op}" if isinstance(raw_op, str) else "op must be a string"
+            conn.errors.note("trade", problem, conn.conn_id)
+            conn.reply(self._answer(conn, req_id, op, 10404, problem), delay)
             return
         account = conn.account
         if account is None:
             conn.reply(self._answer(conn, req_id, op, wire.INVALID_KEY, "Request not authorized"),
                        delay)
+            return
+        if isinstance(req_id, str) and len(req_id) > _REQ_ID_MOST:
+            problem = f"params error: reqId is longer than {_REQ_ID_MOST} characters"
+            conn.errors.note("trade", problem, conn.conn_id)
+            conn.reply(self._answer(conn, None, op, wire.PARAMS, problem), delay)
             return
         if isinstance(req_id, str) and req_id and conn.seen(req_id):
             conn.reply(self._answer(conn, req_id, op, 20006, "reqId is duplicate"), delay)
@@ -133,8 +158,11 @@ class TradeHub:
         try:
             check_timestamp(header.get("X-BAPI-TIMESTAMP"), header.get("X-BAPI-RECV-WINDOW"), now)
             if params is None:
-                raise BybitError(wire.PARAMS, "params error: args must hold one object")
+                raise MalformedParams(wire.PARAMS, "params error: args must hold one object")
+            check_params(params, _LISTS)
         except BybitError as e:
+            if isinstance(e, MalformedParams):
+                conn.errors.note("trade", e.msg, conn.conn_id)
             conn.reply(self._answer(conn, req_id, op, e.code, e.msg), delay)
             return
         path, impl = spec
@@ -151,9 +179,9 @@ class TradeHub:
         conn.reply(self._answer(conn, req_id, op, 0, "OK", data, ext, verdict), delay)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=1 << 20)
+        ws = websocket_response()
         await ws.prepare(request)
-        conn = TradeConnection(ws, request, "trade", self.max_pending)
+        conn = TradeConnection(ws, request, "trade", self.settings)
         conn.start()
         self.register(conn)
         try:

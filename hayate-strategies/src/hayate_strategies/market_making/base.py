@@ -52,6 +52,7 @@ from hayate.events import (
 from hayate.exceptions import ConfigError
 from hayate.instruments import Instrument
 from hayate.orders.manager import TrackedOrder
+from hayate.spec.preview import MarketPreview, SpecCheck
 from hayate.types import Strategy
 from hayate_strategies.market_making.ladder import capped_qty, ladder_prices, total_leaves
 from hayate_strategies.market_making.params import MultiSymbolConfig, QuoteParams
@@ -75,7 +76,8 @@ class SymbolQuotes:
     __slots__ = ("amend", "amended_last", "backoff", "book", "cancelling", "dirty", "hints",
                  "inst", "level_qtys", "live", "max_abs_position", "min_life_ns", "mine", "model",
                  "moved_at", "params", "placed_last", "ref_m2", "retry_at", "room_limited",
-                 "stale_ns", "symbol", "thr2", "thr_units", "tick", "tif", "wake_at")
+                 "stale_ns", "symbol", "thr2", "thr_units", "tick", "tif", "waiting_cancels",
+                 "wake_at")
 
     def __init__(self, symbol: str, params: QuoteParams) -> None:
         self.symbol = symbol
@@ -92,6 +94,7 @@ class SymbolQuotes:
         self.mine: dict[str, int] = {}  # our orders that may still be open -> price units
         self.cancelling: set[str] = set()  # our cancels in flight: their acks change nothing
         self.room_limited = False  # the position limit cut a quote: a freed order matters
+        self.waiting_cancels = False  # a level waits for a cancel's answer to be refilled
         self.placed_last: list[str] = []  # client ids placed by the last requote
         self.amend = params.requote_with == "amend"
         self.moved_at: dict[str, int] = {}  # amended orders -> when (their quote's new age)
@@ -147,6 +150,25 @@ class LadderMarketMaker(Strategy):
         """``(centre, bid half-spread, ask half-spread)`` in price units, or None to stay
         out of the market (not enough data yet)."""
         raise NotImplementedError
+
+    @classmethod
+    def check_market(cls, config: Any, market: MarketPreview, check: SpecCheck) -> None:
+        """Check time: an input delivers every quoted symbol, and every quote size fits the
+        symbol's lot rules where a source declared them (else :meth:`on_start` checks)."""
+        c: MultiSymbolConfig = config
+        for i, sym in enumerate(c.all_symbols()):
+            key: tuple[str | int, ...] = ("symbol",) if c.symbol is not None else ("symbols", i)
+            if not market.require_symbol(check, key, sym):
+                continue
+            where: tuple[str | int, ...] = (
+                ("per_symbol", sym, "order_qty") if "order_qty" in c.per_symbol.get(sym, {})
+                else ("order_qty",))
+            sizes = c.params_for(sym).order_qty
+            if isinstance(sizes, list):
+                for level, qty in enumerate(sizes):
+                    market.check_qty(check, (*where, level), sym, qty)
+            else:
+                market.check_qty(check, where, sym, sizes)
 
     # -- lifecycle -------------------------------------------------------------------------------
     def on_start(self, view: Any) -> Sequence[Action] | None:
@@ -216,9 +238,9 @@ class LadderMarketMaker(Strategy):
                 return None  # an acknowledgement changes nothing we decide on
             cid = event.client_id
             if (cid in q.cancelling and event.status is _CANCELLED
-                    and not q.room_limited):
+                    and not q.room_limited and not q.waiting_cancels):
                 q.cancelling.discard(cid)
-                return None  # the cancel we asked for
+                return None  # the cancel we asked for, and no level waits for it
         if type(event) is Fill:
             self.fills += 1
             size = abs(view.position(q.symbol).size)
@@ -337,16 +359,22 @@ class LadderMarketMaker(Strategy):
         assert inst is not None
         # Working orders per side, in the account's order; orders already being cancelled
         # may still fill: new quotes leave room for them (working quotes are not cancelled
-        # for them: the cancel is already on its way).
+        # for them: the cancel is already on its way). An order being cancelled, now or
+        # earlier, keeps its level until the venue answers the cancel, so never more orders
+        # are live than the levels asked for, however late the answers come (a replacement
+        # follows on the cancel's answer; requote_with = "amend" moves orders in place).
         bids: list[TrackedOrder] = []
         asks: list[TrackedOrder] = []
         pend_b = pend_a = _ZERO
+        n_pend_b = n_pend_a = 0
         for o in self._own_open(q, view):
             if o.status is _PENDING_CANCEL:
                 if o.side is _BUY:
                     pend_b += o.leaves_qty
+                    n_pend_b += 1
                 else:
                     pend_a += o.leaves_qty
+                    n_pend_a += 1
             elif o.side is _BUY:
                 bids.append(o)
             else:
@@ -361,7 +389,10 @@ class LadderMarketMaker(Strategy):
         move_b: list[TrackedOrder] | None = [] if q.amend else None
         move_a: list[TrackedOrder] | None = [] if q.amend else None
         plan_b, held_b, wake = self._plan_side(q, bid_prices, bids, now, cancels, wake, move_b)
+        n_pend_b += len(cancels)  # the bids cancelled now (the list was empty)
+        n_bid_cancels = len(cancels)
         plan_a, held_a, wake = self._plan_side(q, ask_prices, asks, now, cancels, wake, move_a)
+        n_pend_a += len(cancels) - n_bid_cancels
         # Never cross our own orders on the other side (self-trade).
         mine = q.mine
         lowest_ask: int | None = None
@@ -385,12 +416,13 @@ class LadderMarketMaker(Strategy):
                 if highest_bid is None or px > highest_bid:
                     highest_bid = px
         q.room_limited = False
+        q.waiting_cancels = False
         places: list[PlaceOrder] = []
         amends: list[tuple[AmendOrder, int, bool]] = []  # (amend, old price, is a bid)
-        self._emit_side(q, _BUY, now, plan_b, held_b, bid_cap, pend_b, lowest_ask, cancels, places,
-                        move_b, amends)
-        self._emit_side(q, _SELL, now, plan_a, held_a, ask_cap, pend_a, highest_bid, cancels,
-                        places, move_a, amends)
+        self._emit_side(q, _BUY, now, plan_b, held_b, bid_cap, pend_b, n_pend_b, lowest_ask,
+                        cancels, places, move_b, amends)
+        self._emit_side(q, _SELL, now, plan_a, held_a, ask_cap, pend_a, n_pend_a, highest_bid,
+                        cancels, places, move_a, amends)
         q.wake_at = wake
         q.live = (bool(places) or bool(amends) or bool(held_b or held_a)
                   or any(o is not None for _, o, _ in plan_b)
@@ -506,12 +538,13 @@ class LadderMarketMaker(Strategy):
 
     def _emit_side(self, q: SymbolQuotes, side: Side, now: int,
                    plan: list[tuple[int, TrackedOrder | None, int]], held: list[TrackedOrder],
-                   cap: Decimal | None, pending: Decimal, other_limit: int | None,
-                   cancels: list[Action], places: list[PlaceOrder],
+                   cap: Decimal | None, pending: Decimal, n_pending: int,
+                   other_limit: int | None, cancels: list[Action], places: list[PlaceOrder],
                    movable: list[TrackedOrder] | None = None,
                    amends: list[tuple[AmendOrder, int, bool]] | None = None) -> None:
         """Turn one side's plan into cancels and placements within the position room
-        ``cap`` (None: no limit); ``pending`` is what orders being cancelled could add.
+        ``cap`` (None: no limit); ``pending`` is what the ``n_pending`` orders being
+        cancelled could add (they still take a level each until their cancel is answered).
         With ``movable`` orders (amend mode), a new quote moves one of them (an amend into
         ``amends``) instead of being placed; those left over are cancelled."""
         inst = q.inst
@@ -522,7 +555,7 @@ class LadderMarketMaker(Strategy):
             if held:
                 cap -= total_leaves(held)
             room_new = cap - pending
-        free = len(qtys) - len(held)
+        free = len(qtys) - len(held) - n_pending
         for _, o, _ in plan:
             if o is not None:
                 free -= 1
@@ -541,8 +574,11 @@ class LadderMarketMaker(Strategy):
                         and capped_qty(qtys[level], room_new, inst.qty_step,
                                        inst.min_qty) > o.qty):
                     # Cut to the position limit earlier, and there is room again: resize.
+                    # The order keeps its level until its cancel is answered, then the
+                    # full-size quote replaces it.
                     cancels.append(_cancel(q, o.client_id))
-                    free += 1
+                    q.waiting_cancels = True
+                    continue
                 else:
                     if cap is not None:
                         cap -= leaves
@@ -550,6 +586,8 @@ class LadderMarketMaker(Strategy):
                         room_new -= leaves
                     continue
             if free <= 0:
+                if n_pending:
+                    q.waiting_cancels = True  # refilled when a cancel is answered
                 continue
             if other_limit is not None:
                 if side is _BUY and price >= other_limit:

@@ -22,6 +22,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from hayate.spec.errors import ValueErrorAt
 from hayate.spec.models import Duration
 from hayate.types import StrategyConfig
 
@@ -44,22 +45,39 @@ def _exact_decimal(value: Any) -> Any:
     return value
 
 
+def _size(value: Any) -> Any:
+    d = _exact_decimal(value)
+    if isinstance(d, Decimal) and d <= 0:
+        raise ValueError(f"sizes must be positive (got {d})")
+    return d
+
+
 def _one_or_many(value: Any) -> Any:
     if isinstance(value, list):
-        return [_exact_decimal(v) for v in value]
-    return _exact_decimal(value)
+        if not value:
+            raise ValueError("give at least one size")
+        return [_size(v) for v in value]
+    return _size(value)
+
+
+def _not_negative(value: Any) -> Any:
+    d = _exact_decimal(value)
+    if isinstance(d, Decimal) and d < 0:
+        raise ValueError(f"cannot be negative (got {d})")
+    return d
 
 
 DecimalStr = Annotated[Decimal, BeforeValidator(_exact_decimal)]
 """An exact decimal written as a string (``"0.001"``) or an integer; floats are refused."""
 
 Sizes = Annotated[Decimal | list[Decimal], BeforeValidator(_one_or_many)]
+NonNegative = Annotated[Decimal, BeforeValidator(_not_negative)]
 
 
 class QuoteParams(BaseModel):
     """What every ladder market maker needs for one symbol."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     order_qty: Sizes = Field(
         description="Size of each quote (base quantity, a decimal string), or one size per "
@@ -74,14 +92,14 @@ class QuoteParams(BaseModel):
     requote_threshold_bps: float = Field(
         0.0, ge=0, description="Requote only when the quote reference moved by at least this many "
                                "bps of the mid.")
-    max_position: DecimalStr | None = Field(
+    max_position: NonNegative | None = Field(
         None, description="Largest absolute position this strategy builds (base quantity): a "
                           "side stops quoting, or quotes less, when its fills could pass it.")
     min_quote_lifetime: Duration = Field(
         0.0, description="A quote stays at least this long before it is requoted (seconds or "
                          "'250ms'). Pulls for an invalid or stale book ignore it.")
     stale_after: Duration | None = Field(
-        10.0, description="Pull quotes when the book had no update for this long (None: never). "
+        10.0, gt=0, description="Pull quotes when the book had no update for this long (None: never). "
                           "Add a core.timer to the inputs to notice silence between events.")
     post_only: bool = Field(
         True, description="Quote with PostOnly orders (never take liquidity); prices are then "
@@ -94,18 +112,13 @@ class QuoteParams(BaseModel):
 
     @model_validator(mode="after")
     def _sizes(self) -> QuoteParams:
-        sizes = self.order_qty if isinstance(self.order_qty, list) else [self.order_qty]
-        if not sizes:
-            raise ValueError("order_qty: give at least one size")
-        if any(q <= 0 for q in sizes):
-            raise ValueError("order_qty: sizes must be positive")
         if isinstance(self.order_qty, list):
+            n = len(self.order_qty)
             if "levels" not in self.model_fields_set:
-                object.__setattr__(self, "levels", len(sizes))
-            elif len(sizes) != self.levels:
-                raise ValueError(f"order_qty lists {len(sizes)} sizes for {self.levels} levels")
-        if self.max_position is not None and self.max_position < 0:
-            raise ValueError("max_position cannot be negative")
+                object.__setattr__(self, "levels", n)
+            elif n != self.levels:
+                raise ValueErrorAt("levels", f"{self.levels} levels, but order_qty lists {n} "
+                                   "sizes (one per level; or leave levels out)")
         return self
 
     def level_qty(self, level: int) -> Decimal:
@@ -118,34 +131,46 @@ class MultiSymbolConfig(StrategyConfig):
 
     params_model: ClassVar[type[QuoteParams]] = QuoteParams
 
-    symbol: str | None = Field(None, description="The symbol to quote (or use `symbols`).")
-    symbols: list[str] = Field(default_factory=list, description="Several symbols to quote.")
+    symbol: str | None = Field(None, min_length=1,
+                               description="The symbol to quote (or use `symbols`).")
+    symbols: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="Several symbols to quote.")
     per_symbol: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per-symbol overrides of any quoting parameter.")
 
     @model_validator(mode="after")
     def _symbols(self) -> MultiSymbolConfig:
         if self.symbol is not None and self.symbols:
-            raise ValueError("give either `symbol` or `symbols`, not both")
+            raise ValueErrorAt("symbols", "give either `symbol` or `symbols`, not both")
         syms = self.all_symbols()
         if not syms:
-            raise ValueError("give `symbol` or `symbols`")
+            raise ValueErrorAt("symbol", "give `symbol` (or `symbols`): the symbol to quote")
         if len(set(syms)) != len(syms):
-            raise ValueError("`symbols` lists a symbol twice")
+            raise ValueErrorAt("symbols", "lists a symbol twice")
         params = self.params_model
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         for sym, over in self.per_symbol.items():
             if sym not in syms:
-                raise ValueError(f"per_symbol.{sym}: not one of the quoted symbols {syms}")
+                problems.append((("per_symbol", sym), f"not one of the quoted symbols "
+                                 f"({', '.join(syms)})"))
+                continue
             unknown = sorted(set(over) - set(params.model_fields))
+            for key in unknown:
+                problems.append((("per_symbol", sym, key), "unknown parameter; valid: "
+                                 + ", ".join(sorted(params.model_fields))))
             if unknown:
-                raise ValueError(f"per_symbol.{sym}: unknown parameter(s) {unknown}; valid: "
-                                 f"{sorted(params.model_fields)}")
+                continue
             try:
                 self.params_for(sym)
             except ValidationError as e:
-                msgs = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}"
-                                 for err in e.errors())
-                raise ValueError(f"per_symbol.{sym}: {msgs}") from None
+                for err in e.errors(include_url=False):
+                    cause = (err.get("ctx") or {}).get("error")
+                    items = (cause.items if isinstance(cause, ValueErrorAt)
+                             else [((), err["msg"].removeprefix("Value error, "))])
+                    problems += [(("per_symbol", sym, *err["loc"], *key), msg)
+                                 for key, msg in items]
+        if problems:
+            raise ValueErrorAt.several(problems)
         return self
 
     def all_symbols(self) -> list[str]:

@@ -121,6 +121,7 @@ class LogExecutor(Executor):
         super().__init__(id, config, ctx)
         self.open: dict[str, PlaceOrder] = {}
         self.logged = 0
+        self.at_exit: list[Event] = []
         self._emit: Emit | None = None
 
     async def run(self, emit: Emit) -> None:
@@ -148,9 +149,17 @@ class LogExecutor(Executor):
                            qty=a.qty)
 
     async def cancel_all_open(self) -> None:
-        for cid in list(self.open):
+        now = self.ctx.clock.now()
+        for cid, order in self.open.items():
             self.log.info("cancel %s at exit", cid)
+            if self.config.acknowledge:
+                self.at_exit.append(self._update(order, OrderStatus.CANCELLED, now))
         self.open.clear()
+
+    async def drain_events(self) -> Sequence[Event]:
+        """The answers to the exit's cancels: the bot's account hears its orders end."""
+        out, self.at_exit = self.at_exit, []
+        return out
 
     def summary(self) -> dict[str, Any]:
         return {"logged_actions": self.logged, "open_orders": len(self.open)}

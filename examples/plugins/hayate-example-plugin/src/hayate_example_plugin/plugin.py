@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from hayate import Register, hookimpl
-from hayate_example_plugin.components import Heartbeat, LogExecutor, Ping
+
+# Registered by name ("module:Class"): the components' module is imported only when a spec
+# uses one of their kinds, so `hayate --help` stays fast with many plugins installed.
+# ``register(Heartbeat)`` (the class itself) works too.
 
 
 @hookimpl
 def hayate_register_collectors(register: Register) -> None:
-    register(Heartbeat)
+    register.lazy("example.heartbeat", "hayate_example_plugin.components:Heartbeat")
 
 
 @hookimpl
 def hayate_register_strategies(register: Register) -> None:
-    register(Ping)
+    register.lazy("example.ping", "hayate_example_plugin.components:Ping")
 
 
 @hookimpl
 def hayate_register_executors(register: Register) -> None:
-    register(LogExecutor)
+    register.lazy("example.log", "hayate_example_plugin.components:LogExecutor")

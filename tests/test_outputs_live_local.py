@@ -1,0 +1,143 @@
+"""A live run (``examples/bybit-local.toml``: ``bybit.orders`` against the local Bybit
+exchange) leaves the same outputs as a paper run, from the venue's own executions: the
+summary's fills, volume, fees, P&L and position, ``fills.jsonl``, ``equity.csv``, the
+accounting identities, and a report with the trading figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from hayate.events import Side
+from hayate.orders import Position
+
+pytestmark = pytest.mark.anyio
+
+KEY, SECRET = "demo-key", "demo-secret"
+
+
+def server_config(repo_root: Path) -> dict[str, Any]:
+    cfg = tomllib.loads((repo_root / "examples/serve.toml").read_text())
+    cfg["server"]["port"] = 0
+    cfg["faults"] = {}
+    cfg["market"].update(volatility=1.5, trade_rate=25.0, trade_size="0.02")
+    return cfg
+
+
+def command(repo_root: Path, server: Any, out: Path, duration: str) -> list[str]:
+    base = server.base_url
+    sets = [f"engine.duration={duration}",
+            f"collectors.market.ws_url={server.public_url('linear')}",
+            f"collectors.market.rest_url={base}",
+            f"collectors.private.rest_url={base}",
+            f"executors.venue.rest_url={base}",
+            "executors.venue.reconcile_interval=2",
+            "strategies.mm.spread_bps=0.2",
+            "strategies.mm.requote_threshold_bps=0.2"]
+    return [sys.executable, "-m", "hayate", "run", str(repo_root / "examples/bybit-local.toml"),
+            "--out", str(out), *[x for s in sets for x in ("--set", s)]]
+
+
+def bot_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAYATE_")}
+    env.update(HAYATE_BYBIT_API_KEY=KEY, HAYATE_BYBIT_API_SECRET=SECRET, COLUMNS="200")
+    return env
+
+
+async def test_a_live_run_has_the_paper_runs_outputs(repo_root: Path, tmp_path: Path) -> None:
+    from hayate_paper.bybit_server import BybitServer, load_config
+
+    out = tmp_path / "run"
+    async with BybitServer(load_config(server_config(repo_root)), port=0) as server:
+        r = await anyio.run_process(command(repo_root, server, out, "8s"), env=bot_env(),
+                                    check=False)
+        text, err = r.stdout.decode(), r.stderr.decode()
+        assert r.returncode == 0, err[-3000:]
+        account = server.account(KEY)
+        executions = list(account.executions)
+        venue_position = account.account.position("BTCUSDT").size
+    assert executions, "the run made no fill"
+    s = json.loads((out / "summary.json").read_text())
+    v = s["venues"]["venue"]
+    # Every figure comes from the venue's executions.
+    assert s["fills"] == v["fills"] == len(executions)
+    assert Decimal(s["fees"]) == sum((e.fee for e in executions), Decimal(0))
+    assert Decimal(s["volume"]) == sum((e.price * e.qty for e in executions),
+                                       Decimal(0)).quantize(Decimal("0.01"))
+    pos = Position("BTCUSDT")
+    for e in sorted(executions, key=lambda e: (e.t_ms, e.exec_id)):
+        pos.apply_fill(Side(e.side), e.price, e.qty, e.fee)
+    assert Decimal(s["final_position"]["BTCUSDT"]) == pos.size == venue_position
+    assert Decimal(s["realized_pnl"]) == pos.realized_pnl
+    # The identities, to the last digit.
+    net = Decimal(s["net_pnl"])
+    assert net == Decimal(s["realized_pnl"]) + Decimal(s["unrealized_pnl"]) - Decimal(s["fees"])
+    assert s["equity_start"] is not None
+    assert Decimal(s["equity_end"]) == Decimal(s["equity_start"]) + net
+    # The risk engine is not armed here; the statistics are there for a live run too.
+    for key in ("sharpe", "round_trips", "quote_uptime", "markouts", "fill_ratio",
+                "daily_pnl", "time_weighted_inventory"):
+        assert key in v, key
+    # Files: one fill per execution, an equity curve, listed at the end of the run.
+    logged = [json.loads(line) for line in (out / "fills.jsonl").read_text().splitlines()]
+    assert {f["fill_id"] for f in logged} == {e.exec_id for e in executions}
+    rows = (out / "equity.csv").read_text().splitlines()
+    assert rows[0].startswith("ts,time,equity,") and len(rows) > 3
+    assert "fills.jsonl" in text and "equity.csv" in text and "hayate report" in text
+    assert "net P&L" in text
+    report = await anyio.run_process([sys.executable, "-m", "hayate", "report", str(out)],
+                                     check=False)
+    assert report.returncode == 0, report.stderr.decode()
+    html = (out / "report.html").read_text()
+    assert "markout 10s after the fill" in html and "Sharpe" in html
+
+
+def _journal_position(path: Path) -> Decimal:
+    import sqlite3
+
+    if not path.exists():
+        return Decimal(0)
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = conn.execute("SELECT side, qty FROM fills").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return Decimal(0)
+    return sum((Decimal(q) if s == "Buy" else -Decimal(q) for s, q in rows), Decimal(0))
+
+
+async def test_kill_flatten_closes_the_live_position(repo_root: Path, tmp_path: Path) -> None:
+    from hayate_paper.bybit_server import BybitServer, load_config
+
+    out = tmp_path / "run"
+    async with BybitServer(load_config(server_config(repo_root)), port=0) as server:
+        account = server.account(KEY)
+        async with await anyio.open_process(command(repo_root, server, out, "10m"),
+                                            env=bot_env()) as proc:
+            with anyio.fail_after(120):
+                while _journal_position(out / "journal.sqlite") == 0 or not (
+                        out / "hayate.pid").exists():
+                    assert proc.returncode is None
+                    await anyio.sleep(0.1)
+            kill = await anyio.run_process([sys.executable, "-m", "hayate", "kill", "--flatten",
+                                            str(out), "--timeout", "60"], check=False)
+            assert kill.returncode == 0, kill.stderr.decode()
+            await proc.wait()
+        assert proc.returncode == 0
+        venue_position = account.account.position("BTCUSDT").size
+        assert not [o for o in account.orders.values() if o.is_open]
+    s = json.loads((out / "summary.json").read_text())
+    assert s["exit_reason"] == "kill switch"
+    assert s["flattened"] and s["flattened"][0]["orders"].get("venue")
+    assert venue_position == 0 == Decimal(s["final_position"]["BTCUSDT"])

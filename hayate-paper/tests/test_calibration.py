@@ -25,7 +25,7 @@ from hayate.clock import NS
 from hayate.events import BookDelta, BookSnapshot, Side, Trade
 from hayate.shadow.tape import TAPE_FILE
 from hayate_paper.calibration import calibrate, fit_latency, ks_distance, load_tape, replay
-from hayate_paper.calibration.calibrate import write_outputs
+from hayate_paper.calibration.fit_run import write_outputs
 from hayate_testing import run_spec_dict
 
 MS = 1_000_000

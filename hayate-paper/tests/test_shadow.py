@@ -57,8 +57,8 @@ def run(plugins, raw: dict[str, Any], out: Path | None = None) -> dict[str, Any]
 def test_a_twin_with_the_venues_settings_reproduces_it_fill_for_fill(plugins, tmp_path):
     summary = run(plugins, spec(), tmp_path)
     d = summary["shadow"]["twins"]["twin"]
-    venue = summary["components"]["venue"]
-    assert d["orders"] == venue["orders"] > 1000
+    venue = summary["venues"]["venue"]  # the run's ledger of the live venue
+    assert d["orders"] == venue["orders"] == summary["components"]["venue"]["venue_orders"] > 1000
     assert d["compared"] == d["orders"] and d["agreement"] == 1.0
     assert all(lo == to for lo, row in d["confusion"].items() for to in row)
     assert d["fills"]["live"] == d["fills"]["twin"] == venue["fills"]

@@ -29,7 +29,7 @@ def register_calibrate_command(app: Any) -> None:
         shadow run, and write an [executors.<twin>] fragment with the goodness of fit."""
         from hayate.cli.app import EXIT_CONFIG, err
         from hayate.cli.app import out as console
-        from hayate_paper.calibration.calibrate import CalibrationError, calibrate, write_outputs
+        from hayate_paper.calibration.fit_run import CalibrationError, calibrate, write_outputs
 
         try:
             cal = calibrate(run_dir, twin, seeds=seeds, run_id=run)

@@ -9,7 +9,7 @@ From the run directory of a shadow run (its journal and its tape):
    received, the twin's sources). Each is fitted by :func:`.latency_fit.fit_latency`. When
    the venue's timestamps are whole milliseconds (Bybit's), each observation is moved by
    half a millisecond towards the truth (the venue's time is rounded down).
-2. **Queue model** (and ``partial_fills``). The tape is replayed (:func:`.replay.replay`)
+2. **Queue model** (and ``partial_fills``). The tape is replayed (:func:`.tape_replay.replay`)
    through each candidate of :data:`QUEUE_GRID` x :data:`PARTIAL_FILLS`, every request
    arriving after the latency the live venue showed for it (so latency noise is the same
    for every candidate), over ``seeds`` seeds; the candidate whose filled quantities are
@@ -41,7 +41,7 @@ from hayate.actions import AmendOrder, CancelOrder, PlaceOrder
 from hayate.shadow.outcomes import ShadowOrder
 from hayate.shadow.tape import TAPE_FILE, TapeAction
 from hayate_paper.calibration.latency_fit import LatencyFit, fit_latency
-from hayate_paper.calibration.replay import Tape, load_tape, replay
+from hayate_paper.calibration.tape_replay import Tape, load_tape, replay
 
 __all__ = ["PARTIAL_FILLS", "QUEUE_GRID", "Calibration", "CalibrationError", "Candidate", "Score",
            "calibrate", "write_outputs"]

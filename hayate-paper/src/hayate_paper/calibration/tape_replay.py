@@ -6,7 +6,7 @@ order the bot received it and the actions sent to the live venue with their send
 returns each order's outcome on it. With the settings the twin ran with (and the run's
 seed) it reproduces the twin's outcomes exactly; ``latencies`` replaces the model's
 latency draws by the latencies the live venue showed, per request, so that a queue model
-is judged on its own (:mod:`.calibrate`).
+is judged on its own (:mod:`.fit_run`).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def replay(tape: Tape, twin_id: str, settings: Mapping[str, Any], *, seed: int =
     config = PaperExchangeConfig.model_validate({
         **{k: v for k, v in settings.items() if k not in ("type", "shadow_of", "source")},
         "type": "paper.exchange", "source": next(iter(sorted(sources))), "shadow_of": venue,
-        "seed": seed, "fills_file": None, "equity_file": None})
+        "seed": seed})
     instruments = InstrumentRegistry(list(tape.header.instruments))
     bot = BotContext(name="calibrate", clock=SimClock(), seed=tape.header.seed, out_dir=None,
                      mode="paper", client_ids=ClientIdFactory("cal"), instruments=instruments)

@@ -58,6 +58,7 @@ def test_capability_flags_are_declared_with_their_defaults() -> None:
     assert Collector.simulated is False and Collector.clock_follower is False
     assert Collector.runs_simulated(None) is False
     assert Executor.live_trading is False and Executor.wraps_source_field is None
+    assert Executor.shadow_field is None
     assert Executor.needs_live_flag(None) is False
     assert Executor.restore_from_journal(Executor.__new__(Executor), None) is None
     assert State.event_types is None
@@ -79,14 +80,14 @@ def test_every_flag_the_engine_reads_is_in_the_docs_table() -> None:
     doc = (DOCS / "plugin-hooks.md").read_text()
     table = doc[doc.index("## Capability flags"):doc.index("## Per-bot data")]
     for flag in ("simulated", "runs_simulated", "clock_follower", "live_trading",
-                 "needs_live_flag", "wraps_source_field", "restore_from_journal", "event_types",
-                 "preview", "check_market", "opening_equity"):
+                 "needs_live_flag", "wraps_source_field", "shadow_field", "restore_from_journal",
+                 "event_types", "preview", "check_market", "opening_equity"):
         assert f"`{flag}" in table, flag
     src = Path(hayate.__file__).parent
     undeclared = []
     for path in src.rglob("*.py"):
         for m in re.finditer(r'getattr\([^,]+,\s*"(simulated|clock_follower|live_trading|'
-                             r'needs_live_flag|wraps_source_field|runs_simulated|'
+                             r'needs_live_flag|wraps_source_field|shadow_field|runs_simulated|'
                              r'restore_from_journal|preview|check_market)"', path.read_text()):
             undeclared.append(f"{path.name}: {m.group(0)}")
     assert not undeclared, "flags read by getattr instead of the declared attribute: " + \

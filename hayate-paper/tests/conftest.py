@@ -20,6 +20,7 @@ from hayate.types import Collector, CollectorConfig, Strategy, StrategyConfig
 from hayate_paper.account import Account
 from hayate_paper.exchange import PaperExchange
 from hayate_paper.fees import FeeSchedule
+from hayate_paper.fill_model import FillModel
 from hayate_paper.queue import make_queue_model
 from hayate_paper.rules import VenueRules
 from hayate_testing import make_plugins
@@ -171,7 +172,7 @@ class Venue:
     def __init__(self, category: str = "linear", *, balances: dict[str, str] | None = None,
                  queue: str = "conservative", seed: int = 1, leverage: str = "10",
                  fill_on_cross: bool = True, fees: FeeSchedule | None = None,
-                 response_latency: int = 0) -> None:
+                 response_latency: int = 0, fill_model: FillModel | None = None) -> None:
         self.inst = make_instrument("BTCUSDT", category)
         reg = InstrumentRegistry([self.inst])
         self.account = Account({k: Decimal(v) for k, v in (balances or {"USDT": "100000"}).items()},
@@ -179,7 +180,8 @@ class Venue:
         self.ex = PaperExchange(
             instruments=reg, account=self.account, rules=VenueRules(),
             queue=make_queue_model(queue, random.Random(seed)),
-            response_latency=lambda: response_latency, fill_on_cross=fill_on_cross)
+            response_latency=lambda: response_latency, fill_on_cross=fill_on_cross,
+            fill_model=fill_model)
         self.t = T0
         self.n = 0
         self.trades_fed: list[Trade] = []
@@ -290,3 +292,9 @@ def plans() -> dict[str, dict[int, list[Action]]]:
 def seen() -> dict[str, list[tuple[int, Event]]]:
     """What ``test.plan`` strategies saw (clock time, event), by plan name."""
     return SEEN
+
+
+@pytest.fixture
+def scripts() -> dict[str, list[Event]]:
+    """Event lists ``test.script`` collectors replay, by script name."""
+    return SCRIPTS

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hayate.actions import CancelOrder, TimeInForce
 from hayate.events import Fill, Liquidity, OrderStatus, OrderUpdate, Side
 from hayate_paper.fees import FeeSchedule
+from hayate_paper.fill_model import FillModel
 
 D = Decimal
 BUY, SELL = Side.BUY, Side.SELL
@@ -194,3 +195,31 @@ def test_spot_balances_reconcile_with_fills(make_venue, flow, mark_off):
     traded_value = (quote - D(100000)) + (base - D(50)) * mark
     assert abs(traded_value - (pos.realized_pnl + pos.unrealized_pnl(mark) - acct.fees_quote)) \
         < D("1e-20")
+
+
+fill_models = st.builds(
+    FillModel, partial_fills=st.booleans(),
+    own_depletion=st.sampled_from(["persist", "none", "decay:5ms", "decay:1s"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flow=st.lists(ops, max_size=60), model=fill_models)
+def test_every_fill_model_keeps_limits_sizes_and_depletion_within_the_book(make_venue, flow,
+                                                                          model):
+    v = _start(make_venue, fill_model=model)
+    orders = _run(v, flow, even_quotes=False)
+    filled: dict[str, Decimal] = {}
+    for f in v.fills():
+        side, limit, _ = orders[f.client_id]
+        if limit is not None:
+            lim = D(limit).scaleb(-1)
+            assert (f.price <= lim) if side is BUY else (f.price >= lim)
+        filled[f.client_id] = filled.get(f.client_id, D(0)) + f.qty
+    for cid, total in filled.items():
+        assert total <= D(orders[cid][2]).scaleb(-3)
+    st_ = v.ex.symbols["BTCUSDT"]
+    for consumed, levels in ((st_.consumed_bids, st_.book.bids), (st_.consumed_asks, st_.book.asks)):
+        for p, c in consumed.items():
+            assert 0 < c <= levels.get(p, 0)  # what we took is never more than is shown
+    if model.own_depletion == "none":
+        assert not st_.consumed_bids and not st_.consumed_asks

@@ -23,6 +23,7 @@ API: dict[str, str] = {
     "Strategy": "hayate.types", "StrategyConfig": "hayate.types",
     "Executor": "hayate.types", "ExecutorConfig": "hayate.types",
     "Emit": "hayate.types", "RunningBot": "hayate.types", "SourceWrapper": "hayate.types",
+    "ShadowVenue": "hayate.types",
     "ComponentContext": "hayate.context", "Duration": "hayate.spec.models",
     # events (hayate.events)
     "Event": "hayate.events", "MarketEvent": "hayate.events", "PrivateEvent": "hayate.events",
@@ -93,6 +94,7 @@ __all__ = [
     "PrivateEvent",
     "Register",
     "RunningBot",
+    "ShadowVenue",
     "Side",
     "SourceWrapper",
     "Stash",
@@ -184,6 +186,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         Input,
         InputConfig,
         RunningBot,
+        ShadowVenue,
         SourceWrapper,
         State,
         StateConfig,

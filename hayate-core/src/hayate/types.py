@@ -12,8 +12,8 @@ bot spec. The engine builds one instance per spec table and hands it a
 What the engine reads of a class beyond that is declared here, on the role's base class,
 with its default: the **capability flags** (``Collector.simulated``, ``runs_simulated()``,
 ``clock_follower``; ``Executor.live_trading``, ``needs_live_flag()``,
-``wraps_source_field``, ``restore_from_journal()``) and the **check-time hooks**
-(``Collector.preview()`` / ``Executor.preview()``, ``Strategy.check_market()``: see
+``wraps_source_field``, ``shadow_field``, ``restore_from_journal()``) and the **check-time
+hooks** (``Collector.preview()`` / ``Executor.preview()``, ``Strategy.check_market()``: see
 :mod:`hayate.spec.preview`). A component overrides the ones it needs; docs/plugin-hooks.md
 lists them all. :class:`RunningBot` is what hook
 implementations see of a running bot.
@@ -55,6 +55,7 @@ __all__ = [
     "InputConfig",
     "Role",
     "RunningBot",
+    "ShadowVenue",
     "SourceWrapper",
     "State",
     "StateConfig",
@@ -286,6 +287,14 @@ class Executor(Component):
     wrapper implements :class:`SourceWrapper`: the engine hands it the collector's events
     instead of delivering them to the bot."""
 
+    shadow_field: ClassVar[str | None] = None
+    """Name of the config field holding the id of an executor this one can *shadow* (the
+    paper exchange's ``shadow_of``); None: it cannot. An instance whose config sets it is a
+    **shadow twin**, no part of the bot: no strategy sends to it and nothing hears its
+    events; the engine feeds it copies of the market data and of every action sent to the
+    executor it shadows, off the hot path, and compares the two venues' outcomes
+    (docs/shadow.md). It then implements :class:`ShadowVenue`."""
+
     @classmethod
     def needs_live_flag(cls, config: Any) -> bool:
         """Whether an instance with ``config`` risks real money, so that ``hayate run`` asks
@@ -363,6 +372,52 @@ class SourceWrapper(Protocol):
         ...
 
 
+@runtime_checkable
+class ShadowVenue(Protocol):
+    """A shadow twin (see :attr:`Executor.shadow_field`): a simulated venue fed copies.
+
+    The engine calls these in time order, never concurrently, off the bot's hot path: market
+    events of ``shadow_sources`` in the order the bot received them, and the actions the bot
+    sent to ``shadowed`` with the time it sent them. The twin models its own latencies and
+    matching, and hands back what it would have told the bot (order updates, fills...) with
+    ``recv_ts`` set to when the bot would have heard it.
+    """
+
+    shadowed: str
+    """Instance id of the executor whose actions the twin receives."""
+    shadow_sources: tuple[str, ...]
+    """Collector ids whose market data the twin matches against."""
+
+    def shadow_market(self, event: Event) -> None:
+        """One market event (book snapshot or delta, trade), in arrival order."""
+        ...
+
+    def shadow_submit(self, actions: Sequence[Action], sent_at: int) -> None:
+        """Actions the bot sent to the shadowed executor at ``sent_at`` (ns)."""
+        ...
+
+    def shadow_advance(self, until: int) -> None:
+        """No market event older than ``until`` will come any more: requests that reach
+        the venue by then are handled now (a quiet market must not hold them back)."""
+        ...
+
+    def shadow_finish(self) -> None:
+        """The run ended: handle every request still on its way."""
+        ...
+
+    def shadow_take(self) -> list[Event]:
+        """The private events produced since the last call, in the order produced."""
+        ...
+
+    def shadow_marks(self) -> Mapping[str, Any]:
+        """Per symbol, the twin's mark price (``Decimal`` or None): P&L and markouts."""
+        ...
+
+    def shadow_settings(self) -> Mapping[str, Any]:
+        """The twin's model settings, for the divergence report (JSON-serialisable)."""
+        ...
+
+
 ROLE_BASES: dict[Role, type[Component]] = {
     "collectors": Collector,
     "states": State,
@@ -400,6 +455,9 @@ class RunningBot(Protocol):
     """Per-bot data of hook implementations, under their own :class:`~hayate.stash.StashKey`."""
     components: Mapping[str, Component]
     """Every component by instance id, the engine's default states and views included."""
+    shadows: Mapping[str, Executor]
+    """Shadow twins by instance id (see :attr:`Executor.shadow_field`): built from the spec
+    but no part of the bot, so not among ``components``."""
     roles: Mapping[str, str]
     """Instance id -> role (``"collectors"``, ``"states"``, ...)."""
     events: int

@@ -60,6 +60,7 @@ from hayate.events import (
 from hayate.exceptions import InvalidNumber
 from hayate.instruments import Instrument, InstrumentRegistry
 from hayate_paper.account import Account
+from hayate_paper.fill_model import FillModel
 from hayate_paper.latency import Sampler
 from hayate_paper.margin import Margin
 from hayate_paper.queue import QueueModel
@@ -97,6 +98,7 @@ class PaperExchange:
         market_protection_bps: Decimal | None = None,
         balance_on_order_change: bool = True,
         spot_position_updates: bool = False,
+        fill_model: FillModel | None = None,
         on_fill: FillSink | None = None,
         on_count: Callable[[str], None] | None = None,
     ) -> None:
@@ -110,6 +112,11 @@ class PaperExchange:
         self.market_protection_bps = market_protection_bps
         self.balance_on_order_change = balance_on_order_change
         self.spot_position_updates = spot_position_updates
+        # Fill-model switches (hayate_paper.fill_model): whole fills, our depletion.
+        fm = fill_model or FillModel()
+        self.whole_fills = not fm.partial_fills
+        self.depletion = fm.depletion()
+        self._decay = self.depletion.decays
         self.on_fill = on_fill
         self.count = on_count or (lambda name: None)
         self.symbols: dict[str, SymbolState] = {}
@@ -213,6 +220,8 @@ class PaperExchange:
         if inst is None:
             self._reject(a, rules.unknown_symbol.format(symbol=a.symbol), None)
             return
+        if self._decay:
+            self.depletion.expire(st, t)
         if inst.category not in ("linear", "spot"):
             # Inverse and option accounting are not simulated: refuse rather than misreport.
             self._reject(a, rules.unsupported.format(
@@ -377,7 +386,7 @@ class PaperExchange:
             if want <= 0:
                 break
             take = eff if eff < want else want
-            consumed[p] = consumed.get(p, 0) + take
+            self.depletion.record(st, o.is_buy, p, take, self.out.step_time)
             self._fill(st, o, p, take, Liquidity.TAKER)
             if o.status is not _PARTIAL:
                 break
@@ -478,6 +487,8 @@ class PaperExchange:
             self.count("paper_amend_unknown")
             return
         st = self.symbols[o.symbol]
+        if self._decay:
+            self.depletion.expire(st, t)
         inst = o.inst
         new_qty = a.qty if a.qty is not None else inst.qty(o.qty)
         new_price = a.price if a.price is not None else o.price
@@ -679,6 +690,8 @@ class PaperExchange:
     def _check_cross(self, st: SymbolState, t: int) -> None:
         if not self.fill_on_cross:
             return
+        if self._decay:
+            self.depletion.expire(st, t)
         book = st.book
         if st.best_bid is not None:
             ask = book.best_ask
@@ -733,8 +746,11 @@ class PaperExchange:
                     if want <= 0:
                         break
                     take = eff if eff < want else want
-                    consumed[p] = consumed.get(p, 0) + take
-                    self._fill(st, o, px, take, Liquidity.MAKER)
+                    self.depletion.record(st, our_buys, p, take, self.out.step_time)
+                    # Whole fills: the order fills entirely once the other side reaches it.
+                    self._fill(st, o, px, want if self.whole_fills else take, Liquidity.MAKER)
+                    if take == eff:
+                        i += 1  # this level is used up for this step (whatever is remembered)
                     if o.status is _FILLED:
                         break
 
@@ -762,9 +778,15 @@ class PaperExchange:
             traded[p] += ev.qty
         self.out.begin(t)
         left = ev.qty
+        whole = self.whole_fills
         for px in prices:
             data_consumed = 0
+            # Whole fills: a print beyond our price emptied the queue there and fills us
+            # entirely; at our price, what is left after the queue fills us entirely.
+            through = whole and px != p
             for o in list(ours.get(px, ())):
+                if through:
+                    o.ahead = 0
                 need = o.ahead - data_consumed
                 if need > 0 and left > 0:
                     d = need if need < left else left
@@ -772,13 +794,16 @@ class PaperExchange:
                     left -= d
                 a = o.ahead - data_consumed
                 o.ahead = a if a > 0 else 0
-                if o.ahead == 0 and left > 0:
+                if o.ahead == 0 and (left > 0 or through):
                     want = self._fillable(st, o)
                     if want > 0:
-                        f = want if want < left else left
-                        left -= f
+                        if whole:
+                            f = want
+                        else:
+                            f = want if want < left else left
+                            left -= f
                         self._fill(st, o, px, f, Liquidity.MAKER)
-            if left <= 0:
+            if left <= 0 and not whole:
                 # The print is used up; later orders at worse prices are untouched.
                 break
         self.out.end()

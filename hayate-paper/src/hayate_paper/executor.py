@@ -13,6 +13,11 @@ discrete-event loop (see :meth:`PaperExchangeExecutor.wrap_events`):
 - market data reaches the bot at its recorded receive time, or at venue time plus the
   market-data latency when it carries none.
 
+With ``shadow_of`` set the executor is a **shadow twin** of another executor (shadow mode,
+docs/shadow.md): it wraps nothing and no strategy sends to it; the engine feeds it copies
+of its source's market data and of the actions sent to that executor, and
+:class:`~hayate_paper.twin.ShadowTwin` runs them through the same matching engine.
+
 Deliveries are yielded in time order with ``recv_ts`` set to the delivery time. At equal
 times venue-side work (market data first, then requests) happens before deliveries, and
 the next market event is always peeked first, so an order the bot sends at T is matched
@@ -32,7 +37,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import anyio
 import msgspec
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from hayate.actions import Action, AmendOrder, CancelAll, CancelOrder, PlaceOrder
 from hayate.clock import NS
@@ -40,12 +45,15 @@ from hayate.events import Event, OrderStatus, OrderUpdate
 from hayate.spec.errors import ValueErrorAt
 from hayate.types import Emit, Executor, ExecutorConfig
 from hayate_paper.account import Account
+from hayate_paper.arrivals import Arrivals
 from hayate_paper.exchange import PaperExchange
 from hayate_paper.fees import FeeSchedule
+from hayate_paper.fill_model import FillModel, parse_own_depletion
 from hayate_paper.latency import LatencyConfig, make_sampler
 from hayate_paper.outputs import fmt_decimal
 from hayate_paper.queue import make_queue_model
 from hayate_paper.rules import VenueRules
+from hayate_paper.twin import ShadowTwin
 
 __all__ = ["PaperExchangeConfig", "PaperExchangeExecutor"]
 
@@ -108,6 +116,16 @@ class PaperExchangeConfig(ExecutorConfig):
     fill_on_cross: bool = Field(
         True, description="Fill resting orders when the opposite side of the book reaches them."
     )
+    partial_fills: bool = Field(
+        True, description="A resting order fills only from what a print leaves after its "
+        "queue (and a crossing up to the size shown at its price); false: it fills whole "
+        "once its queue is reached and a trade goes through its price, or when crossed.",
+    )
+    own_depletion: str = Field(
+        "persist", description="Liquidity our crossing fills took from a level: 'persist' "
+        "(until the feed deletes or shrinks the level), 'decay:<duration>' (wears off "
+        "linearly over that time) or 'none' (forgotten at once).",
+    )
     market_protection_bps: Decimal | None = Field(
         None, ge=0,
         description="Cap market orders at this many basis points beyond the best price "
@@ -122,7 +140,17 @@ class PaperExchangeConfig(ExecutorConfig):
     spot_position_updates: bool = Field(
         False, description="Emit position updates for spot (Bybit has none)."
     )
+    shadow_of: str | None = Field(
+        None, description="Shadow mode: the id of the executor this venue is a twin of. It "
+        "then gets a copy of the market data of `source` and of every action sent to that "
+        "executor, and the run reports where the two venues part (docs/shadow.md).",
+    )
     seed: int = Field(0, description="Mixed with the bot seed for latency and queue draws.")
+
+    @field_validator("own_depletion", mode="before")
+    @classmethod
+    def _own_depletion(cls, value: object) -> str:
+        return parse_own_depletion(value)
 
     @model_validator(mode="before")
     @classmethod
@@ -143,6 +171,7 @@ class PaperExchangeExecutor(Executor):
     kind: ClassVar[str] = "paper.exchange"
     Config: ClassVar[type[PaperExchangeConfig]] = PaperExchangeConfig
     wraps_source_field: ClassVar[str] = "source"
+    shadow_field: ClassVar[str] = "shadow_of"
 
     def __init__(self, id: str, config: Any, ctx: Any) -> None:
         super().__init__(id, config, ctx)
@@ -167,14 +196,23 @@ class PaperExchangeExecutor(Executor):
             market_protection_bps=c.market_protection_bps,
             balance_on_order_change=c.balance_on_order_change,
             spot_position_updates=c.spot_position_updates,
+            fill_model=FillModel(partial_fills=c.partial_fills, own_depletion=c.own_depletion),
             on_count=ctx.count,
         )
         self.requests: deque[tuple[int, Action]] = deque()
         self._last_request = 0
+        self._arrivals = Arrivals(self.requests, self._entry, self._cancel,
+                                  ordered=lat.ordered)
         self._accepting = True
         self._dropped_requests = 0
         self._wake: anyio.Event | None = None
         self._last_t = 0
+        # Shadow mode: a twin of another executor (hayate.types.ShadowVenue).
+        self.shadowed = c.shadow_of or ""
+        self.shadow_sources = (c.source,)
+        self.twin = ShadowTwin(self.exchange, Arrivals(deque(), self._entry, self._cancel,
+                                                       ordered=lat.ordered)) \
+            if c.shadow_of else None
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def setup(self) -> None:
@@ -194,6 +232,12 @@ class PaperExchangeExecutor(Executor):
         if not self._accepting:
             self._dropped_requests += len(actions)
             self.ctx.count("paper_requests_after_end", len(actions))
+            return
+        if not self._arrivals.ordered:
+            for a in actions:
+                self._arrivals.add(a, now)
+            if self._wake is not None:
+                self._wake.set()
             return
         req = self.requests
         last = self._last_request
@@ -239,6 +283,38 @@ class PaperExchangeExecutor(Executor):
                     reason=NOT_SENT_REASON, venue=self.exchange.venue))
         self.requests.clear()
         return out
+
+    # -- shadow mode (hayate.types.ShadowVenue) ------------------------------------------------
+    def _twin(self) -> ShadowTwin:
+        if self.twin is None:
+            raise TypeError(f"paper.exchange {self.id!r} is not a shadow twin (no shadow_of)")
+        return self.twin
+
+    def shadow_market(self, event: Event) -> None:
+        self._twin().market(event)
+
+    def shadow_submit(self, actions: Sequence[Action], sent_at: int) -> None:
+        self._twin().submit(actions, sent_at)
+
+    def shadow_advance(self, until: int) -> None:
+        self._twin().advance(until)
+
+    def shadow_finish(self) -> None:
+        self._twin().finish()
+
+    def shadow_take(self) -> list[Event]:
+        return self._twin().take()
+
+    def shadow_marks(self) -> dict[str, Decimal | None]:
+        return self.exchange.marks()
+
+    def shadow_settings(self) -> dict[str, Any]:
+        """The model settings a divergence report shows (and ``hayate calibrate`` fits)."""
+        c = self.config
+        lat = c.latency.model_dump(mode="json")
+        return {"queue_model": c.queue_model, "queue_power": c.queue_power,
+                "partial_fills": c.partial_fills, "own_depletion": c.own_depletion,
+                "fill_on_cross": c.fill_on_cross, "latency": lat, "seed": c.seed}
 
     # -- restart recovery (hayate_paper.recovery) ----------------------------------------------
     def restore_from_journal(self, recovered: Any) -> None:

@@ -132,6 +132,12 @@ class LatencyConfig(_Dist):
         description="From the venue's time of a market event to its delivery to the bot, "
         "for events that carry no receive time of their own (simulated markets).",
     )
+    ordered: bool = Field(
+        True,
+        description="Requests travel over one ordered connection (no request overtakes an "
+        "earlier one); false: each arrives after its own draw, as independent REST calls do "
+        "(a cancel or amend still never arrives before its own order).",
+    )
     use_recorded_receive_time: bool = Field(
         True,
         description="When a market event carries a local receive time (recv_ts, e.g. from a "

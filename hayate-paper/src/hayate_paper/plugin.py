@@ -21,7 +21,10 @@ def hayate_register_executors(register: Register) -> None:
 
 @hookimpl
 def hayate_register_commands(app: Any) -> None:
-    # ``hayate paper serve``; its Bybit code is imported only when the command runs.
+    # ``hayate paper serve`` (its Bybit code is imported only when the command runs) and
+    # ``hayate calibrate``.
     from hayate_paper.bybit_server.cli import register_paper_commands
+    from hayate_paper.calibration.cli import register_calibrate_command
 
     register_paper_commands(app)
+    register_calibrate_command(app)

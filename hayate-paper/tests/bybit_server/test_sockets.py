@@ -150,3 +150,31 @@ async def test_subscriptions_are_answered_after_a_round_trip_and_in_order(
     answers = [f.get("req_id") or f.get("topic") for f in ws.frames]
     assert answers[0] == "s1" and answers[-2:] == ["p1", "u1"], answers
     assert "orderbook.50.BTCUSDT" in answers  # the snapshot, between the ack and the pong
+
+
+async def test_order_latency_holds_orders_back_on_both_paths(ws_connect: Any) -> None:
+    """``[exchange] order_latency``: an order reaches the matching engine that long after it
+    was sent, over REST and over the trade socket (a lower bound: never sooner)."""
+    cfg = local_config(exchange={"order_latency": 0.25})
+    async with local_exchange(cfg) as server:
+        rest = SignedRest(server.base_url)
+        try:
+            sent_ms = int(time.time() * 1000)
+            placed = await rest.order(side="Buy", qty="0.1", price="99.0", orderLinkId="by-rest")
+            assert placed["retCode"] == 0
+            order = server.account(KEY).orders[placed["result"]["orderId"]]
+            assert order.created_ms >= sent_ms + 250
+        finally:
+            await rest.aclose()
+        ws: WsClient = await ws_connect(server.trade_url)
+        await ws.send({"op": "auth", "args": ws_auth_args(KEY, SECRET, _in(5000))})
+        await ws.wait_for(lambda f: f.get("op") == "auth" and f["retCode"] == 0)
+        sent_ms = int(time.time() * 1000)
+        await ws.send({"reqId": "by-ws", "op": "order.create",
+                       "header": {"X-BAPI-TIMESTAMP": str(_in(0)), "X-BAPI-RECV-WINDOW": "5000"},
+                       "args": [{"category": "linear", "symbol": "BTCUSDT", "side": "Buy",
+                                 "orderType": "Limit", "qty": "0.1", "price": "98.0"}]})
+        answer = await ws.wait_for(lambda f: f.get("reqId") == "by-ws")
+        assert answer["retCode"] == 0
+        order = server.account(KEY).orders[answer["data"]["orderId"]]
+        assert order.created_ms >= sent_ms + 250

@@ -51,7 +51,7 @@ from hayate.risk.engine import RiskEngine
 from hayate.risk.kill import KillSwitch
 from hayate.spec.loader import LoadedSpec, is_clock_follower, is_simulated
 from hayate.stash import Stash
-from hayate.types import Component
+from hayate.types import Component, Executor
 
 __all__ = ["BotRuntime", "RunResult"]
 
@@ -126,6 +126,8 @@ class BotRuntime:
         self.routes: dict[str, Route] = wiring.routes
         self.slots: dict[str, StrategySlot] = wiring.slots
         self.wrappers: dict[str, Any] = wiring.wrappers
+        self.shadows: dict[str, Executor] = wiring.shadows  # twins: no part of the bot
+        self.shadow_contexts: dict[str, ComponentContext] = wiring.shadow_contexts
         self._teardown = Teardown(self)
         self.live: LiveDriver | None = None  # the live driver, while and after a live run
         self.risk_context.bind(self.components.values())

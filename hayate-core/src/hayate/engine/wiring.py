@@ -3,8 +3,10 @@
 Owns what is decided once, before anything runs: one instance per spec table (each with its
 :class:`ComponentContext`), the default book/account states and view for strategies that
 name sources, which states and strategies hear each source (:class:`Route`), what each
-strategy reads and where its actions go (:class:`StrategySlot`), and which executor wraps
-which collector (the paper exchange around its market data).
+strategy reads and where its actions go (:class:`StrategySlot`), which executor wraps
+which collector (the paper exchange around its market data), and the shadow twins (built
+like components but kept apart: no route, no strategy, no wrapping; see
+:mod:`hayate.shadow`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from hayate.context import BotContext, ComponentContext
 from hayate.events import Event
 from hayate.exceptions import WiringError
 from hayate.plugins.manager import PluginManager
-from hayate.spec.loader import LoadedSpec, SpecComponent, wrapped_field
+from hayate.spec.loader import LoadedSpec, SpecComponent, shadowed_executor, wrapped_field
 from hayate.types import Component, Executor, Input, State
 
 __all__ = ["Route", "StrategySlot", "Wiring"]
@@ -76,6 +78,8 @@ class Wiring:
         self.routes: dict[str, Route] = {}
         self.slots: dict[str, StrategySlot] = {}
         self.wrappers: dict[str, Any] = {}  # wrapped collector id -> its wrapping executor
+        self.shadows: dict[str, Executor] = {}  # shadow twins by id (no part of the bot)
+        self.shadow_contexts: dict[str, ComponentContext] = {}
         self._build()
 
     def _make(self, comp: SpecComponent) -> Component:
@@ -89,6 +93,14 @@ class Wiring:
         self.roles[comp.id] = comp.role
         return instance
 
+    def _make_shadow(self, comp: SpecComponent) -> None:
+        ctx = ComponentContext(self.bot, comp.id, comp.kind, comp.role)
+        ctx.log = logging.getLogger(f"{comp.cls.__module__}.{comp.id}")
+        twin = comp.cls(comp.id, comp.config, ctx)
+        assert isinstance(twin, Executor)
+        self.shadows[comp.id] = twin
+        self.shadow_contexts[comp.id] = ctx
+
     def _make_default(self, role: str, kind: str, id: str, **config: Any) -> Component:
         entry = self.plugins.registry.get(role, kind)  # type: ignore[arg-type]
         if entry is None:
@@ -101,8 +113,13 @@ class Wiring:
     def _build(self) -> None:
         spec = self.spec
         for comp in spec.all_components():
-            self._make(comp)
-        sources = {**spec.components["collectors"], **spec.components["executors"]}
+            if comp.role == "executors" and shadowed_executor(comp):
+                self._make_shadow(comp)
+            else:
+                self._make(comp)
+        executors = {eid: comp for eid, comp in spec.components["executors"].items()
+                     if eid not in self.shadows}
+        sources = {**spec.components["collectors"], **executors}
         for sid in sources:
             self.routes[sid] = Route()
 
@@ -118,7 +135,6 @@ class Wiring:
             assert isinstance(inp, Input)
             inp.bind({s: self.components[s] for s in comp.config.states})  # type: ignore[misc]
 
-        executors = spec.components["executors"]
         defaults: dict[tuple[str, ...], tuple[Input, list[State], list[str]]] = {}
         view_input: Input | None
         for gid, comp in spec.components["strategies"].items():

@@ -103,7 +103,11 @@ def _row(p: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 K_ORDER_NEW, K_ACTION, K_ORDER_UPDATE, K_UPDATE_EVENT, K_FILL, K_POSITION, K_BALANCE, \
-    K_SNAPSHOT, K_RISK, K_SESSION_END, K_RECOVERY = range(11)
+    K_SNAPSHOT, K_RISK, K_SESSION_END, K_RECOVERY, K_SHADOW_ORDER, K_SHADOW_FILL, \
+    K_SHADOW_SERIES, K_LATENCY = range(15)
+
+_SHADOW_KINDS = {"order": K_SHADOW_ORDER, "fill": K_SHADOW_FILL, "series": K_SHADOW_SERIES,
+                 "latency": K_LATENCY}
 
 MAKERS: list[RowMaker] = [
     ("INSERT OR IGNORE INTO orders (run_id, client_id, symbol, side, order_type, time_in_force,"
@@ -137,6 +141,19 @@ MAKERS: list[RowMaker] = [
     ("UPDATE sessions SET ended_at = ?, exit_code = ?, exit_reason = ?, summary = ?"
      " WHERE session_id = ?", _row),
     ("UPDATE sessions SET recovery = ? WHERE session_id = ?", _row),
+    # shadow mode (hayate.shadow): rows made by the runner, the run id first
+    ("INSERT OR REPLACE INTO shadow_orders (run_id, twin, venue, client_id, symbol, side,"
+     " order_type, time_in_force, price, qty, sent_ts, live_outcome, live_status, live_ack_ns,"
+     " live_filled_qty, live_avg_price, live_fee, live_fill_ns, live_reason, twin_outcome,"
+     " twin_status, twin_ack_ns, twin_filled_qty, twin_avg_price, twin_fee, twin_fill_ns,"
+     " twin_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", _row),
+    ("INSERT INTO shadow_fills (run_id, twin, venue_kind, fill_id, client_id, ts, recv_ts,"
+     " symbol, side, price, qty, fee, fee_asset, liquidity, mark, markout_1s, markout_10s,"
+     " markout_60s) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", _row),
+    ("INSERT INTO shadow_series (run_id, twin, ts, symbol, live_net, twin_net, live_position,"
+     " twin_position) VALUES (?,?,?,?,?,?,?,?)", _row),
+    ("INSERT INTO latency_samples (run_id, ts, source, kind, client_id, value_ns)"
+     " VALUES (?,?,?,?,?,?)", _row),
 ]
 
 
@@ -171,6 +188,7 @@ class JournalRecorder:
         self._risk_mode = "normal"
         self.recovery: dict[str, Any] = {}
         self.fills = 0
+        self.shadow_rows_dropped = 0
 
     # -- observers (the bot's thread; must be quick and never raise) --------------------------
     def on_event(self, source: str, ev: Event) -> None:
@@ -200,6 +218,17 @@ class JournalRecorder:
         put(K_ACTION, (self.run_id, now, strategy, action))
         if self._lazy_snapshots and now >= self._next_snap:
             self.snapshot()
+
+    def put_shadow(self, kind: str, row: tuple[Any, ...]) -> None:
+        """A row of a shadow table (``order``, ``fill``, ``series``, ``latency``) from the
+        shadow runner, without the run id. In a live run it never waits: with the writer
+        half full (the bot's own records first) the row is dropped and counted. (A
+        simulation waits for the writer, as for any record.)"""
+        w = self.writer
+        if not self.bot.simulated and w.backlog >= w.queue_size // 2:
+            self.shadow_rows_dropped += 1
+            return
+        w.put(_SHADOW_KINDS[kind], (self.run_id, *row))
 
     def on_block(self, strategy: str, action: Action, reason: str) -> None:
         detail = f"{type(action).__name__} {getattr(action, 'client_id', '')}".strip()
@@ -315,6 +344,8 @@ class JournalRecorder:
                    "queue_wait_seconds": round(w.wait_seconds, 6)}
         if self.recovery:
             figures["recovered"] = self.recovery
+        if self.shadow_rows_dropped:
+            figures["shadow_rows_dropped"] = self.shadow_rows_dropped
         summary["journal"] = figures
         w.put(K_SESSION_END, (time.time_ns(), summary.get("exit_code"),
                               summary.get("exit_reason", ""),

@@ -142,7 +142,85 @@ CREATE TABLE risk_events (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Version 2: shadow mode (docs/shadow.md) and what the venue did, for calibration.
+_V2 = """
+CREATE TABLE shadow_orders (
+    run_id          INTEGER NOT NULL,
+    twin            TEXT NOT NULL,
+    venue           TEXT NOT NULL,
+    client_id       TEXT NOT NULL,
+    symbol          TEXT NOT NULL,
+    side            TEXT NOT NULL,
+    order_type      TEXT NOT NULL,
+    time_in_force   TEXT NOT NULL,
+    price           TEXT,
+    qty             TEXT NOT NULL,
+    sent_ts         INTEGER NOT NULL,
+    live_outcome    TEXT NOT NULL,
+    live_status     TEXT NOT NULL DEFAULT '',
+    live_ack_ns     INTEGER,
+    live_filled_qty TEXT NOT NULL DEFAULT '0',
+    live_avg_price  TEXT,
+    live_fee        TEXT NOT NULL DEFAULT '0',
+    live_fill_ns    INTEGER,
+    live_reason     TEXT NOT NULL DEFAULT '',
+    twin_outcome    TEXT NOT NULL,
+    twin_status     TEXT NOT NULL DEFAULT '',
+    twin_ack_ns     INTEGER,
+    twin_filled_qty TEXT NOT NULL DEFAULT '0',
+    twin_avg_price  TEXT,
+    twin_fee        TEXT NOT NULL DEFAULT '0',
+    twin_fill_ns    INTEGER,
+    twin_reason     TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run_id, twin, client_id)
+);
+CREATE TABLE shadow_fills (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL,
+    twin        TEXT NOT NULL,
+    venue_kind  TEXT NOT NULL,
+    fill_id     TEXT NOT NULL,
+    client_id   TEXT NOT NULL DEFAULT '',
+    ts          INTEGER NOT NULL,
+    recv_ts     INTEGER NOT NULL,
+    symbol      TEXT NOT NULL,
+    side        TEXT NOT NULL,
+    price       TEXT NOT NULL,
+    qty         TEXT NOT NULL,
+    fee         TEXT NOT NULL,
+    fee_asset   TEXT NOT NULL DEFAULT '',
+    liquidity   TEXT NOT NULL,
+    mark        TEXT,
+    markout_1s  TEXT,
+    markout_10s TEXT,
+    markout_60s TEXT
+);
+CREATE INDEX shadow_fills_run_ts ON shadow_fills (run_id, twin, ts);
+CREATE TABLE shadow_series (
+    id            INTEGER PRIMARY KEY,
+    run_id        INTEGER NOT NULL,
+    twin          TEXT NOT NULL,
+    ts            INTEGER NOT NULL,
+    symbol        TEXT NOT NULL,
+    live_net      TEXT,
+    twin_net      TEXT,
+    live_position TEXT,
+    twin_position TEXT
+);
+CREATE INDEX shadow_series_run_ts ON shadow_series (run_id, twin, ts);
+CREATE TABLE latency_samples (
+    id        INTEGER PRIMARY KEY,
+    run_id    INTEGER NOT NULL,
+    ts        INTEGER NOT NULL,
+    source    TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    client_id TEXT NOT NULL DEFAULT '',
+    value_ns  INTEGER NOT NULL
+);
+CREATE INDEX latency_samples_run_kind ON latency_samples (run_id, source, kind);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 """``MIGRATIONS[i]`` upgrades a journal from ``user_version`` i to i + 1 (append only)."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

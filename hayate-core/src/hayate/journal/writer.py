@@ -62,6 +62,11 @@ class JournalWriter:
             if len(q) >= self.queue_size:
                 self._wait_for_room()
 
+    @property
+    def backlog(self) -> int:
+        """Records queued and not yet committed."""
+        return len(self._q)
+
     def _wait_for_room(self) -> None:
         self.waits += 1
         t0 = time.perf_counter()

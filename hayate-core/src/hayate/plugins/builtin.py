@@ -50,8 +50,9 @@ def hayate_check_action(action: Any, context: Any) -> str | None:
 
 @hookimpl
 def hayate_bot_starting(bot: Any) -> None:
-    """Operator tools on the observer API: the journal (and restart recovery), the metrics
-    endpoint, and the status display (a panel when the CLI gives a terminal console)."""
+    """Operator tools on the observer API: the journal (and restart recovery), shadow mode's
+    twins (when the spec has any), the metrics endpoint, and the status display (a panel
+    when the CLI gives a terminal console)."""
     from hayate.accounting.recorder import RECORDER, attach_recorder
     from hayate.journal.recorder import JOURNAL, attach_journal
     from hayate.metrics_http import attach_metrics
@@ -61,6 +62,10 @@ def hayate_bot_starting(bot: Any) -> None:
     journal = attach_journal(bot)
     if journal is not None:
         bot.stash[JOURNAL] = journal
+    if bot.shadows:  # imported only for a bot that has twins
+        from hayate.shadow.runner import attach_shadow
+
+        attach_shadow(bot)
     attach_metrics(bot)
     attach_status(bot, bot.stash.get(STATUS_CONSOLE))
 
@@ -68,7 +73,8 @@ def hayate_bot_starting(bot: Any) -> None:
 @hookimpl
 def hayate_bot_stopped(bot: Any, summary: dict[str, Any]) -> None:
     """Every venue's figures (the run's recorder), the risk engine's (mode, breaker trips,
-    P&L, drawdown) into summary.json; commit and close the journal (its figures go to
+    P&L, drawdown) into summary.json; finish shadow mode's twins (their comparison goes to
+    summary.json and the journal); commit and close the journal (its figures go to
     summary.json too)."""
     from hayate.accounting.recorder import RECORDER
 
@@ -79,6 +85,13 @@ def hayate_bot_stopped(bot: Any, summary: dict[str, Any]) -> None:
     if isinstance(risk, _risk_engine()) and (risk.active or risk.trips):
         summary["risk"] = risk.summary()
     from hayate.journal.recorder import JOURNAL
+
+    if bot.shadows:
+        from hayate.shadow.runner import SHADOW
+
+        shadow = bot.stash.get(SHADOW)
+        if shadow is not None:
+            shadow.stop(summary)
 
     journal = bot.stash.get(JOURNAL)
     if journal is not None:

@@ -27,6 +27,7 @@ from hayate.spec.models import EngineConfig, SpecHeader
 from hayate.spec.overrides import apply_overrides, apply_tracked, blame_overrides
 from hayate.spec.preflight import run_check_hooks
 from hayate.spec.secret_keys import SECRET_KEYS, is_secret_key
+from hayate.spec.shadow_twins import add_twins
 from hayate.spec.toml_file import read_toml_file
 from hayate.spec.wiring import (
     Declared,
@@ -34,6 +35,7 @@ from hayate.spec.wiring import (
     is_clock_follower,
     is_simulated,
     needs_live_flag,
+    shadowed_executor,
     wrapped_field,
 )
 from hayate.types import (
@@ -56,6 +58,7 @@ __all__ = [
     "needs_live_flag",
     "parse_spec",
     "register_section",
+    "shadowed_executor",
     "wrapped_field",
 ]
 
@@ -332,6 +335,8 @@ def parse_spec(
             if comp is not None:
                 components[role][cid] = comp
 
+    if engine.shadow and not problems:
+        problems += add_twins(file, components, declared, registry)
     problems += check_wiring(file, declared, engine, registry)
     problems += run_check_hooks(file, components)
     if problems:

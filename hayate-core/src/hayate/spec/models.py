@@ -72,6 +72,16 @@ class EngineConfig(StrictModel):
     metrics: str | None = Field(
         None, description="host:port for a Prometheus endpoint, e.g. '127.0.0.1:9108'."
     )
+    shadow: bool = Field(
+        False, description="Shadow mode: for each executor that trades on a venue outside the "
+        "bot, run a 'paper.exchange' twin fed the same market data and a copy of every action, "
+        "and report where the two part (docs/shadow.md)."
+    )
+    shadow_queue: int = Field(
+        100_000, ge=100, description="Shadow mode, live runs: copies waiting for the twins "
+        "(market events, actions, venue reports); beyond it they are dropped and counted, never "
+        "waited for."
+    )
 
     @field_validator("metrics")
     @classmethod

@@ -18,7 +18,7 @@ from hayate.spec.models import EngineConfig
 from hayate.types import ROLES, Collector, Executor, Role
 
 __all__ = ["Declared", "check_wiring", "is_clock_follower", "is_simulated", "needs_live_flag",
-           "wrapped_field"]
+           "shadowed_executor", "wrapped_field"]
 
 
 def is_simulated(comp: Any) -> bool:
@@ -37,6 +37,24 @@ def is_clock_follower(comp: Any) -> bool:
 def wrapped_field(comp: Any) -> str | None:
     """The config field naming the collector this executor interposes, if any."""
     return comp.cls.wraps_source_field if issubclass(comp.cls, Executor) else None
+
+
+def shadowed_executor(comp: Any) -> str | None:
+    """The id of the executor this one (a SpecComponent) shadows: it is then a shadow twin,
+    no part of the bot (docs/shadow.md). None: not a twin."""
+    cls = comp.cls
+    if not issubclass(cls, Executor) or not cls.shadow_field:
+        return None
+    target = getattr(comp.config, cls.shadow_field, None)
+    return target if isinstance(target, str) and target else None
+
+
+def _shadow_target(decl: Declared) -> tuple[str, str] | None:
+    """(config field, shadowed id) of a declared twin, valid or not; None: not a twin."""
+    cls = decl.entry.cls if decl.entry else None
+    field_name = cls.shadow_field if cls and issubclass(cls, Executor) else None
+    target = decl.id_at(field_name) if field_name else None
+    return None if field_name is None or target is None else (field_name, target)
 
 
 def needs_live_flag(comp: Any) -> bool:
@@ -76,7 +94,10 @@ def check_wiring(file: str, declared: Mapping[Role, Mapping[str, Declared]], eng
                  registry: Registry) -> list[Problem]:
     problems = _purpose(file, declared, registry)
     collectors = declared["collectors"]
-    executors = declared["executors"]
+    # Shadow twins are no part of the bot: no strategy sends to them, no state hears them.
+    shadows = {eid: t for eid, d in declared["executors"].items()
+               if (t := _shadow_target(d)) is not None}
+    executors = {eid: d for eid, d in declared["executors"].items() if eid not in shadows}
     sources = {**collectors, **executors}
 
     def ref(path: KeyPath, target: str, allowed: Mapping[str, Declared], what: str) -> None:
@@ -97,7 +118,12 @@ def check_wiring(file: str, declared: Mapping[Role, Mapping[str, Declared]], eng
             ref(("strategies", gid, "inputs", i), name, {**declared["inputs"], **sources},
                 "input or source")
         ex = strat.id_at("executor")
-        if ex is not None:
+        if ex is not None and ex in shadows:
+            problems.append(Problem(file, ("strategies", gid, "executor"),
+                                    f"{ex!r} is a shadow twin of {shadows[ex][1]!r}: strategies "
+                                    "send to the executor it shadows",
+                                    choices=tuple(sorted(executors))))
+        elif ex is not None:
             ref(("strategies", gid, "executor"), ex, executors, "executor")
         elif strat.value("executor") is None and len(executors) != 1:
             problems.append(Problem(
@@ -105,6 +131,21 @@ def check_wiring(file: str, declared: Mapping[Role, Mapping[str, Declared]], eng
                 "required when the spec does not have exactly one executor"
                 + ("" if executors else " (this spec has none)"),
                 choices=tuple(sorted(executors))))
+
+    for eid, (shadow_key, shadowed) in shadows.items():
+        if shadowed in shadows:
+            problems.append(Problem(file, ("executors", eid, shadow_key),
+                                    f"{shadowed!r} is a shadow twin itself; shadow the executor "
+                                    "the strategies send to", choices=tuple(sorted(executors))))
+        else:
+            ref(("executors", eid, shadow_key), shadowed, executors, "executor")
+        twin = declared["executors"][eid]
+        cls = twin.entry.cls if twin.entry else None
+        source_field = cls.wraps_source_field if cls and issubclass(cls, Executor) else None
+        source = twin.id_at(source_field) if source_field else None
+        if source_field and source is not None:
+            # A twin reads its market data beside the bot: it wraps nothing.
+            ref(("executors", eid, source_field), source, collectors, "collector")
 
     wrapped: dict[str, str] = {}
     for eid, ex_decl in executors.items():

@@ -47,6 +47,7 @@ from hayate_paper.bybit_server.records import (
 )
 from hayate_paper.bybit_server.wire import BybitError, now_ms, now_ns
 from hayate_paper.exchange import PaperExchange
+from hayate_paper.fill_model import FillModel
 from hayate_paper.queue import make_queue_model
 from hayate_paper.rules import VenueRules
 
@@ -144,6 +145,8 @@ class ExchangeAccount:
                                    options.queue_power),
             response_latency=lambda: 0, fill_on_cross=options.fill_on_cross,
             market_protection_bps=options.market_protection_bps,
+            fill_model=FillModel(partial_fills=options.partial_fills,
+                                 own_depletion=options.own_depletion),
             on_count=self._count,
         )
         for inst in market.instruments:

@@ -28,7 +28,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hayate.exceptions import ConfigError
 from hayate.spec.models import Duration
@@ -179,10 +187,25 @@ class ExchangeOptions(_Model):
     queue_model: Literal["conservative", "probabilistic"] = "conservative"
     queue_power: float = Field(1.0, gt=0)
     fill_on_cross: bool = True
+    partial_fills: bool = Field(True, description="False: resting orders fill whole (see "
+                                "docs/paper-exchange.md, fill-model switches).")
+    own_depletion: str = Field("persist", description="'persist', 'decay:<duration>' or "
+                               "'none': the liquidity our crossing fills took.")
     market_protection_bps: Decimal | None = Field(
         None, ge=0, description="Cap market orders this many bps beyond the touch.")
     max_open_orders: int = Field(500, ge=1, description="Open orders per symbol.")
+    order_latency: Duration = Field(
+        0.0, ge=0, le=10, description="Seconds every order request (REST or trade socket: "
+        "create, amend, cancel) waits before it reaches the matching engine, on top of the "
+        "network: a venue farther away, with a latency calibration tests know.")
     seed: int = Field(0, description="Seed of the probabilistic queue model.")
+
+    @field_validator("own_depletion", mode="before")
+    @classmethod
+    def _own_depletion(cls, value: object) -> str:
+        from hayate_paper.fill_model import parse_own_depletion
+
+        return parse_own_depletion(value)
 
 
 class FaultStep(_Model):

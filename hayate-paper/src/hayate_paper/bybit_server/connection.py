@@ -145,10 +145,12 @@ class Connection:
         self._delayed.add(task)
         task.add_done_callback(self._delayed.discard)
 
-    async def read_requests(self, handle: RequestHandler, subscribe_delay: float = 0.0) -> None:
+    async def read_requests(self, handle: RequestHandler, subscribe_delay: float = 0.0,
+                            delay: float = 0.0) -> None:
         """Hand each frame the client sends (text or binary) to ``handle`` until it
         leaves. A subscription waits ``subscribe_delay`` (a round trip to Bybit: pybit
-        registers a subscription only after sending it); later requests wait behind it."""
+        registers a subscription only after sending it); later requests wait behind it.
+        Every frame waits ``delay`` more (the trade socket's ``order_latency``)."""
         async for msg in self.ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 if not self.silent:
@@ -157,7 +159,7 @@ class Connection:
                     marker = _SUBSCRIBE if isinstance(data, str) else _SUBSCRIBE_BYTES
                     wait = (subscribe_delay if subscribe_delay and not binary
                             and marker in data else 0.0)
-                    self.handle_in_order(handle, data, binary, wait)
+                    self.handle_in_order(handle, data, binary, wait + delay)
             elif msg.type == WSMsgType.ERROR:
                 self.errors.note(self.kind, f"socket closed: {self.ws.exception()}",
                                  self.conn_id)

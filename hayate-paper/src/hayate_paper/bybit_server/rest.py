@@ -77,13 +77,15 @@ class RestApi:
 
     def __init__(self, market: Market, accounts: Mapping[str, ExchangeAccount],
                  limiter: RateLimiter, faults: Faults, errors: ClientErrors,
-                 body_timeout: float = 10.0) -> None:
+                 body_timeout: float = 10.0, order_latency: float = 0.0) -> None:
         self.errors = errors
         self.body_timeout = body_timeout
         self.market = market
         self.accounts = accounts
         self.limiter = limiter
         self.faults = faults
+        self.order_latency = order_latency  # order requests wait this long ([exchange])
+        self.order_paths = frozenset(path for path, _ in ORDER_OPS.values())
         self.public: dict[str, Callable[[dict[str, Any]], Result]] = {
             "/v5/market/time": self.market_time,
             "/v5/market/instruments-info": self.instruments_info,
@@ -154,6 +156,8 @@ class RestApi:
             if e.too_slow:
                 refused.force_close()
             return refused
+        if self.order_latency and path in self.order_paths:
+            await asyncio.sleep(self.order_latency)  # on its way to the matching engine
         payload = body if method == "POST" else raw_query.encode()
         now = now_ms()
         try:

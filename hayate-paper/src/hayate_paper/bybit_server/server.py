@@ -161,10 +161,10 @@ class BybitServer:
         private = PrivateHub(self.accounts, sockets, self._register, self._unregister,
                              self.faults.reply_delay)
         trade = TradeHub(self.accounts, self.limiter, sockets, self._register,
-                         self._unregister, self.faults.reply_delay)
+                         self._unregister, self.faults.reply_delay, c.exchange.order_latency)
         self.public.subscribe_delay = private.subscribe_delay = opts.subscribe_delay
         self.rest = RestApi(market, self.accounts, self.limiter, self.faults, errors,
-                            opts.request_timeout)
+                            opts.request_timeout, c.exchange.order_latency)
         control = ControlApi(self, self.control_token, opts.allowed_hosts, errors,
                              opts.request_timeout)
         starting = [market.book_event(s.symbol, s.bids, s.asks)

@@ -60,13 +60,15 @@ class TradeConnection(Connection):
 class TradeHub:
     def __init__(self, accounts: Mapping[str, ExchangeAccount], limiter: RateLimiter,
                  settings: SocketSettings, register: Callable[[Connection], None],
-                 unregister: Callable[[Connection], None], reply_delay: Callable[[], float]) -> None:
+                 unregister: Callable[[Connection], None], reply_delay: Callable[[], float],
+                 order_latency: float = 0.0) -> None:
         self.accounts = accounts
         self.limiter = limiter
         self.settings = settings
         self.register = register
         self.unregister = unregister
         self.reply_delay = reply_delay
+        self.order_latency = order_latency  # every request waits this long ([exchange])
 
     @staticmethod
     def _answer(conn: Connection, req_id: Any, op: str, code: int, msg: str,
@@ -183,7 +185,7 @@ class TradeHub:
         conn.start()
         self.register(conn)
         try:
-            await conn.read_requests(self.handle_request)
+            await conn.read_requests(self.handle_request, delay=self.order_latency)
         finally:
             self.unregister(conn)
             await conn.close()

@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from hayate.sweep.local import LocalPool
 from hayate.sweep.runner import plan_sweep, run_sweep
 from hayate.sweep.store import ResultStore
 from hayate.sweep.worker import Task, TaskResult
+from hayate_testing import poll_until
 
 BOT = """
 spec_version = 1
@@ -273,9 +273,9 @@ def test_ctrl_c_stops_the_sweep_and_the_same_command_resumes(
     args = [sys.executable, "-m", "hayate", "sweep", str(path), "--out", str(out), "-w", "2"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(out.glob("runs/*/combination.json")):
-        time.sleep(0.1)  # the driver writes combination.json as each combination ends
+    # The driver writes combination.json as each combination ends: stop it after the first.
+    poll_until(lambda: list(out.glob("runs/*/combination.json")), within=120, interval=0.05,
+               what="a finished combination")
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole process group
     else:

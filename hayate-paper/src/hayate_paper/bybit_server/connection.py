@@ -50,6 +50,7 @@ class Connection:
         self.delay = 0.0  # seconds added to replies (fault)
         self.outbox: asyncio.Queue[str] = asyncio.Queue(max_pending)
         self.frames_sent = 0
+        self.requests_read = 0  # frames the client sent that were read (answered or not)
         self._writer: asyncio.Task[None] | None = None
         self._delayed: set[asyncio.Task[None]] = set()
         self._held: deque[tuple[float, Callable[[Any, str], None], str]] = deque()
@@ -101,6 +102,7 @@ class Connection:
         subscription only after sending it); later requests wait behind it."""
         async for msg in self.ws:
             if msg.type == WSMsgType.TEXT:
+                self.requests_read += 1
                 if not self.silent:
                     raw = msg.data
                     wait = subscribe_delay if subscribe_delay and _SUBSCRIBE in raw else 0.0
@@ -135,6 +137,11 @@ class Connection:
                     handle(self, raw)
         finally:
             self._releaser = None
+
+    @property
+    def pending(self) -> int:
+        """Requests held back and answers not yet queued (a delay fault, subscribe_delay)."""
+        return len(self._delayed)
 
     def abort(self) -> None:
         """Cut the connection without a close frame."""

@@ -88,6 +88,10 @@ class RestApi:
             path: impl for path, impl in ORDER_OPS.values()
         }
         self.requests = 0
+        self.in_flight = 0  # requests received and not answered yet (see BybitServer.settled)
+        # The clock signed requests are checked and rate limits counted against; a test
+        # may replace it to step time instead of waiting for a second to pass.
+        self.now_ms: Callable[[], int] = now_ms
 
     # -- dispatch ------------------------------------------------------------------------------
     @staticmethod
@@ -101,6 +105,13 @@ class RestApi:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
+        self.in_flight += 1
+        try:
+            return await self._handle(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         method = request.method
         is_private = path in self.private_get or path in self.private_post
@@ -120,7 +131,7 @@ class RestApi:
             return self._reply(envelope(code=wire.ROUTE_NOT_FOUND, msg="route not found"), 404)
         body = await request.read() if method == "POST" else b""
         payload = body if method == "POST" else raw_query.encode()
-        now = now_ms()
+        now = self.now_ms()
         try:
             account = authenticate_rest(request.headers, payload, self.accounts, now)
             params = self._params(method, raw_query, body)

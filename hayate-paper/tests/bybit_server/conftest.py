@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import anyio
 import pytest
 
 from hayate_paper.bybit_server import BybitServer
@@ -46,11 +45,3 @@ async def ws_connect() -> AsyncIterator[Callable[[str], Any]]:
     async with ws_clients() as connect:
         yield connect
 
-
-@pytest.fixture
-def settle() -> Callable[[], Any]:
-    """``await settle()``: let queued frames go out (book topics push every 20 ms or less)."""
-    async def wait() -> None:
-        await anyio.sleep(0.06)
-
-    return wait

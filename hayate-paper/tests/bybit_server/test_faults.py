@@ -17,7 +17,7 @@ import pytest
 
 from hayate_bybit.testing import CollectorHarness
 from hayate_paper.bybit_server import BybitServer
-from hayate_paper.bybit_server.testing import SignedRest, WsClient, local_config, local_exchange
+from hayate_paper.bybit_server.testing import KEY, SignedRest, WsClient, local_config, local_exchange
 from hayate_testing import wait_until
 
 pytestmark = pytest.mark.anyio
@@ -211,3 +211,16 @@ async def test_error_rates_from_the_config(rest: SignedRest) -> None:
     cfg = local_config(faults={"http_error_rate": 1.0, "http_error_status": 504})
     async with local_exchange(cfg) as server, httpx.AsyncClient(base_url=server.base_url) as c:
         assert (await c.get("/v5/market/time")).status_code == 504
+
+
+async def test_settled_waits_for_a_delayed_request(server: BybitServer, rest: SignedRest) -> None:
+    """What tests wait on instead of sleeping past a delay: once settled, a request that
+    reached the server has had its effect."""
+    server.inject("delay", ms=300, seconds=60)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: rest.order(side="Buy", qty="0.1", price="99.0",
+                                         timeInForce="PostOnly", orderLinkId="late"))
+        await wait_until(lambda: server.busy, what="the request asleep in the delay")
+        assert not server.account(KEY).orders  # not handled yet
+        await server.settled()
+        assert [o.link_id for o in server.account(KEY).orders.values()] == ["late"]

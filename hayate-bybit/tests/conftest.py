@@ -118,7 +118,7 @@ class LiveHarness:
         self._changed.set()
         self._changed = anyio.Event()
 
-    async def wait_for(self, check: Callable[[], Any], within: float = 10.0) -> Any:
+    async def wait_for(self, check: Callable[[], Any], within: float = 30.0) -> Any:
         with anyio.fail_after(within):
             while True:
                 got = check()
@@ -151,7 +151,7 @@ class LiveHarness:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(collector)
                 tg.start_soon(self.executor.wrap_run, inner(), lambda _source: self._emit)
-                with anyio.fail_after(10):
+                with anyio.fail_after(30):
                     await self.pctx.ready_event.wait()
                 yield self
                 tg.cancel_scope.cancel()

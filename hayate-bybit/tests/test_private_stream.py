@@ -12,7 +12,6 @@ import pytest
 from pydantic import SecretStr
 
 from hayate.actions import PlaceOrder
-from hayate.context import BotContext, ClientIdFactory
 from hayate.events import BalanceUpdate, Fill, OrderStatus, OrderUpdate, PositionUpdate, Side
 from hayate_bybit.rest.errors import BybitAuthError
 from hayate_testing import StepClock
@@ -31,12 +30,6 @@ def status(h: Any, cid: str) -> OrderStatus | None:
     return ups[-1].status if ups else None
 
 
-def stepped_bot(clock: StepClock) -> BotContext:
-    """A bot whose durations (silence, stability) pass only when the test steps ``clock``."""
-    return BotContext(name="test", clock=clock, seed=1, out_dir=None, mode="paper",
-                      client_ids=ClientIdFactory("t"))
-
-
 async def silence_passes(h: Any, clock: StepClock, seconds: float) -> None:
     """Step the clock until the collector gives its silent connection up (a step taken
     while it still reads earlier frames counts as time spent reading)."""
@@ -51,10 +44,9 @@ async def silence_passes(h: Any, clock: StepClock, seconds: float) -> None:
 async def test_quiet_account_stays_connected(live: Any) -> None:
     """A pong for every ping keeps a stream with nothing to say alive past its watchdog:
     the clock passes twice the silence timeout, one ping interval between pongs."""
-    clock = StepClock()
     async with live.exchange() as server:
-        h = live.Harness(server, bot=stepped_bot(clock),
-                         private={"ping_interval": 0.05, "silence_timeout": 0.3})
+        h = live.Harness(server, private={"ping_interval": 0.05, "silence_timeout": 0.3})
+        clock = h.bot.clock  # the harness's StepClock: durations pass when this test says
         async with h.running():
             ws = h.collector.socket
             for _ in range(6):  # 0.6 s on the collector's clock
@@ -69,9 +61,9 @@ async def test_quiet_account_stays_connected(live: Any) -> None:
 
 @pytest.mark.parametrize("fault", ["drop", "silence"])
 async def test_fills_while_the_stream_is_down_arrive_once(live: Any, fault: str) -> None:
-    clock = StepClock()
     async with live.exchange() as server:
-        h = live.Harness(server, bot=stepped_bot(clock), private={"catch_up_margin": 1.0})
+        h = live.Harness(server, private={"catch_up_margin": 1.0})
+        clock = h.bot.clock  # the harness's StepClock
         async with h.running():
             await h.submit([bid("b1", "29999.5"), bid("b2", "29999.6", "0.02")])
             await h.wait_for(lambda: status(h, "b1") is OrderStatus.NEW
@@ -137,7 +129,7 @@ async def test_refused_login_stops_with_the_reason(live: Any) -> None:
         await h.collector.setup()
         h.collector.keys = (SecretStr(live.api_key), SecretStr("wrong-secret"))
         with pytest.raises(BybitAuthError) as info:
-            with anyio.fail_after(10):
+            with anyio.fail_after(30):
                 await h.collector.run(lambda events: anyio.lowlevel.checkpoint())
         assert "refused the private-stream login" in str(info.value)
         assert "wrong-secret" not in str(info.value)

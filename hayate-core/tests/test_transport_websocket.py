@@ -17,14 +17,13 @@ pytestmark = pytest.mark.anyio
 
 
 class Recorder:
-    """A handler that records what the client reports and can be told to be slow."""
+    """A handler that records what the client reports."""
 
     def __init__(self, on_connect: Callable[[ReconnectingWebSocket], Awaitable[None]] | None
                  = None) -> None:
         self.connects = 0
         self.messages: list[tuple[str | bytes, int]] = []
         self.disconnects: list[str] = []
-        self.delay = 0.0
         self._connect = on_connect
         self.changed = anyio.Event()
 
@@ -39,8 +38,6 @@ class Recorder:
         self._poke()
 
     async def on_message(self, message: str | bytes, recv_ns: int) -> None:
-        if self.delay:
-            await anyio.sleep(self.delay)
         self.messages.append((message, recv_ns))
         self._poke()
 

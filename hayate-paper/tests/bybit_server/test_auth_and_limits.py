@@ -78,31 +78,33 @@ async def test_unknown_route_is_404_with_10017(rest: SignedRest) -> None:
 async def test_rate_limit_headers_and_10006() -> None:
     cfg = local_config(rate_limits={"/v5/order/realtime": 3})
     async with BybitServer(cfg) as server:
+        # The test steps the server's clock, and signs with the same time, so however slow
+        # the machine every request lands in the window the test means.
         clock = [int(time.time() * 1000)]
-        server.rest.now_ms = lambda: clock[0]  # the test steps the server's clock
+        server.rest.now_ms = lambda: clock[0]
         rest = SignedRest(server.base_url)
         other = SignedRest(server.base_url, OTHER_KEY, OTHER_SECRET)
         q = "category=linear&symbol=BTCUSDT"
         statuses = []
         for _ in range(3):
-            r = await rest.get_raw("/v5/order/realtime", q)
+            r = await rest.get_raw("/v5/order/realtime", q, ts=clock[0])
             assert r.json()["retCode"] == 0
             assert r.headers["X-Bapi-Limit"] == "3"
             statuses.append(int(r.headers["X-Bapi-Limit-Status"]))
         assert statuses == [2, 1, 0]
-        over = await rest.get_raw("/v5/order/realtime", q)
+        over = await rest.get_raw("/v5/order/realtime", q, ts=clock[0])
         body = over.json()
         assert (body["retCode"], body["retMsg"]) == (10006, "Too many visits!")
         reset = int(over.headers["X-Bapi-Limit-Reset-Timestamp"])
         assert reset == clock[0] + 1000  # a rolling second from the first request
         # Per account and per endpoint: others are not affected.
-        assert (await other.get("/v5/order/realtime", q))["retCode"] == 0
-        assert (await rest.get("/v5/order/history", q))["retCode"] == 0
+        assert (await other.get("/v5/order/realtime", q, ts=clock[0]))["retCode"] == 0
+        assert (await rest.get("/v5/order/history", q, ts=clock[0]))["retCode"] == 0
         # The window rolls: at the reset time the account may ask again.
         clock[0] = reset - 1
-        assert (await rest.get("/v5/order/realtime", q))["retCode"] == 10006
+        assert (await rest.get("/v5/order/realtime", q, ts=clock[0]))["retCode"] == 10006
         clock[0] = reset
-        again = await rest.get_raw("/v5/order/realtime", q)
+        again = await rest.get_raw("/v5/order/realtime", q, ts=clock[0])
         assert again.json()["retCode"] == 0 and again.headers["X-Bapi-Limit-Status"] == "2"
         await rest.aclose()
         await other.aclose()

@@ -62,3 +62,11 @@ def test_waiting_returns_the_condition_or_names_what_hung() -> None:
             await wait_until(lambda: False, within=0.05)
 
     anyio.run(main)
+
+
+def test_hypothesis_has_no_wall_clock_limits() -> None:
+    from hypothesis import HealthCheck, settings
+
+    assert settings.default.deadline is None
+    assert HealthCheck.too_slow in settings.default.suppress_health_check
+    assert HealthCheck.filter_too_much not in settings.default.suppress_health_check

@@ -25,6 +25,7 @@ import pytest
 
 from hayate.events import Side
 from hayate.orders import Position
+from hayate_testing import wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -120,11 +121,13 @@ async def test_sigkill_and_restart_against_the_local_exchange(repo_root: Path,
         account = server.account(KEY)
         async with await anyio.open_process(command(repo_root, server, out, "10m"),
                                             env=bot_env()) as proc:
-            with anyio.fail_after(90):
-                while len(journal_fills(journal)) < 3 or \
-                        not [o for o in account.orders.values() if o.is_open]:
-                    assert proc.returncode is None
-                    await anyio.sleep(0.2)
+            def fills_and_an_open_order() -> bool:
+                assert proc.returncode is None
+                return len(journal_fills(journal)) >= 3 and \
+                    any(o.is_open for o in account.orders.values())
+
+            await wait_until(fills_and_an_open_order, within=90, interval=0.2,
+                             what="three journaled fills and an open order")
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
         assert [o for o in account.orders.values() if o.is_open]  # left behind by the crash

@@ -17,7 +17,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +33,7 @@ from hayate.orders import Position
 from hayate.types import Emit
 from hayate_paper.market import SimMarket, SimMarketConfig
 from hayate_strategies.market_making.simple import SimpleMarketMaker, SimpleMMConfig
+from hayate_testing import poll_until
 
 HERE = Path(__file__).resolve().parent
 
@@ -163,11 +163,12 @@ def test_sigkill_then_resume_loses_and_double_counts_no_fill(tmp_path: Path) -> 
 
     # 1. Run until the bot has a few fills, then kill it without any chance to clean up.
     proc = _hayate(spec, out)
-    deadline = time.monotonic() + 90
-    while len(_journal_fills(journal)) < 12:
+
+    def twelve_fills() -> bool:
         assert proc.poll() is None, proc.communicate()[1].decode()[-3000:]
-        assert time.monotonic() < deadline, "no fills within 90 s"
-        time.sleep(0.2)
+        return len(_journal_fills(journal)) >= 12
+
+    poll_until(twelve_fills, within=90, interval=0.2, what="12 fills in the journal")
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL

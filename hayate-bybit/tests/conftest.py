@@ -73,17 +73,23 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
 
 class LiveHarness:
     """A ``bybit.private`` collector wrapped by a ``bybit.orders`` executor, as the engine
-    runs them live, with every event the executor emits recorded in ``events``."""
+    runs them live, with every event the executor emits recorded in ``events``.
+
+    No time window decides a test by default: the bot's clock is a ``StepClock`` (a socket
+    goes silent only when the test advances it), and requests time out after 30 s (tests of
+    timeouts set their own)."""
 
     def __init__(self, server: Any, *, transport: str = "rest", bot: Any = None,
                  private: dict[str, Any] | None = None, **executor: Any) -> None:
-        from hayate.clock import WallClock
         from hayate.context import BotContext, ClientIdFactory, ComponentContext
         from hayate_bybit.private.collector import BybitPrivate, BybitPrivateConfig
         from hayate_bybit.trade.executor import BybitOrders, BybitOrdersConfig
+        from hayate_testing import StepClock
 
         self.server = server
-        self.bot = bot or BotContext(name="test", clock=WallClock(), seed=1, out_dir=None,
+        # Durations (socket silence, stability) pass only when a test steps the clock: a
+        # loaded machine cannot make a silence the test did not. Timestamps are real.
+        self.bot = bot or BotContext(name="test", clock=StepClock(), seed=1, out_dir=None,
                                      mode="paper", client_ids=ClientIdFactory("t"))
         self.pctx = ComponentContext(self.bot, "private", "bybit.private", "collectors")
         self.ectx = ComponentContext(self.bot, "venue", "bybit.orders", "executors")
@@ -93,8 +99,8 @@ class LiveHarness:
         pcfg.update(private or {})
         ecfg: dict[str, Any] = dict(environment="local", rest_url=server.base_url,
                                     private="private", symbols=["BTCUSDT"],
-                                    transport=transport, request_timeout=2.0,
-                                    unconfirmed_timeout=2.0, reconcile_interval=None,
+                                    transport=transport, request_timeout=30.0,
+                                    unconfirmed_timeout=30.0, reconcile_interval=None,
                                     ping_interval=1.0, silence_timeout=3.0,
                                     reconnect_min=0.05, reconnect_max=0.2)
         ecfg.update(executor)
@@ -119,7 +125,7 @@ class LiveHarness:
         self._changed.set()
         self._changed = anyio.Event()
 
-    async def wait_for(self, check: Callable[[], Any], within: float = 10.0) -> Any:
+    async def wait_for(self, check: Callable[[], Any], within: float = 30.0) -> Any:
         with anyio.fail_after(within):
             while True:
                 got = check()
@@ -152,7 +158,7 @@ class LiveHarness:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(collector)
                 tg.start_soon(self.executor.wrap_run, inner(), lambda _source: self._emit)
-                with anyio.fail_after(10):
+                with anyio.fail_after(30):
                     await self.pctx.ready_event.wait()
                 yield self
                 tg.cancel_scope.cancel()

@@ -110,7 +110,7 @@ async def test_live_engine_run(recordings: Path, tmp_path: Path) -> None:
     async with PublicServer("spot", frames=frames.splitlines(), instruments=items) as server:
         spec = {
             "spec_version": 1, "name": "live-books",
-            "engine": {"duration": 0.5, "ready_timeout": 5},
+            "engine": {"duration": 0.5, "ready_timeout": 60},
             "collectors": {"market": {"type": "bybit.public", "category": "spot",
                                       "symbols": ["BTCUSDT", "ETHUSDT"], "depth": 200,
                                       "ws_url": server.ws_url, "rest_url": server.rest_url}},

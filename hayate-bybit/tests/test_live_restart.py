@@ -20,10 +20,11 @@ import pytest
 from pydantic import Field
 
 from hayate.actions import Action, PlaceOrder
-from hayate.events import Event, OrderStatus, Side
+from hayate.events import Event, Fill, OrderStatus, Side
 from hayate.orders import AccountState
 from hayate.plugins import hookimpl
 from hayate.types import Strategy, StrategyConfig
+from hayate_testing import wait_until
 from hayate_testing.harness import make_plugins, run_spec_dict_async
 
 pytestmark = pytest.mark.anyio
@@ -33,10 +34,13 @@ D = Decimal
 
 class ScriptConfig(StrategyConfig):
     orders: list[dict[str, str]] = Field(default_factory=list)
+    stop_after_fills: int | None = Field(
+        None, description="Ask the engine to stop once this many fills were seen.")
 
 
 class ScriptStrategy(Strategy):
-    """Places its configured orders at start and remembers every event it is given."""
+    """Places its configured orders at start and remembers every event it is given; can
+    stop the bot once it has seen its fills (a run ends when the test's point is made)."""
 
     kind: ClassVar[str] = "test.script"
     Config: ClassVar[type[ScriptConfig]] = ScriptConfig
@@ -51,6 +55,9 @@ class ScriptStrategy(Strategy):
 
     def on_event(self, event: Event, view: Any) -> None:
         self.seen.append(event)
+        wanted = self.config.stop_after_fills
+        if wanted is not None and sum(isinstance(e, Fill) for e in self.seen) == wanted:
+            self.ctx.bot.request_stop(f"test: {wanted} fill(s) seen")
 
 
 class _TestPlugin:
@@ -66,11 +73,12 @@ def plugins() -> Any:
 
 
 def spec(server: Any, journal: Path | None, *, orders: list[dict[str, str]] = (),  # type: ignore[assignment]
-         duration: float = 1.5, cancel: bool = False, **venue: Any) -> dict[str, Any]:
+         duration: float = 1.5, cancel: bool = False, stop_after_fills: int | None = None,
+         **venue: Any) -> dict[str, Any]:
     raw: dict[str, Any] = {
         "spec_version": 1, "name": "restart-test",
         "engine": {"mode": "paper", "duration": duration, "cancel_orders_on_exit": cancel,
-                   "ready_timeout": 10},
+                   "ready_timeout": 60},
         "journal": {"enabled": journal is not None, "path": str(journal) if journal else None},
         "collectors": {"private": {"type": "bybit.private", "environment": "local",
                                    "rest_url": server.base_url, "ping_interval": 1.0,
@@ -79,7 +87,7 @@ def spec(server: Any, journal: Path | None, *, orders: list[dict[str, str]] = ()
                                 "rest_url": server.base_url, "private": "private",
                                 "symbols": ["BTCUSDT"], **venue}},
         "strategies": {"s": {"type": "test.script", "inputs": ["venue"],
-                             "orders": list(orders)}},
+                             "orders": list(orders), "stop_after_fills": stop_after_fills}},
     }
     if journal is None:
         del raw["journal"]["path"]
@@ -114,13 +122,14 @@ def account_of(runtime: Any) -> AccountState:
 
 
 async def first_run(server: Any, live: Any, raw: dict[str, Any], out: Path) -> tuple[Any, Any]:
-    """Three orders; the 29999.5 bid fills while the bot runs; two stay open after it
-    (unless it cancels at exit)."""
+    """Three orders; the 29999.5 bid fills while the bot runs, which then stops (its
+    strategy has seen the fill); two stay open after it (unless it cancels at exit)."""
+    raw = {**raw, "engine": {**raw["engine"], "duration": 60},  # only bounds a stuck bot
+           "strategies": {"s": {**raw["strategies"]["s"], "stop_after_fills": 1}}}
 
     async def fill_one() -> None:
-        with anyio.fail_after(10):
-            while len(open_at_venue(server, live.api_key)) < 3:  # noqa: ASYNC110 - polls the server
-                await anyio.sleep(0.05)
+        await wait_until(lambda: len(open_at_venue(server, live.api_key)) == 3,
+                         what="three orders resting at the venue")
         server.push_trade("BTCUSDT", "29999.5", "1", "Sell")
 
     result, runtime = await run_with(server, raw, out, fill_one)

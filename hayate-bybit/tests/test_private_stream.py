@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from hayate.actions import PlaceOrder
 from hayate.events import BalanceUpdate, Fill, OrderStatus, OrderUpdate, PositionUpdate, Side
 from hayate_bybit.rest.errors import BybitAuthError
+from hayate_testing import StepClock
 
 pytestmark = pytest.mark.anyio
 
@@ -29,20 +30,40 @@ def status(h: Any, cid: str) -> OrderStatus | None:
     return ups[-1].status if ups else None
 
 
+async def silence_passes(h: Any, clock: StepClock, seconds: float) -> None:
+    """Step the clock until the collector gives its silent connection up (a step taken
+    while it still reads earlier frames counts as time spent reading)."""
+    ws = h.collector.socket
+    drops = ws.disconnects
+    while ws.disconnects == drops:
+        clock.advance(seconds)
+        looks = ws.silence_checks
+        await h.wait_for(lambda looks=looks: ws.silence_checks > looks or ws.disconnects > drops)
+
+
 async def test_quiet_account_stays_connected(live: Any) -> None:
-    """Pings every second keep a stream with nothing to say alive past its 3 s watchdog."""
+    """A pong for every ping keeps a stream with nothing to say alive past its watchdog:
+    the clock passes twice the silence timeout, one ping interval between pongs."""
     async with live.exchange() as server:
-        h = live.Harness(server)
+        h = live.Harness(server, private={"ping_interval": 0.05, "silence_timeout": 0.3})
+        clock = h.bot.clock  # the harness's StepClock: durations pass when this test says
         async with h.running():
-            await anyio.sleep(4.0)
-            assert h.collector.socket.connects == 1
-            assert h.collector.socket.frames >= 3  # pongs
+            ws = h.collector.socket
+            for _ in range(6):  # 0.6 s on the collector's clock
+                frames = ws.frames
+                await h.wait_for(lambda frames=frames: ws.frames > frames)  # a pong
+                clock.advance(0.1)
+            looks = ws.silence_checks
+            await h.wait_for(lambda: ws.silence_checks >= looks + 2)  # the watchdog looked
+            assert ws.connects == 1 and ws.disconnects == 0
+            assert ws.frames >= 6  # pongs: the account had nothing else to say
 
 
 @pytest.mark.parametrize("fault", ["drop", "silence"])
 async def test_fills_while_the_stream_is_down_arrive_once(live: Any, fault: str) -> None:
     async with live.exchange() as server:
         h = live.Harness(server, private={"catch_up_margin": 1.0})
+        clock = h.bot.clock  # the harness's StepClock
         async with h.running():
             await h.submit([bid("b1", "29999.5"), bid("b2", "29999.6", "0.02")])
             await h.wait_for(lambda: status(h, "b1") is OrderStatus.NEW
@@ -50,7 +71,9 @@ async def test_fills_while_the_stream_is_down_arrive_once(live: Any, fault: str)
             server.inject(fault, target="private")
             # Both fill while the stream is down: the pushes go nowhere.
             server.push_trade("BTCUSDT", "29999.5", "1", "Sell")
-            await h.wait_for(lambda: h.collector.socket.connects == 2, within=15)
+            if fault == "silence":
+                await silence_passes(h, clock, 3.1)  # the watchdog's 3 s, on the test's clock
+            await h.wait_for(lambda: h.collector.socket.connects == 2)
             if fault == "silence":
                 server.inject("clear")
             await h.wait_for(lambda: status(h, "b1") is OrderStatus.FILLED
@@ -70,8 +93,13 @@ async def test_fills_while_the_stream_is_down_arrive_once(live: Any, fault: str)
             await h.wait_for(lambda: status(h, "b3") is OrderStatus.NEW)
             server.push_trade("BTCUSDT", "29999.4", "1", "Sell")
             await h.wait_for(lambda: status(h, "b3") is OrderStatus.FILLED)
-            await anyio.sleep(0.3)
-            assert len(h.of(Fill)) == 3 and h.executor.orders.duplicate_fills == 0
+            # A later fill over the same stream: once it is here, a repeat of b3's would be.
+            await h.submit([bid("b4", "29999.3")])
+            await h.wait_for(lambda: status(h, "b4") is OrderStatus.NEW)
+            server.push_trade("BTCUSDT", "29999.3", "1", "Sell")
+            await h.wait_for(lambda: h.of(Fill, client_id="b4"))
+            assert len(h.of(Fill, client_id="b3")) == 1 and len(h.of(Fill)) == 4
+            assert h.executor.orders.duplicate_fills == 0
 
 
 async def test_fill_during_the_catch_up_is_not_doubled(live: Any) -> None:
@@ -90,9 +118,9 @@ async def test_fill_during_the_catch_up_is_not_doubled(live: Any) -> None:
             h.collector.session.catch_up = slow_catch_up
             server.inject("drop", target="private")
             await h.wait_for(lambda: status(h, "b1") is OrderStatus.FILLED)
-            await anyio.sleep(0.3)
+            # Both copies have come: the second was recognised (and not passed on).
+            await h.wait_for(lambda: h.pctx.metrics.counters["duplicate_executions"])
             assert len(h.of(Fill)) == 1
-            assert h.pctx.metrics.counters["duplicate_executions"]
 
 
 async def test_refused_login_stops_with_the_reason(live: Any) -> None:
@@ -101,7 +129,7 @@ async def test_refused_login_stops_with_the_reason(live: Any) -> None:
         await h.collector.setup()
         h.collector.keys = (SecretStr(live.api_key), SecretStr("wrong-secret"))
         with pytest.raises(BybitAuthError) as info:
-            with anyio.fail_after(10):
+            with anyio.fail_after(30):
                 await h.collector.run(lambda events: anyio.lowlevel.checkpoint())
         assert "refused the private-stream login" in str(info.value)
         assert "wrong-secret" not in str(info.value)

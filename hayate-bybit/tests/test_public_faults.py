@@ -17,6 +17,7 @@ from hayate.events import BookInvalid, BookReady, Ticker, Trade
 from hayate_bybit.events import Kline
 from hayate_bybit.testing import CollectorHarness, PublicServer, instrument_item
 from hayate_bybit.ws.session import SubscribeError
+from hayate_testing import StepClock, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -50,9 +51,24 @@ def spot_server(frames: list[str], **kw: object) -> PublicServer:
     return PublicServer("spot", frames=frames, instruments=SPOT_ITEMS, **kw)  # type: ignore[arg-type]
 
 
-def spot_harness(server: PublicServer, **kw: object) -> CollectorHarness:
+def spot_harness(server: PublicServer, clock: StepClock | None = None,
+                 **kw: object) -> CollectorHarness:
+    """The collector on a clock whose durations only the test moves: a loaded machine
+    cannot make a silence (or a re-subscription timeout) that the test did not."""
     return CollectorHarness(server, symbols=["BTCUSDT", "ETHUSDT"], depth=200, tickers=True,
-                            klines=["1"], **kw)
+                            klines=["1"], clock=clock or StepClock(), **kw)  # type: ignore[arg-type]
+
+
+async def silence_passes(h: CollectorHarness, clock: StepClock, seconds: float) -> None:
+    """Step the clock by ``seconds`` at a time until the collector gives the connection up
+    (a step taken while it still reads earlier frames counts as time spent reading)."""
+    ws = h.collector.sockets[0]
+    drops = ws.disconnects
+    while ws.disconnects == drops:
+        clock.advance(seconds)
+        looks = ws.silence_checks
+        await wait_until(lambda looks=looks: ws.silence_checks > looks or ws.disconnects > drops,
+                         what="the silence watchdog")
 
 
 async def finish(h: CollectorHarness, *topics: str) -> None:
@@ -97,11 +113,13 @@ async def test_dropped_connection_resyncs(spot_frames: list[str]) -> None:
 
 async def test_silent_feed_is_detected(spot_frames: list[str]) -> None:
     async with spot_server(spot_frames) as server:
-        h = spot_harness(server, silence_timeout=0.3)
+        clock = StepClock()
+        h = spot_harness(server, clock, silence_timeout=0.3)
         async with h.running():
             await server.step(50)
             server.silence()
             await server.step(50)  # sent to no one: the socket stays open but says nothing
+            await silence_passes(h, clock, 0.31)
             await h.wait_for(lambda: len(h.of(BookInvalid)) == 2)
             assert "no message for 0.3s" in h.of(BookInvalid)[0].reason
             await h.wait_for(lambda: len(h.of(BookReady)) == 4)
@@ -210,11 +228,17 @@ async def test_number_off_the_grid_invalidates_until_a_fresh_snapshot(
 
 async def test_slow_consumer_is_not_a_silent_feed(spot_frames: list[str]) -> None:
     async with spot_server(spot_frames) as server:
-        h = spot_harness(server, silence_timeout=0.2)
+        clock = StepClock()
+        h = spot_harness(server, clock, silence_timeout=0.2)
         async with h.running():
             h.gate = anyio.Event()
             await server.step(200)
-            await anyio.sleep(0.6)  # the consumer is stuck for three silence timeouts
+            with anyio.fail_after(30):
+                await h.held.wait()  # the consumer is stuck in emit...
+            ws = h.collector.sockets[0]
+            clock.advance(0.6)  # ...for three silence timeouts...
+            looks = ws.silence_checks
+            await wait_until(lambda: ws.silence_checks >= looks + 2)  # ...while the watchdog looks
             h.gate.set()
             h.gate = None
             await finish(h, BTC, ETH)
@@ -228,7 +252,7 @@ async def test_slow_consumer_dropped_by_the_venue_resyncs(spot_frames: list[str]
         async with h.running():
             h.gate = anyio.Event()
             # Snapshots are ~8 KB each: a few hundred fill every buffer on the way.
-            with anyio.fail_after(10):
+            with anyio.fail_after(30):
                 while not server.slow_closes:
                     await server.repeat_snapshot(BTC)
                     await anyio.lowlevel.checkpoint()

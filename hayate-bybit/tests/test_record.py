@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from hayate_bybit.recording.recorder import Recorder
 from hayate_bybit.recording.sources import ReplayFile
 from hayate_bybit.schemas.market import instrument_from_info
 from hayate_bybit.testing import PublicServer, instrument_item, make_context, reference
+from hayate_testing import poll_until, wait_until
 
 SPOT = "bybit_spot_BTC-ETH_ob200_mixed_2026-08-09.jsonl"
 ITEMS = [instrument_item("spot", "BTCUSDT", "0.1", "0.000001"),
@@ -70,9 +73,8 @@ async def test_recording_survives_a_drop_and_replays_exactly(recordings: Path,
                 return all(t in decoder.books and decoder.books[t].ready
                            and decoder.books[t].last_u == server.book(t).u for t in TOPICS)
 
-            with anyio.fail_after(5):  # the recorder has seen (and written) the last frame
-                while not caught_up():  # noqa: ASYNC110 - the recorder offers no event to await
-                    await anyio.sleep(0.01)
+            # The recorder has seen (and written) the last frame; it offers no event to await.
+            await wait_until(caught_up, what="the recorder to catch up")
             tg.cancel_scope.cancel()
         truth = {t: server.book(t) for t in TOPICS}
 
@@ -104,21 +106,21 @@ def threaded_server(recordings: Path) -> Iterator[PublicServer]:
                           instruments=[instrument_item("linear", "XRPUSDT", "0.0001", "1")])
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    asyncio.run_coroutine_threadsafe(server.start(), loop).result(5)
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(30)
 
     async def feed() -> None:
-        await server.wait_for(lambda: server.subscribed("orderbook.50.XRPUSDT") > 0, 10)
+        await server.wait_for(lambda: server.subscribed("orderbook.50.XRPUSDT") > 0, 60)
         await server.play()
 
     asyncio.run_coroutine_threadsafe(feed(), loop)
     yield server
-    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
+    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(30)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(5)
     loop.close()
 
 
-def test_record_command(threaded_server: PublicServer, tmp_path: Path) -> None:
+def _record_app() -> typer.Typer:
     app = typer.Typer()
     register_record_command(app)
 
@@ -126,18 +128,64 @@ def test_record_command(threaded_server: PublicServer, tmp_path: Path) -> None:
     def other() -> None:  # a second command keeps typer from flattening 'record'
         pass
 
+    return app
+
+
+def _frames_on_disk(path: Path) -> int:
+    if not path.exists():
+        return 0
+    return sum(1 for line in path.read_text().splitlines(keepends=True)
+               if line.endswith("\n") and '"frame"' in line)
+
+
+def test_record_command(threaded_server: PublicServer, tmp_path: Path) -> None:
+    """Ctrl-C ends a recording: stopped once 50 frames are on disk (however long that
+    takes on this machine), the file holds them and the command says what it wrote."""
     out = tmp_path / "xrp.jsonl"
-    result = CliRunner().invoke(app, [
-        "record", "--category", "linear", "--symbols", "XRPUSDT", "--depth", "50",
-        "--out", str(out), "--duration", "1.5", "--no-trades",
-        "--ws-url", threaded_server.ws_url, "--rest-url", threaded_server.rest_url])
-    assert result.exit_code == 0, result.output
-    assert "recording XRPUSDT" in result.output and "frames" in result.output
+    finished = threading.Event()
+
+    def interrupt_once_recorded() -> None:
+        poll_until(lambda: finished.is_set() or _frames_on_disk(out) >= 50, within=60,
+                   interval=0.05, what="50 recorded frames")  # flushed at least every second
+        if not finished.is_set():
+            os.kill(os.getpid(), signal.SIGINT)
+
+    # Should the command end by itself (a failure), a late SIGINT must not stop pytest: the
+    # command's loop puts Python's default handler back when it ends, so ignore it again.
+    previous = signal.getsignal(signal.SIGINT)
+    stopper = threading.Thread(target=interrupt_once_recorded, daemon=True)
+    try:
+        stopper.start()
+        result = CliRunner().invoke(_record_app(), [
+            "record", "--category", "linear", "--symbols", "XRPUSDT", "--depth", "50",
+            "--out", str(out), "--no-trades",
+            "--ws-url", threaded_server.ws_url, "--rest-url", threaded_server.rest_url])
+        signal.signal(signal.SIGINT, lambda *_: None)
+        finished.set()
+        stopper.join(60)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert result.exit_code == 130, result.output  # interrupted, as Ctrl-C is
+    assert "recording XRPUSDT" in result.output and "Ctrl-C to stop" in result.output
+    assert "frames" in result.output
     lines = list(open_lines(out))
     assert json.loads(lines[0])["topics"] == ["orderbook.50.XRPUSDT"]
     data = [json.loads(x) for x in lines[1:] if '"frame"' in x]
     assert len(data) >= 50  # ack + snapshot + 49 deltas
     assert all(isinstance(d["t"], int) and d["t"] > 0 for d in data)
+
+
+def test_record_command_for_a_duration(threaded_server: PublicServer, tmp_path: Path) -> None:
+    """``--duration`` ends a recording by itself, with exit code 0 and a valid file
+    (however many frames a loaded machine managed to record in that time)."""
+    out = tmp_path / "xrp.jsonl"
+    result = CliRunner().invoke(_record_app(), [
+        "record", "--category", "linear", "--symbols", "XRPUSDT", "--depth", "50",
+        "--out", str(out), "--duration", "0.5", "--no-trades",
+        "--ws-url", threaded_server.ws_url, "--rest-url", threaded_server.rest_url])
+    assert result.exit_code == 0, result.output
+    assert f"{out}: " in result.output and " frames, " in result.output
+    assert json.loads(next(open_lines(out)))["topics"] == ["orderbook.50.XRPUSDT"]
 
 
 def test_record_command_rejects_bad_options(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ happen however fast the machine is. The burst scenario runs three times.
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,11 @@ import anyio
 import pytest
 
 from hayate.actions import PlaceOrder
+from hayate.engine.runtime import BotRuntime
 from hayate.events import OrderStatus, OrderUpdate, Side, VenueStatus
-from hayate_testing.harness import make_plugins, run_spec_dict_async
+from hayate.spec.loader import parse_spec
+from hayate_testing import wait_until
+from hayate_testing.harness import make_plugins
 
 pytestmark = pytest.mark.anyio
 
@@ -92,7 +96,7 @@ async def test_a_lookup_during_an_outage_waits_instead_of_stopping(live: Any) ->
 def spec(server: Any, *, duration: float, **venue: Any) -> dict[str, Any]:
     return {
         "spec_version": 1, "name": "outage-test",
-        "engine": {"mode": "paper", "duration": duration, "ready_timeout": 20,
+        "engine": {"mode": "paper", "duration": duration, "ready_timeout": 60,
                    "teardown_timeout": 20},
         "collectors": {"private": {"type": "bybit.private", "environment": "local",
                                    "rest_url": server.base_url, "ping_interval": 1.0,
@@ -136,25 +140,24 @@ def plugins() -> Any:
 
 
 async def run_bot(server: Any, raw: dict[str, Any], out: Path, during: Any) -> tuple[Any, Any]:
+    """Run the bot while ``during(runtime)`` drives the scenario (it may stop the bot)."""
+    pm = plugins()
+    runtime = BotRuntime(parse_spec(copy.deepcopy(raw), pm.registry, file="test.toml"), pm,
+                         out_dir=out, install_signal_handlers=False)
     result: list[Any] = []
 
     async def bot() -> None:
-        result.extend(await run_spec_dict_async(raw, plugins(), out_dir=out))
+        result.append(await runtime.run())
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(bot)
-        await during()
-    return result[0], result[1]
+    with anyio.fail_after(120):  # only fails a bot that is stuck
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(bot)
+            await during(runtime)
+    return result[0], runtime
 
 
 def open_at_venue(server: Any, live: Any) -> list[Any]:
     return [o for o in server.account(live.api_key).orders.values() if o.is_open]
-
-
-async def wait_until(check: Any) -> None:
-    with anyio.fail_after(30):
-        while not check():  # noqa: ASYNC110 - polls the local exchange's state
-            await anyio.sleep(0.02)
 
 
 async def test_a_spent_budget_stops_the_bot_with_the_reason(live: Any, tmp_path: Path) -> None:
@@ -165,7 +168,7 @@ async def test_a_spent_budget_stops_the_bot_with_the_reason(live: Any, tmp_path:
         raw = spec(server, duration=120, max_outage=1.0, reconcile_interval=0.2,
                    exit_cancel_timeout=1.0)
 
-        async def outage() -> None:
+        async def outage(runtime: Any) -> None:
             await wait_until(lambda: len(open_at_venue(server, live)) == 2)
             server.inject("rate_limit", count=1_000_000)
 
@@ -182,12 +185,13 @@ async def test_the_exit_cancel_all_retries_a_failing_venue(live: Any, tmp_path: 
     """The stop meets a burst of 10006 and 503: the exit's cancel-all waits it out and
     nothing is left open, nor reported as maybe open."""
     async with live.exchange() as server:
-        raw = spec(server, duration=1.0, reconcile_interval=None, cancel_orders_on_exit=True)
+        raw = spec(server, duration=120, reconcile_interval=None, cancel_orders_on_exit=True)
 
-        async def burst_at_the_stop() -> None:
+        async def burst_at_the_stop(runtime: Any) -> None:
             await wait_until(lambda: len(open_at_venue(server, live)) == 2)
             server.inject("http_error", count=2, status=503)
             server.inject("rate_limit", count=2)
+            runtime.ctx.request_stop("test: stop into the burst")  # not a 1 s race with it
 
         result, _ = await run_bot(server, raw, tmp_path / "run", burst_at_the_stop)
         assert result.exit_code == 0, result.exit_reason

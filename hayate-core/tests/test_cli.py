@@ -5,10 +5,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from hayate_testing import poll_until
 
 SIM_SPEC = """
 spec_version = 1
@@ -156,21 +158,21 @@ def test_json_logs(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("sig", "code", "reason"), [(signal.SIGINT, 130, "interrupted"),
                                                       (signal.SIGTERM, 143, "terminated")])
-def test_signal_stops_cleanly(tmp_path: Path, sig: int, code: int, reason: str) -> None:
+def test_signal_stops_cleanly(tmp_path: Path, sig: int, code: int, reason: str,
+                              acknowledged_order: Callable[[Path], bool]) -> None:
     spec = tmp_path / "bot.toml"
     spec.write_text(LIVE_SPEC)
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "hayate", "run", str(spec), "--out", str(out),
                              "--log-level", "info"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    # Wait until the bot is running (it logs when it is ready), then interrupt it.
-    assert proc.stderr is not None
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if "ready" in line:
-            break
-    time.sleep(0.3)
+
+    def quoting() -> bool:
+        assert proc.poll() is None, proc.communicate()
+        return acknowledged_order(out / "journal.sqlite")
+
+    # Interrupt the bot once it is running with a quote resting at the venue.
+    poll_until(quoting, within=60, what="a resting quote in the journal")
     proc.send_signal(sig)
     _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == code, stderr

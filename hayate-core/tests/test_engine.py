@@ -1,7 +1,6 @@
 """The engine runs a spec as one bot: events flow, failures stop it cleanly, teardown runs."""
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from hayate.actions import CancelAll, CancelOrder, PlaceOrder
 from hayate.events import Timer
 from hayate_testing import make_plugins, run_spec_dict
 from hayate_testing import spec_with as with_
+from hayate_testing.harness import run_spec_dict_async
 
 SIM: dict[str, Any] = {
     "name": "sim",
@@ -23,7 +23,7 @@ SIM: dict[str, Any] = {
 
 LIVE: dict[str, Any] = {
     "name": "live",
-    "engine": {"ready_timeout": 5},
+    "engine": {"ready_timeout": 60},
     "collectors": {"market": {"type": "testing.live_ticks", "count": 50, "interval": 0.001}},
     "strategies": {"q": {"type": "testing.quoter", "inputs": ["market"], "every": 10}},
     "executors": {"venue": {"type": "testing.recorder"}},
@@ -144,12 +144,20 @@ def test_collector_that_never_gets_ready_fails_clearly(plugins: Any) -> None:
     assert "market: not ready after 0.2s" in result.exit_reason
 
 
-def test_teardown_is_time_bounded(plugins: Any) -> None:
-    raw = with_(LIVE, engine__teardown_timeout=0.2, executors__venue__slow_cancel=30)
-    t0 = time.monotonic()
-    result, _ = run_spec_dict(raw, plugins)
-    assert time.monotonic() - t0 < 5
+def test_teardown_is_time_bounded(plugins: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A venue whose cancel hangs for an hour does not hold the bot: teardown gives up after
+    ``teardown_timeout``. (How close to the bound it stops is measured by
+    ``benchmarks/bench_stop.py``, not asserted on a machine whose load we do not know.)"""
+    raw = with_(LIVE, engine__teardown_timeout=0.2, executors__venue__slow_cancel=3600)
+
+    async def main() -> Any:
+        with anyio.fail_after(60):  # only fails a bot that waited for the hour
+            result, _ = await run_spec_dict_async(raw, plugins)
+        return result
+
+    result = anyio.run(main, backend="asyncio")
     assert result.exit_code == 0
+    assert "teardown did not finish within 0.2s" in caplog.text
 
 
 def test_cancelled_from_outside_propagates_after_teardown(plugins: Any) -> None:
@@ -158,17 +166,37 @@ def test_cancelled_from_outside_propagates_after_teardown(plugins: Any) -> None:
 
     async def main() -> None:
         from hayate.engine.runtime import BotRuntime
+        from hayate.events import OrderStatus, OrderUpdate
         from hayate.spec.loader import parse_spec
 
         spec = parse_spec(raw, plugins.registry)
         rt = BotRuntime(spec, plugins, install_signal_handlers=False)
         seen["rt"] = rt
-        with anyio.move_on_after(0.3) as scope:
-            await rt.run()
-        seen["cancelled"] = scope.cancelled_caught
+        quoting = anyio.Event()  # the venue has acknowledged a resting quote
+
+        def on_event(source: str, ev: Any) -> None:
+            if isinstance(ev, OrderUpdate) and ev.status is OrderStatus.NEW:
+                quoting.set()
+
+        rt.observe(events=on_event)
+        seen["propagated"] = False
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                async def cancel_once_quoting() -> None:
+                    await quoting.wait()
+                    outside.cancel()
+
+                with anyio.CancelScope() as outside:
+                    tg.start_soon(cancel_once_quoting)
+                    try:
+                        await rt.run()
+                    except anyio.get_cancelled_exc_class():
+                        seen["propagated"] = True
+                        raise
+                tg.cancel_scope.cancel()
 
     anyio.run(main, backend="asyncio")
-    assert seen["cancelled"] is True  # the cancellation was not swallowed
+    assert seen["propagated"] is True  # the cancellation was not swallowed
     assert seen["rt"].components["venue"].cancelled_on_exit  # and teardown ran first
 
 

@@ -30,7 +30,7 @@ async def test_block_makes_the_producer_wait() -> None:
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(producer)
-        await anyio.sleep(0.05)
+        await anyio.wait_all_tasks_blocked()  # the producer got as far as it can
         assert not done.is_set()  # full: the producer is held back, nothing is lost
         got = [await inbox.get() for _ in range(3)]
     assert [b[0].update_id for _, b in got] == [1, 2, 3]  # type: ignore[attr-defined]

@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from hayate.actions import CancelAll, CancelOrder, PlaceOrder
+from hayate.engine.runtime import BotRuntime
 from hayate.exceptions import SpecError
 from hayate.spec.loader import parse_spec
-from hayate_testing import make_plugins, run_spec_dict
+from hayate_testing import make_plugins, run_spec_dict, wait_until
 
 SIM: dict[str, Any] = {
     "name": "risk-sim",
@@ -64,15 +66,30 @@ def test_blocks_are_counted_by_reason_and_the_limit_always_holds(plugins: Any,
 def test_live_stale_data_cancels_quotes_without_an_event(plugins: Any) -> None:
     raw = {
         "name": "risk-live",
-        "engine": {"ready_timeout": 5, "duration": 1.0, "cancel_orders_on_exit": False},
+        "engine": {"ready_timeout": 60, "cancel_orders_on_exit": False},
         "collectors": {"market": {"type": "testing.live_ticks", "interval": 0.4}},
         "strategies": {"q": {"type": "testing.quoter", "inputs": ["market"], "every": 1}},
         "executors": {"venue": {"type": "testing.recorder"}},
         "risk": {"stale_after": "100ms"},
     }
-    result, rt = run_spec_dict(raw, plugins)
+    rt = BotRuntime(parse_spec(raw, plugins.registry), plugins, install_signal_handlers=False)
+    venue: Any = rt.components["venue"]
+
+    def stale_cancels() -> list[Any]:
+        return [a for a in venue.actions if a == CancelAll(symbol="TESTUSDT")]
+
+    async def main() -> Any:
+        async def stop_after_two_silences() -> None:
+            await wait_until(lambda: len(stale_cancels()) >= 2, within=60,
+                             what="two stale-data cancels")
+            rt.ctx.request_stop("test done")
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(stop_after_two_silences)
+                return await rt.run()
+
+    result = anyio.run(main, backend="asyncio")
     assert result.exit_code == 0
-    venue = rt.components["venue"]
-    stale_cancels = [a for a in venue.actions if a == CancelAll(symbol="TESTUSDT")]  # type: ignore[attr-defined]
-    assert len(stale_cancels) >= 2  # once per silence between ticks
+    assert len(stale_cancels()) >= 2  # once per silence between ticks
     assert result.summary["risk"]["trips"]["stale_data"] >= 2

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,11 @@ import pytest
 from hayate.actions import CancelAll
 from hayate.engine.runtime import BotRuntime
 from hayate.spec.loader import parse_spec
-from hayate_testing import make_plugins
+from hayate_testing import make_plugins, poll_until, wait_until
 
 LIVE: dict[str, Any] = {
     "name": "kill-live",
-    "engine": {"ready_timeout": 5, "cancel_orders_on_exit": False},
+    "engine": {"ready_timeout": 60, "cancel_orders_on_exit": False},
     "collectors": {"market": {"type": "testing.live_ticks", "interval": 0.005}},
     "strategies": {"q": {"type": "testing.quoter", "inputs": ["market"], "every": 3}},
     "executors": {"venue": {"type": "testing.recorder"}},
@@ -49,7 +49,9 @@ type = "hayate_testing.components:Recorder"
 
 
 @pytest.mark.anyio
-async def test_sigusr1_cancels_every_order_and_stops_within_a_second(tmp_path: Path) -> None:
+async def test_sigusr1_cancels_every_order_and_stops_the_bot(tmp_path: Path) -> None:
+    """The bot would run forever (no duration, an endless source): only the kill switch can
+    end it. How fast it stops is a latency figure: ``benchmarks/bench_stop.py``."""
     plugins = make_plugins()
     rt = BotRuntime(parse_spec(dict(LIVE), plugins.registry), plugins, out_dir=tmp_path,
                     install_signal_handlers=True)
@@ -61,18 +63,15 @@ async def test_sigusr1_cancels_every_order_and_stops_within_a_second(tmp_path: P
     async def run() -> None:
         results.append(await rt.run())
 
-    with anyio.fail_after(20):
+    with anyio.fail_after(60):  # only fails a bot the signal did not stop
         async with anyio.create_task_group() as tg:
             tg.start_soon(run)
-            # Nothing to await: the pid file and the fake venue's book are outside state.
-            while not (pid_file.exists() and venue.open):  # noqa: ASYNC110
-                await anyio.sleep(0.005)
+            # The pid file and the fake venue's book are outside state: poll them.
+            await wait_until(lambda: pid_file.exists() and venue.open,
+                             what="the pid file and a resting quote")
             assert json.loads(pid_file.read_text())["pid"] == os.getpid()
-            t0 = time.monotonic()
             os.kill(os.getpid(), signal.SIGUSR1)
-    elapsed = time.monotonic() - t0
     (result,) = results
-    assert elapsed < 1.0
     assert result.exit_code == 0 and result.exit_reason == "kill switch"
     # The kill switch itself cancelled everything (teardown's cancel was switched off).
     assert CancelAll() in venue.actions
@@ -86,16 +85,15 @@ async def test_sigusr1_cancels_every_order_and_stops_within_a_second(tmp_path: P
 @pytest.mark.anyio
 async def test_new_orders_are_blocked_once_killed(tmp_path: Path) -> None:
     plugins = make_plugins()
-    raw = {**LIVE, "engine": {**LIVE["engine"], "duration": 5}}
-    rt = BotRuntime(parse_spec(raw, plugins.registry), plugins, install_signal_handlers=False)
+    rt = BotRuntime(parse_spec(dict(LIVE), plugins.registry), plugins,
+                    install_signal_handlers=False)
     venue: Any = rt.components["venue"]
 
     async def kill_soon() -> None:
-        while not venue.open:  # noqa: ASYNC110 (the fake venue has no event to await)
-            await anyio.sleep(0.005)
+        await wait_until(lambda: venue.open, what="a resting quote")
         await rt.kill()
 
-    with anyio.fail_after(20):
+    with anyio.fail_after(60):  # endless source, no duration: only the kill ends it
         async with anyio.create_task_group() as tg:
             tg.start_soon(kill_soon)
             result = await rt.run()
@@ -109,19 +107,20 @@ def _hayate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           cwd=cwd, timeout=60)
 
 
-def test_hayate_kill_stops_a_running_bot(tmp_path: Path) -> None:
+def test_hayate_kill_stops_a_running_bot(tmp_path: Path,
+                                        acknowledged_order: Callable[[Path], bool]) -> None:
     (tmp_path / "bot.toml").write_text(LIVE_TOML)
     run_dir = tmp_path / "runs" / "one"
     proc = subprocess.Popen([sys.executable, "-m", "hayate", "run", "bot.toml", "--out",
                              str(run_dir), "-q"], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not (run_dir / "hayate.pid").exists():
+        def quoting() -> bool:
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        time.sleep(0.2)  # let it quote
+            return (run_dir / "hayate.pid").exists() and acknowledged_order(
+                run_dir / "journal.sqlite")
+
+        poll_until(quoting, within=60, what="the bot's pid file and a resting quote")
         r = _hayate("kill", cwd=tmp_path)  # finds the only bot running under ./runs
         assert r.returncode == 0, r.stderr
         assert "stopped" in r.stdout

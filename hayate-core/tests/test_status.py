@@ -3,6 +3,7 @@ per-module log levels and JSON lines an operator reads them through."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -10,17 +11,21 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import anyio
 import pytest
 from rich.console import Console
 
+from hayate.engine.runtime import BotRuntime
 from hayate.logs import CHATTY_LIBRARIES, configure_logging
+from hayate.spec.loader import parse_spec
 from hayate.status import StatusMonitor, StatusSnapshot, SymbolFigures, format_line
 from hayate.status.panel import render_panel
+from hayate_testing import wait_until
 from hayate_testing.harness import make_plugins, run_spec_dict_async
 
 LIVE: dict[str, Any] = {
     "name": "status-live",
-    "engine": {"status_interval": 0.05, "duration": 0.6},
+    "engine": {"status_interval": 0.05},
     "collectors": {"market": {"type": "testing.live_ticks", "interval": 0.002}},
     "strategies": {"q": {"type": "testing.quoter", "inputs": ["market"], "every": 3}},
     "executors": {"venue": {"type": "testing.recorder"}},
@@ -30,11 +35,31 @@ LIVE: dict[str, Any] = {
 @pytest.mark.anyio
 async def test_live_run_logs_status_lines(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="hayate.status")
-    result, _ = await run_spec_dict_async(LIVE, make_plugins())
+    pm = make_plugins()
+    rt = BotRuntime(parse_spec(copy.deepcopy(LIVE), pm.registry), pm,
+                    install_signal_handlers=False)
+
+    def status_lines() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == "hayate.status"]
+
+    def a_line_with_the_quote() -> logging.LogRecord | None:
+        lines = status_lines()
+        if len(lines) >= 3 and "quotes 99.9000/-" in lines[-1].getMessage():
+            return lines[-1]
+        return None
+
+    async def stop_once_it_shows() -> None:
+        seen.append(await wait_until(a_line_with_the_quote, within=60,
+                                     what="a status line showing the quote"))
+        rt.ctx.request_stop("test done")
+
+    seen: list[logging.LogRecord] = []
+    with anyio.fail_after(60):  # the bot runs until the status shows what we look for
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(stop_once_it_shows)
+            result = await rt.run()
     assert result.exit_code == 0
-    lines = [r for r in caplog.records if r.name == "hayate.status"]
-    assert len(lines) >= 3
-    last = lines[-1]
+    (last,) = seen
     text = last.getMessage()
     assert text.startswith("status PAPER") and "ev/s" in text and "TESTUSDT" in text
     assert "quotes 99.9000/-" in text  # the quoter's bid, no ask

@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from hayate.sweep.local import LocalPool
 from hayate.sweep.runner import plan_sweep, run_sweep
 from hayate.sweep.store import ResultStore
 from hayate.sweep.worker import Task, TaskResult
+from hayate_testing import poll_until
 
 BOT = """
 spec_version = 1
@@ -264,6 +264,22 @@ def test_cli_exit_code_counts_failures(tmp_path: Path) -> None:
     assert r.returncode == 0 and "failed combinations" in r.stdout
 
 
+def _finished(out: Path) -> int:
+    """Combinations the running sweep has committed as ok (read-only: the driver writes)."""
+    path = out / "sweep.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(conn.execute("SELECT count(*) FROM combinations WHERE status = 'ok'"
+                                    ).fetchone()[0])
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_stops_the_sweep_and_the_same_command_resumes(
         tmp_path: Path, sig: int, code: int) -> None:
@@ -273,9 +289,9 @@ def test_ctrl_c_stops_the_sweep_and_the_same_command_resumes(
     args = [sys.executable, "-m", "hayate", "sweep", str(path), "--out", str(out), "-w", "2"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(out.glob("runs/*/combination.json")):
-        time.sleep(0.1)  # the driver writes combination.json as each combination ends
+    # Stop it once a combination's result is committed (combination.json comes just before
+    # that: waiting for the file raced the commit on a loaded machine).
+    poll_until(lambda: _finished(out), within=120, interval=0.05, what="a finished combination")
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)  # Ctrl-C reaches the whole process group
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,19 +11,19 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from hayate.clock import WallClock
 from hayate.transport import Backoff, NotConnected, ReconnectingWebSocket
+from hayate_testing import StepClock, wait_until
 
 pytestmark = pytest.mark.anyio
 
 
 class Recorder:
-    """A handler that records what the client reports and can be told to be slow."""
+    """A handler that records what the client reports."""
 
     def __init__(self, on_connect: Callable[[ReconnectingWebSocket], Awaitable[None]] | None
                  = None) -> None:
         self.connects = 0
         self.messages: list[tuple[str | bytes, int]] = []
         self.disconnects: list[str] = []
-        self.delay = 0.0
         self._connect = on_connect
         self.changed = anyio.Event()
 
@@ -39,8 +38,6 @@ class Recorder:
         self._poke()
 
     async def on_message(self, message: str | bytes, recv_ns: int) -> None:
-        if self.delay:
-            await anyio.sleep(self.delay)
         self.messages.append((message, recv_ns))
         self._poke()
 
@@ -48,7 +45,7 @@ class Recorder:
         self.disconnects.append(reason)
         self._poke()
 
-    async def until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
+    async def until(self, predicate: Callable[[], bool], within: float = 30.0) -> None:
         with anyio.fail_after(within):
             while not predicate():
                 await self.changed.wait()
@@ -66,7 +63,14 @@ async def stop(server: Any) -> None:
 
 def client(url: str, **kw: Any) -> ReconnectingWebSocket:
     kw.setdefault("backoff", Backoff(0.01, 0.02, seed=1))
-    return ReconnectingWebSocket(url, clock=WallClock(), **kw)
+    kw.setdefault("clock", WallClock())
+    return ReconnectingWebSocket(url, **kw)
+
+
+async def watchdog_looks(c: ReconnectingWebSocket, n: int = 2) -> None:
+    """Until the silence watchdog has looked ``n`` more times (it ticks on its own)."""
+    seen = c.silence_checks
+    await wait_until(lambda: c.silence_checks >= seen + n, what="the silence watchdog")
 
 
 async def test_messages_heartbeat_and_reconnect_after_close() -> None:
@@ -124,15 +128,23 @@ async def test_a_slow_handler_is_not_silence() -> None:
         await ws.wait_closed()
 
     server, url = await start(server_side)
-    rec = Recorder()
-    rec.delay = 0.3  # each message takes longer than the silence timeout to handle
-    c = client(url, silence_timeout=0.2)
+    clock = StepClock()  # time passes only where this test says so
+    c = client(url, silence_timeout=0.2, clock=clock)
+
+    class Slow(Recorder):
+        async def on_message(self, message: str | bytes, recv_ns: int) -> None:
+            clock.advance(0.3)  # each message takes longer than the silence timeout to handle
+            await watchdog_looks(c)  # and the watchdog looks while it is being handled
+            await super().on_message(message, recv_ns)
+
+    rec = Slow()
     async with anyio.create_task_group() as tg:
         tg.start_soon(c.run, rec)
         await rec.until(lambda: len(rec.messages) == 3)
+        await watchdog_looks(c)  # after the last one too: handling time is not silence
         tg.cancel_scope.cancel()
     await stop(server)
-    assert rec.connects == 1 and rec.disconnects == []
+    assert rec.connects == 1 and rec.disconnects == [] and c.disconnects == 0
 
 
 async def test_unreachable_server_backs_off_then_connects(free_tcp_port: int) -> None:
@@ -140,9 +152,7 @@ async def test_unreachable_server_backs_off_then_connects(free_tcp_port: int) ->
     c = client(f"ws://127.0.0.1:{free_tcp_port}", backoff=Backoff(0.02, 0.05, seed=3))
     async with anyio.create_task_group() as tg:
         tg.start_soon(c.run, rec)
-        with anyio.fail_after(5):
-            while c.backoff.attempt < 3:  # noqa: ASYNC110 - nothing to await while refused
-                await anyio.sleep(0.01)
+        await wait_until(lambda: c.backoff.attempt >= 3, what="three refused attempts")
         assert rec.connects == 0
         assert "Connect" in c.last_reason  # ConnectionRefusedError: ... Connect call failed
 
@@ -158,19 +168,21 @@ async def test_unreachable_server_backs_off_then_connects(free_tcp_port: int) ->
 
 
 async def test_backoff_resets_after_a_stable_connection() -> None:
+    clock = StepClock()
+
     async def server_side(ws: ServerConnection) -> None:
         await ws.send("x")
-        await asyncio.sleep(0.15)
+        clock.advance(0.15)  # each connection lives 0.15 s (on the client's clock)...
 
     server, url = await start(server_side)
     rec = Recorder()
-    c = client(url, backoff=Backoff(0.01, 1.0, seed=2), stable_after=0.1)
+    c = client(url, backoff=Backoff(0.01, 1.0, seed=2), stable_after=0.1, clock=clock)
     async with anyio.create_task_group() as tg:
         tg.start_soon(c.run, rec)
         await rec.until(lambda: rec.connects >= 4)
         tg.cancel_scope.cancel()
     await stop(server)
-    assert c.backoff.attempt <= 1  # every connection lived past stable_after
+    assert c.backoff.attempt <= 1  # ...past stable_after: the backoff started over each time
 
 
 async def test_handler_errors_propagate_unwrapped() -> None:

@@ -56,15 +56,6 @@ async def ws_connect() -> AsyncIterator[Callable[[str], Any]]:
         yield connect
 
 
-@pytest.fixture
-def settle() -> Callable[[], Any]:
-    """``await settle()``: let queued frames go out (book topics push every 20 ms or less)."""
-    async def wait() -> None:
-        await anyio.sleep(0.06)
-
-    return wait
-
-
 class RawHttp:
     """One TCP connection speaking HTTP/1.1 by hand: the exact bytes a client sends, and
     several requests on the same connection (to show it is still usable after an error)."""

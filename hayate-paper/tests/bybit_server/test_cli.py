@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from typer.testing import CliRunner
 from hayate_paper.bybit_server import BybitServer, load_config
 from hayate_paper.bybit_server.cli import register_paper_commands
 from hayate_paper.bybit_server.testing import SECRET, SignedRest, WsClient
+from hayate_testing import poll_until
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVE_TOML = ROOT / "examples" / "serve.toml"
@@ -75,19 +75,20 @@ def test_serve_as_a_subprocess() -> None:
         line = proc.stdout.readline()
         assert line.startswith("serving Bybit v5 on http://127.0.0.1:"), line
         url = line.split()[-1]
-        deadline = time.monotonic() + 10
-        while True:
-            info = httpx.get(f"{url}/v5/market/instruments-info", params={"category": "linear"},
-                             timeout=5).json()
+        info = httpx.get(f"{url}/v5/market/instruments-info", params={"category": "linear"},
+                         timeout=30).json()
+
+        def a_book() -> Any:
             book = httpx.get(f"{url}/v5/market/orderbook",
-                             params={"category": "linear", "symbol": "BTCUSDT"}, timeout=5).json()
-            if book["result"]["b"] or time.monotonic() > deadline:
-                break
+                             params={"category": "linear", "symbol": "BTCUSDT"}, timeout=30).json()
+            return book if book["result"]["b"] else None
+
+        book = poll_until(a_book, within=60, interval=0.05, what="the simulated market's book")
         assert [i["symbol"] for i in info["result"]["list"]] == ["BTCUSDT"]
         bid = float(book["result"]["b"][0][0])
         assert 50_000 < bid < 70_000  # the simulated market started at 60 000
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=15) == 130
+        assert proc.wait(timeout=60) == 130
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -103,11 +104,11 @@ async def test_the_documented_pybit_script(server: BybitServer) -> None:
     key = server.config.accounts[0].api_key
     async with await anyio.open_process(
             [sys.executable, str(SCRIPT), "--url", server.base_url, "--key", key,
-             "--secret", SECRET, "--wait", "20"]) as proc:
+             "--secret", SECRET, "--wait", "90"]) as proc:
         out = b""
         placed, done = anyio.Event(), anyio.Event()
         assert proc.stdout is not None
-        with anyio.fail_after(40):
+        with anyio.fail_after(120):  # bounds only a stuck script (it gives up after 90 s)
             async with anyio.create_task_group() as tg:
                 async def read() -> None:
                     nonlocal out
@@ -123,7 +124,7 @@ async def test_the_documented_pybit_script(server: BybitServer) -> None:
                 await placed.wait()
                 while not done.is_set():  # the market flow that fills the bid at 100.0
                     server.push_trade("BTCUSDT", "100.0", "1", "Sell")
-                    with anyio.move_on_after(0.1):
+                    with anyio.move_on_after(0.1):  # a trade every 0.1 s until it is done
                         await done.wait()
                 await proc.wait()
     text = out.decode()

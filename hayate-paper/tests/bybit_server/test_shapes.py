@@ -155,7 +155,7 @@ async def test_private_stream_shapes(server: BybitServer, rest: SignedRest, ws_c
 
 
 async def test_public_stream_shapes(server: BybitServer, ws_connect: Any,
-                                    sample: Callable[[str], Any], settle: Any) -> None:
+                                    sample: Callable[[str], Any]) -> None:
     linear: WsClient = await ws_connect(server.public_url("linear"))
     await linear.send({"op": "subscribe", "args": ["orderbook.50.BTCUSDT", "publicTrade.BTCUSDT",
                                                    "tickers.BTCUSDT"]})

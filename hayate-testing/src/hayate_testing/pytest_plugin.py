@@ -1,4 +1,11 @@
-"""pytest plugin: fixtures for testing Hayate components in isolation."""
+"""pytest plugin: fixtures for testing Hayate components in isolation, and a hypothesis
+profile without wall-clock limits.
+
+Hypothesis fails an example that takes over 200 ms (``deadline``) and a test whose inputs
+are slow to generate (the ``too_slow`` health check): on a loaded machine both fail correct
+code. The ``hayate`` profile, loaded here, drops those two time limits and keeps every
+other check; a project's own profile (its conftest, ``--hypothesis-profile``) still wins.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from hayate.plugins.manager import PluginManager
 from hayate_testing.harness import make_plugins, run_spec_dict
+
+settings.register_profile("hayate", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("hayate")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 
 from hayate.book.state import OrderBookState, OrderBookStateConfig
-from hayate.clock import WallClock
+from hayate.clock import Clock, WallClock
 from hayate.context import BotContext, ClientIdFactory, ComponentContext
 from hayate.events import Event
 from hayate.instruments import Instrument
@@ -52,20 +52,26 @@ def reference(book: TrueBook, inst: Instrument) -> tuple[dict[int, int], dict[in
 
 
 def make_context(id: str = "market", kind: str = "bybit.public", role: str = "collectors",
-                 bot: BotContext | None = None) -> ComponentContext:
-    """A component context on the wall clock, as the engine would build it."""
-    bot = bot or BotContext(name="test", clock=WallClock(), seed=1, out_dir=None, mode="paper",
-                            client_ids=ClientIdFactory("t"))
+                 bot: BotContext | None = None, clock: Clock | None = None) -> ComponentContext:
+    """A component context on the wall clock (or ``clock``), as the engine would build it."""
+    bot = bot or BotContext(name="test", clock=clock or WallClock(), seed=1, out_dir=None,
+                            mode="paper", client_ids=ClientIdFactory("t"))
     return ComponentContext(bot, id, kind, role)
 
 
 class CollectorHarness:
     """A ``bybit.public`` collector against a :class:`PublicServer`, its events applied to
-    the real ``core.orderbook`` state (what a strategy reads)."""
+    the real ``core.orderbook`` state (what a strategy reads).
 
-    def __init__(self, server: PublicServer, **config: Any) -> None:
+    ``clock``: the collector's clock (default: the wall clock). A test of silence or
+    timeouts passes a clock whose durations it steps (``hayate_testing.StepClock``), so a
+    slow machine cannot make a silence that the test did not.
+    """
+
+    def __init__(self, server: PublicServer, *, clock: Clock | None = None,
+                 **config: Any) -> None:
         self.server = server
-        self.ctx = make_context()
+        self.ctx = make_context(clock=clock)
         defaults: dict[str, Any] = dict(
             ws_url=server.ws_url, rest_url=server.rest_url, category=server.category,
             ping_interval=5.0, silence_timeout=5.0, reconnect_min=0.01, reconnect_max=0.05)
@@ -78,9 +84,11 @@ class CollectorHarness:
         self.events: list[Event] = []
         self._changed = anyio.Event()
         self.gate: anyio.Event | None = None  # when set to an unset Event, emit waits on it
+        self.held = anyio.Event()  # set once emit is waiting at the gate (a stuck consumer)
 
     async def emit(self, events: Sequence[Event]) -> None:
         if self.gate is not None:
+            self.held.set()
             await self.gate.wait()
         for ev in events:
             self.events.append(ev)
@@ -88,7 +96,7 @@ class CollectorHarness:
         self._changed.set()
         self._changed = anyio.Event()
 
-    async def wait_for(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 30.0) -> None:
         with anyio.fail_after(within):
             while not predicate():
                 await self._changed.wait()
@@ -123,7 +131,7 @@ class CollectorHarness:
         await self.collector.setup()
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.collector.run, self.emit)
-            with anyio.fail_after(5):
+            with anyio.fail_after(30):
                 await self.ctx.ready_event.wait()
             yield self
             tg.cancel_scope.cancel()

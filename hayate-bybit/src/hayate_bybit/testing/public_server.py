@@ -207,7 +207,7 @@ class PublicServer:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def wait_for(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 30.0) -> None:
         """Until ``predicate()`` holds (checked on every connect, subscribe, ping and close)."""
         async with asyncio.timeout(within):
             while not predicate():

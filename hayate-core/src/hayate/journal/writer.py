@@ -82,6 +82,8 @@ class JournalWriter:
         done = threading.Event()
         self._q.append((_BARRIER, done))
         self._wake.set()
+        if not self.alive:  # it failed while we queued: it may never see our barrier
+            return False
         return done.wait(timeout) and self.error is None
 
     @property
@@ -149,8 +151,14 @@ class JournalWriter:
                 conn.executemany(sql, rows)
                 self.records += len(rows)
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as e:
             conn.execute("ROLLBACK")
+            # This batch never commits: whoever waits on a barrier inside it learns so now
+            # (failed, not timed out), and sees the error before it is woken.
+            self.error = e
+            for kind, payload in items:
+                if kind == _BARRIER:
+                    payload.set()
             raise
         self.batches += 1
         for done in barriers:

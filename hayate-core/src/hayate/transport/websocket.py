@@ -126,6 +126,9 @@ class ReconnectingWebSocket:
         self.disconnects = 0
         self.frames = 0
         self.last_reason = ""
+        # Times the silence watchdog has looked (busy or not): a test that steps the clock
+        # waits for the next look instead of sleeping through a tick.
+        self.silence_checks = 0
 
     @property
     def connected(self) -> bool:
@@ -216,6 +219,7 @@ class ReconnectingWebSocket:
         clock = self.clock
         while True:
             await anyio.sleep(tick)
+            self.silence_checks += 1
             if not self._busy and clock.monotonic() - self._last_rx > limit:
                 self._silence = f"no message for {self.silence_timeout:g}s"
                 scope.cancel()

@@ -84,6 +84,7 @@ class Connection:
         self.outbox: asyncio.Queue[str] = asyncio.Queue(settings.max_pending)
         self.pending_bytes = 0
         self.frames_sent = 0
+        self.requests_read = 0  # frames the client sent that were read (answered or not)
         self._writer: asyncio.Task[None] | None = None
         self._delayed: set[asyncio.Task[None]] = set()
         self._held: deque[tuple[float, RequestHandler, str | bytes, bool]] = deque()
@@ -153,6 +154,7 @@ class Connection:
         Every frame waits ``delay`` more (the trade socket's ``order_latency``)."""
         async for msg in self.ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                self.requests_read += 1
                 if not self.silent:
                     data = msg.data
                     binary = msg.type == WSMsgType.BINARY
@@ -192,6 +194,11 @@ class Connection:
                     handle(self, data, binary)
         finally:
             self._releaser = None
+
+    @property
+    def pending(self) -> int:
+        """Requests held back and answers not yet queued (a delay fault, subscribe_delay)."""
+        return len(self._delayed)
 
     def abort(self) -> None:
         """Cut the connection without a close frame."""

@@ -108,6 +108,10 @@ class RestApi:
             path: impl for path, impl in ORDER_OPS.values()
         }
         self.requests = 0
+        self.in_flight = 0  # requests received and not answered yet (see BybitServer.settled)
+        # The clock signed requests are checked and rate limits counted against; a test
+        # may replace it to step time instead of waiting for a second to pass.
+        self.now_ms: Callable[[], int] = now_ms
 
     # -- dispatch ------------------------------------------------------------------------------
     @staticmethod
@@ -121,15 +125,22 @@ class RestApi:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
-            return await self._handle(request)
+            return await self._counted(request)
         except (ConnectionError, asyncio.CancelledError):
             raise
         except Exception:  # a bug of ours: logged in full, the client gets Bybit's 10016
             log.exception("%s %s failed", request.method, request.path)
             return self._reply(envelope(code=wire.INTERNAL, msg=wire.INTERNAL_ERROR))
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _counted(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
+        self.in_flight += 1
+        try:
+            return await self._handle(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         method = request.method
         is_private = path in self.private_get or path in self.private_post
@@ -159,7 +170,7 @@ class RestApi:
         if self.order_latency and path in self.order_paths:
             await asyncio.sleep(self.order_latency)  # on its way to the matching engine
         payload = body if method == "POST" else raw_query.encode()
-        now = now_ms()
+        now = self.now_ms()
         try:
             account = authenticate_rest(request.headers, payload, self.accounts, now)
             params = self._params(method, raw_query, body)

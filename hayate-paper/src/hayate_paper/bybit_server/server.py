@@ -327,6 +327,23 @@ class BybitServer:
                 return
             await asyncio.sleep(step.every)
 
+    # -- waiting (tests) -------------------------------------------------------------------------
+    @property
+    def busy(self) -> int:
+        """Requests received and not answered yet: REST requests being handled (a ``delay``
+        fault sleeps inside one) and WebSocket requests or answers held back."""
+        return self.rest.in_flight + sum(c.pending for c in self.conns)
+
+    async def settled(self, within: float = 30.0) -> None:
+        """Return once :attr:`busy` is 0: every request that reached the server has had its
+        effect and its answer is on its way. A test waits for this, instead of sleeping
+        past a delayed request, before it counts what the requests did (``within`` only
+        fails a test that is stuck)."""
+        async with asyncio.timeout(within):
+            # busy falls to 0 in many places (handlers, delayed answers): polled, not signalled
+            while self.busy:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
+
     # -- reading -------------------------------------------------------------------------------
     def account(self, api_key: str) -> ExchangeAccount:
         return self.accounts[api_key]

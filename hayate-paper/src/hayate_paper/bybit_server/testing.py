@@ -195,7 +195,7 @@ class WsClient:
     async def send(self, obj: Any) -> None:
         await self.ws.send_str(obj if isinstance(obj, str) else json.dumps(obj))
 
-    async def wait_for(self, pred: Callable[[Any], bool], within: float = 5.0,
+    async def wait_for(self, pred: Callable[[Any], bool], within: float = 30.0,
                        start: int = 0) -> Any:
         """The first frame from index ``start`` on that satisfies ``pred``."""
         with anyio.fail_after(within):
@@ -210,9 +210,18 @@ class WsClient:
                     raise AssertionError("connection closed while waiting")
                 await self._new.wait()
 
-    async def wait_closed(self, within: float = 5.0) -> None:
+    async def wait_closed(self, within: float = 30.0) -> None:
         with anyio.fail_after(within):
             while not self.closed:
+                await self._new.wait()
+
+    async def wait_until(self, check: Callable[[], bool], within: float = 30.0) -> None:
+        """Until ``check()`` holds, re-checked as frames arrive (for conditions on several
+        frames, or on frames that are not JSON)."""
+        with anyio.fail_after(within):
+            while not check():
+                if self.closed:
+                    raise AssertionError("connection closed while waiting")
                 await self._new.wait()
 
     async def auth(self, key: str = KEY, secret: str = SECRET) -> Any:

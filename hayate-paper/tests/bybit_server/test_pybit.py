@@ -21,7 +21,8 @@ from pybit.unified_trading import WebSocket, WebSocketTrading
 
 from hayate_paper.bybit_server import BybitServer
 from hayate_paper.bybit_server.clients import pybit_http, pybit_local
-from hayate_paper.bybit_server.testing import KEY, SECRET, local_exchange
+from hayate_paper.bybit_server.config import ServerConfig
+from hayate_paper.bybit_server.testing import KEY, SECRET, local_config, local_exchange
 
 pytestmark = pytest.mark.anyio
 
@@ -70,6 +71,15 @@ async def close(*sockets: Any) -> None:
     for ws in sockets:
         with anyio.move_on_after(5):
             await anyio.to_thread.run_sync(ws.exit, abandon_on_cancel=True)
+
+
+@pytest.fixture
+def config() -> ServerConfig:
+    """Order requests reach the engine a quarter of a second late, like a venue across an
+    ocean: pybit's trade socket registers an order's callback only after sending it, and a
+    faster answer (a loaded machine can hold pybit's thread that long) would be dropped by
+    pybit as an unregistered reqId. Nothing here is about speed."""
+    return local_config(exchange={"order_latency": 0.25})
 
 
 async def test_pybit_trades_against_the_local_exchange(server: BybitServer) -> None:

@@ -6,6 +6,8 @@
   distribution, its declared dependencies and its test extra (proves its requirements);
   ``nox -s tests`` runs the whole matrix. Sibling distributions it declares are installed
   from this tree (built as wheels, not editable), everything else from the package index.
+  CI runs it with ``HAYATE_PURE_PYTHON=1`` (the pure-Python market-data path) after the
+  README's test command ran everything on the compiled path.
 - tests_all: every test, all distributions installed editable (what CI and the README run)
 - wheels: build every wheel, install them (not editable) in a fresh environment and check
   that `hayate plugins --json` finds each built-in plugin without an error

@@ -74,6 +74,23 @@ def test_packaged_sample_replays_to_the_true_books(recordings: Path) -> None:
     assert "BTCUSDT" in books.last_trade and "ETHUSDT" in books.tickers
 
 
+def test_summary_digest_identifies_every_level(recordings: Path) -> None:
+    """summary.json's per-book digest is what two runs compare book for book (CI compares
+    the compiled and the pure-Python paths with it): equal books, equal digests; one lot
+    more at one deep level, a different digest."""
+    _, books, _ = run(path="sample:spot-btcusdt-ethusdt")
+    first = books.summary()["books"]
+    _, again, _ = run(path="sample:spot-btcusdt-ethusdt")
+    assert again.summary()["books"] == first
+    book = again.book("BTCUSDT")
+    deep_price, deep_qty = list(book.iter_asks())[-1]
+    book.apply_delta([], [(deep_price, deep_qty + 1)])
+    changed = again.summary()["books"]
+    assert changed["BTCUSDT"]["digest"] != first["BTCUSDT"]["digest"]
+    assert changed["BTCUSDT"]["levels"] == first["BTCUSDT"]["levels"]
+    assert changed["ETHUSDT"] == first["ETHUSDT"]
+
+
 @pytest.mark.parametrize("form", [".data", ".jsonl", ".zip", ".jsonl.gz"])
 def test_history_orderbook_files(recordings: Path, tmp_path: Path, form: str) -> None:
     raw = (recordings / XRP).read_bytes()

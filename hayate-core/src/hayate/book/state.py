@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -22,6 +23,16 @@ from hayate.events import (
 from hayate.types import State, StateConfig
 
 __all__ = ["OrderBookState"]
+
+
+def _digest(book: OrderBook) -> str:
+    """A short hash of every level of ``book`` in units (bids, then asks)."""
+    h = hashlib.sha256()
+    for side in (book.iter_bids(), book.iter_asks()):
+        h.update(b"|")
+        for p, q in side:
+            h.update(b"%d:%d," % (p, q))
+    return h.hexdigest()[:16]
 
 
 class OrderBookStateConfig(StateConfig):
@@ -136,7 +147,9 @@ class OrderBookState(State):
 
     def summary(self) -> dict[str, Any]:
         """Where each book ended: validity, top of book (as prices when the instrument is
-        known) and depth, so a replay's summary.json shows the books it rebuilt."""
+        known), depth and a digest of every level (so two runs, e.g. the compiled and the
+        pure-Python market-data paths, can be compared book for book), so a replay's
+        summary.json shows the books it rebuilt."""
         books: dict[str, Any] = {}
         for sym, b in sorted(self.books.items()):
             inst = self.ctx.instruments.get(sym)
@@ -148,7 +161,8 @@ class OrderBookState(State):
                 return str(inst.price(units))
 
             books[sym] = {"valid": b.valid, "bid": price(bid), "ask": price(ask),
-                          "levels": list(b.levels()), "update_id": b.update_id}
+                          "levels": list(b.levels()), "update_id": b.update_id,
+                          "digest": _digest(b)}
         return {"books": books} if books else {}
 
     def is_stale(self, symbol: str, max_age_ns: int) -> bool:

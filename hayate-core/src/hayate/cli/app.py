@@ -123,7 +123,9 @@ class _Commands(TyperGroup):
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"hayate {hayate.__version__}")
+        from hayate.book import accel
+
+        out.print(f"hayate {hayate.__version__} ({accel.describe()})", highlight=False)
         raise typer.Exit(EXIT_OK)
 
 

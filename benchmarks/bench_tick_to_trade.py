@@ -15,7 +15,9 @@ Measured on the wall clock, per market frame that made the strategy act:
 - **first request**: the moment the first order request it caused was written to the
   socket (trade socket: ``send`` returned, the bytes are in the kernel; REST: httpcore's
   "request body sent" trace event), usually the cancel batch of the old quotes;
-- **new order**: the same for the request that places the new quotes.
+- **new order**: the same for a request placing new quotes caused by the frame itself
+  (none with ``mm.*`` today: they keep at most one live order per level, so the new quotes
+  go out when the venue confirms the cancel, not on the frame).
 
 Both are also reported as this thread's CPU time (which leaves out the time the machine
 spent running other processes). Everything between is Hayate's own time: JSON decoding,
@@ -303,7 +305,11 @@ def main() -> None:
     row("floor: websockets recv -> send", floor, floor_cpu)
     for tr, first, place, cpu, cpu_place in rows:
         row(f"{tr}: frame -> first request", first, cpu)
-        row(f"{tr}: frame -> new order", place, cpu_place)
+        if place:
+            row(f"{tr}: frame -> new order", place, cpu_place)
+        else:  # mm.* never has more live orders than levels: it re-quotes on the cancel's ack
+            print(f"{tr}: frame -> new order: none (the new quotes wait for the venue to confirm "
+                  "the cancel, so no frame causes them)")
 
 
 if __name__ == "__main__":

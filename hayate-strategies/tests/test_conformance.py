@@ -28,3 +28,9 @@ class TestAvellanedaConformance(StrategyConformance):
     plugin = "hayate_strategies.plugin"
     kind = "mm.avellaneda"
     config = {**COMMON, "gamma": 0.1, "kappa": 2, "sigma": 0.05}
+
+
+class TestJoinTheTouchConformance(StrategyConformance):
+    plugin = "hayate_strategies.plugin"
+    kind = "mm.join_touch"
+    config = {"symbol": "TESTUSDT", "order_qty": "0.002", "max_position": "0.01"}

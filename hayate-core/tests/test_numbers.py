@@ -3,7 +3,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hayate.exceptions import InvalidNumber
@@ -78,6 +78,7 @@ def test_hostile_text_raises_invalid_number_only(text: str) -> None:
 
 @given(st.one_of(st.text(max_size=60), st.from_regex(r"-?[0-9]{1,30}(\.[0-9]{1,12})?",
                                                      fullmatch=True)))
+@example("10000000000000000000000000001")  # 29 digits: past the default Decimal context
 def test_parser_accepts_exactly_plain_ascii_decimals(text: str) -> None:
     p = UnitParser(12)
     try:
@@ -139,3 +140,17 @@ def test_times_and_ids() -> None:
 def test_invalid_number_keeps_its_reason_when_pickled() -> None:
     e = pickle.loads(pickle.dumps(InvalidNumber("bad", "price")))
     assert (str(e), e.reason) == ("bad", "price")
+
+
+@pytest.mark.parametrize("text", ["10000000000000000000000000001", "-99999999999999999999999999999.5",
+                                  "123456789012345678901234567890.123456789012"])
+def test_units_are_exact_past_the_default_decimal_precision(text: str) -> None:
+    """The default Decimal context keeps 28 digits; the conversions never round."""
+    units = to_units(text, 12)
+    assert units == UnitParser(12)(text)
+    assert from_units(units, 12) == Decimal(text)
+
+
+def test_to_units_refuses_a_value_too_large_to_build() -> None:
+    with pytest.raises(InvalidNumber):
+        to_units("1e999999999", 2)

@@ -25,7 +25,7 @@ else; a :class:`UnitParser` caches only values that passed, so a cache hit needs
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from typing import Literal
 
 from hayate.exceptions import InvalidNumber
@@ -145,15 +145,26 @@ def decimals_of(step: Decimal | str) -> int:
     return max(0, -exp)
 
 
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+"""Shifting the decimal point never rounds in this context (the default one keeps 28
+digits, so ``Decimal("10000000000000000000000000001").scaleb(12)`` would lose the 1)."""
+
+_MAX_UNIT_DIGITS = 1000
+"""Largest integer :func:`to_units` builds (a config value like ``1e999999999`` would
+otherwise make a billion-digit int)."""
+
+
 def to_units(value: Decimal | str | int, decimals: int) -> int:
     """Exact conversion to integer units; raises :class:`InvalidNumber` if it would round."""
     try:
         d = value if isinstance(value, Decimal) else Decimal(value)
-        scaled = d.scaleb(decimals)
+        scaled = d.scaleb(decimals, _EXACT)
     except (InvalidOperation, ValueError, TypeError) as e:
         raise InvalidNumber(f"not a decimal number: {value!r}") from e
     if not scaled.is_finite():
         raise InvalidNumber(f"not a finite number: {value!r}")
+    if scaled and scaled.adjusted() >= _MAX_UNIT_DIGITS:
+        raise InvalidNumber(f"out of range: {value!r}")
     integral = scaled.to_integral_value()
     if integral != scaled:
         raise InvalidNumber(f"{value} has more than {decimals} decimal places")
@@ -162,7 +173,7 @@ def to_units(value: Decimal | str | int, decimals: int) -> int:
 
 def from_units(units: int, decimals: int) -> Decimal:
     """Exact inverse of :func:`to_units`."""
-    return Decimal(units).scaleb(-decimals)
+    return Decimal(units).scaleb(-decimals, _EXACT)
 
 
 class UnitParser:

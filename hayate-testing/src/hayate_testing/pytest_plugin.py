@@ -5,10 +5,16 @@ Hypothesis fails an example that takes over 200 ms (``deadline``) and a test who
 are slow to generate (the ``too_slow`` health check): on a loaded machine both fail correct
 code. The ``hayate`` profile, loaded here, drops those two time limits and keeps every
 other check; a project's own profile (its conftest, ``--hypothesis-profile``) still wins.
+
+``HAYATE_HYPOTHESIS_DERANDOMIZE=1`` (set by ``.ci/run``) makes every property test try the
+same examples on every run, so a CI verdict is reproducible and never depends on the draw;
+without it (a developer's runs) each run explores new examples and a failure is kept in
+hypothesis's example database to be replayed.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +26,8 @@ from hayate.plugins.manager import PluginManager
 from hayate_testing.harness import make_plugins, run_spec_dict
 
 settings.register_profile("hayate", deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+                          suppress_health_check=[HealthCheck.too_slow],
+                          derandomize=os.environ.get("HAYATE_HYPOTHESIS_DERANDOMIZE") == "1")
 settings.load_profile("hayate")
 
 

@@ -119,27 +119,113 @@ def _journal_position(path: Path) -> Decimal:
     return sum((Decimal(q) if s == "Buy" else -Decimal(q) for s, q in rows), Decimal(0))
 
 
+async def _kill_flatten(out: Path, proc: Any) -> None:
+    """``hayate kill --flatten`` as a user types it; the bot must then end by itself."""
+    kill = await anyio.run_process([sys.executable, "-m", "hayate", "kill", "--flatten",
+                                    str(out), "--timeout", "100"], check=False)
+    assert kill.returncode == 0, kill.stderr.decode()
+    await proc.wait()
+
+
+def _killed_flat(out: Path, proc: Any, account: Any) -> dict[str, Any]:
+    """The bot stopped by the kill switch, nothing open and no position at the venue nor in
+    its summary; returns the summary."""
+    assert proc.returncode == 0
+    assert not [o for o in account.orders.values() if o.is_open]
+    s = json.loads((out / "summary.json").read_text())
+    assert s["exit_reason"] == "kill switch"
+    assert account.account.position("BTCUSDT").size == 0 == Decimal(s["final_position"]["BTCUSDT"])
+    return dict(s)
+
+
 async def test_kill_flatten_closes_the_live_position(repo_root: Path, tmp_path: Path) -> None:
     from hayate_paper.bybit_server import BybitServer, load_config
+    from hayate_paper.bybit_server.market import MarketChanges
 
     out = tmp_path / "run"
     async with BybitServer(load_config(server_config(repo_root)), port=0) as server:
         account = server.account(KEY)
         async with await anyio.open_process(command(repo_root, server, out, "10m"),
                                             env=bot_env()) as proc:
-            with anyio.fail_after(120):
-                while _journal_position(out / "journal.sqlite") == 0 or not (
-                        out / "hayate.pid").exists():
-                    assert proc.returncode is None
-                    await anyio.sleep(0.1)
-            kill = await anyio.run_process([sys.executable, "-m", "hayate", "kill", "--flatten",
-                                            str(out), "--timeout", "60"], check=False)
-            assert kill.returncode == 0, kill.stderr.decode()
-            await proc.wait()
-        assert proc.returncode == 0
-        venue_position = account.account.position("BTCUSDT").size
-        assert not [o for o in account.orders.values() if o.is_open]
-    s = json.loads((out / "summary.json").read_text())
-    assert s["exit_reason"] == "kill switch"
+            try:
+                # Kill with a position open, and known to the bot: once the journal shows one,
+                # the market stands still (no quote can fill any more) until the journal holds
+                # every fill the venue made; if the position came back to zero, the market
+                # moves on and the test tries again. (A fill the bot hears only after the kill
+                # is the next test's subject.)
+                feed = server.market.apply
+                with anyio.fail_after(120):
+                    while True:
+                        while _journal_position(out / "journal.sqlite") == 0 or not (
+                                out / "hayate.pid").exists():
+                            assert proc.returncode is None
+                            await anyio.sleep(0.1)
+                        server.market.apply = lambda events, t_ns=None: MarketChanges()
+                        venue = account.account.position("BTCUSDT").size
+                        while _journal_position(out / "journal.sqlite") != venue:
+                            assert proc.returncode is None
+                            await anyio.sleep(0.1)
+                        if venue != 0:
+                            break
+                        server.market.apply = feed
+                await _kill_flatten(out, proc)
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+        s = _killed_flat(out, proc, account)
     assert s["flattened"] and s["flattened"][0]["orders"].get("venue")
-    assert venue_position == 0 == Decimal(s["final_position"]["BTCUSDT"])
+
+
+async def test_kill_flatten_closes_again_after_a_fill_the_bot_heard_late(
+        repo_root: Path, tmp_path: Path) -> None:
+    """A quote fills while the private stream is silent: the kill's closing order is sized
+    without that fill, and the fill reaches the bot only once it has reconnected its
+    private stream and caught up. The kill switch waits for every order's end and closes
+    the position that fill opened before the bot stops."""
+    from hayate_paper.bybit_server import BybitServer, load_config
+    from hayate_paper.bybit_server.market import MarketChanges
+
+    out = tmp_path / "run"
+    async with BybitServer(load_config(server_config(repo_root)), port=0) as server:
+        account = server.account(KEY)
+        # The bot notices the silence after 3 s, reconnects and catches up over REST.
+        cmd = [*command(repo_root, server, out, "10m"), "--set", "engine.teardown_timeout=120",
+               "--set", "collectors.private.ping_interval=1",
+               "--set", "collectors.private.silence_timeout=3"]
+        async with await anyio.open_process(cmd, env=bot_env()) as proc:
+            try:
+                feed = server.market.apply
+                with anyio.fail_after(120):
+                    # The market stands still (no fill but the test's) once the bot knows
+                    # its position and quotes the side that would add to it.
+                    while True:
+                        while not (out / "hayate.pid").exists():
+                            assert proc.returncode is None
+                            await anyio.sleep(0.1)
+                        server.market.apply = lambda events, t_ns=None: MarketChanges()
+                        await server.settled()
+                        before = account.account.position("BTCUSDT").size
+                        while _journal_position(out / "journal.sqlite") != before:
+                            assert proc.returncode is None
+                            await anyio.sleep(0.1)
+                        adding = [o for o in account.orders.values() if o.is_open and (
+                            before == 0 or (str(o.side) in ("Buy", "Side.BUY")) == (before > 0))]
+                        if adding:
+                            break
+                        server.market.apply = feed
+                        await anyio.sleep(0.1)
+                    # The bot stops hearing its private stream; a trade through a quote that
+                    # adds to the position fills it.
+                    server.inject("silence", target="private")
+                    quote = adding[0]
+                    buy = str(quote.side) in ("Buy", "Side.BUY")
+                    through = Decimal("-1") if buy else Decimal("1")
+                    feed([server.market.trade_event("BTCUSDT", quote.price + through, "1",
+                                                    "Sell" if buy else "Buy")])
+                    assert abs(account.account.position("BTCUSDT").size) > abs(before)
+                    await _kill_flatten(out, proc)
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+        s = _killed_flat(out, proc, account)
+    assert [f["orders"]["venue"] for f in s["flattened"] if f["orders"]], s["flattened"]

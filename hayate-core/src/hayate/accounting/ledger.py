@@ -176,6 +176,10 @@ class VenueLedger:
                 self.next_markout = due
         return True
 
+    def open_orders(self) -> int:
+        """Orders the venue has reported open and not yet ended."""
+        return len(self._open)
+
     def on_order_update(self, ev: OrderUpdate, t: int) -> None:
         self._seen(t)
         cid = ev.client_id or ev.order_id

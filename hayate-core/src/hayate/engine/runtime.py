@@ -118,6 +118,7 @@ class BotRuntime:
         self.sim_events = 0  # events handled so far in a simulation (updated every 1024)
         self.stash = Stash()  # per-bot data of hook implementations (see hayate.stash)
         self.flattened: list[dict[str, Any]] = []  # positions closed by the engine
+        self.flatten_ids: set[str] = set()  # client ids of the closing orders
         self._flatten_due: str | None = None
         wiring = Wiring(spec, plugins, self.ctx)
         self.components: dict[str, Component] = wiring.components
@@ -403,7 +404,8 @@ class BotRuntime:
         if flatten:
             await self.flatten(reason)
             if not self.simulated:
-                await wait_flat(self, within=self.spec.engine.teardown_timeout / 2)
+                await wait_flat(self, within=self.spec.engine.teardown_timeout / 2,
+                                again=lambda: self.flatten(reason))
         self.ctx.request_stop(reason)
 
     async def flatten(self, reason: str) -> dict[str, dict[str, str]]:

@@ -215,12 +215,15 @@ async def test_kill_flatten_closes_again_after_a_fill_the_bot_heard_late(
                         server.market.apply = feed
                         await anyio.sleep(0.1)
                     # The bot stops hearing its private stream; a trade through a quote that
-                    # adds to the position fills it.
+                    # adds to the position fills it. Fills are partial by what is left after
+                    # the queue ahead, so the print is larger than any queue the simulated
+                    # book can hold (a 1 BTC print left the quote unfilled behind a deep
+                    # level, one CI run in many).
                     server.inject("silence", target="private")
                     quote = adding[0]
                     buy = str(quote.side) in ("Buy", "Side.BUY")
                     through = Decimal("-1") if buy else Decimal("1")
-                    feed([server.market.trade_event("BTCUSDT", quote.price + through, "1",
+                    feed([server.market.trade_event("BTCUSDT", quote.price + through, "100000",
                                                     "Sell" if buy else "Buy")])
                     assert abs(account.account.position("BTCUSDT").size) > abs(before)
                     await _kill_flatten(out, proc)

@@ -14,8 +14,9 @@ hypothesis's example database to be replayed.
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,18 @@ settings.register_profile("hayate", deadline=None,
                           suppress_health_check=[HealthCheck.too_slow],
                           derandomize=os.environ.get("HAYATE_HYPOTHESIS_DERANDOMIZE") == "1")
 settings.load_profile("hayate")
+
+
+@pytest.fixture(autouse=True)
+def _hayate_restore_logging() -> Iterator[None]:
+    """Put the root logger back as it was after each test: a test that runs the CLI in
+    process (``CliRunner``) leaves a handler on a stream the runner has closed, and every
+    later log line would print a "Logging error" traceback."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -95,6 +95,11 @@ def test_download_mistakes_are_usage_errors(archive: ArchiveServer, data_dir: Pa
     assert code == 2 and "book, trades or both" in out
     code, out = get(archive, "--symbols", "../etc", "--from", "2026-08-09")
     assert code == 2 and "not a Bybit symbol" in out
+    for option, url in (("--base-url", "htp://127.0.0.1:9"), ("--trades-url", "localhost:8000"),
+                        ("--rest-url", "https://")):
+        code, out = hayate("download", "bybit", "--symbols", "BTCUSDT", "--from", "2026-08-09",
+                           option, url)
+        assert code == 2 and f"{option} {url!r} is not an http(s) URL" in out, out
     assert not data_dir.exists()
 
 
@@ -169,8 +174,22 @@ def test_rm(archive: ArchiveServer, data_dir: Path) -> None:
     assert not (data_dir / "bybit/spot/BTCUSDT").exists()  # rules and folder too
     assert Catalog.open(data_dir).entries == {}
     code, out = hayate("rm", "bybit/spot/BTCUSDT")
-    assert code == 0 and "nothing of bybit/spot/BTCUSDT to remove" in out
+    assert code == 1 and f"nothing is downloaded in {data_dir}" in out
     assert hayate("rm", "BTCUSDT")[0] == 2
+
+
+def test_a_dataset_that_is_not_downloaded_is_an_error_with_a_close_match(
+        archive: ArchiveServer, data_dir: Path) -> None:
+    assert get(archive, "--category", "spot", "--symbols", "BTCUSDT", "--from",
+               "2026-08-09")[0] == 0
+    for command in ("list", "verify", "rm"):
+        code, out = hayate(command, "bybit/spot/BTCUSTD")
+        assert code == 1, (command, out)
+        assert (f"bybit/spot/BTCUSTD is not downloaded in {data_dir} (did you mean "
+                "bybit/spot/BTCUSDT?); downloaded: bybit/spot/BTCUSDT") in out, out
+    code, out = hayate("rm", "bybit/spot/BTCUSDT", "--from", "2026-08-10", "--to", "2026-08-09")
+    assert code == 2 and "--from 2026-08-10 is after --to 2026-08-09" in out
+    assert len(Catalog.open(data_dir).entries) == 2  # nothing was removed
 
 
 def test_another_venue_shares_the_data_group() -> None:

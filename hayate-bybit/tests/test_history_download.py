@@ -163,6 +163,23 @@ async def test_a_part_left_by_an_interrupted_run_is_resumed(archive: ArchiveServ
     assert report.bytes_downloaded == len(archive.files[SPOT_BOOK]) - 7000
 
 
+async def test_a_mirror_that_ignores_range_starts_the_part_over(tmp_path: Path) -> None:
+    """A 200 with the whole file to a Range request: the part is rewritten from byte 0 and
+    the report says nothing was resumed (all the bytes came this time)."""
+    with ArchiveServer(archive_files(), instruments=sample_instruments(),
+                       ranges=False) as mirror:
+        target = local(tmp_path, SPOT_BOOK)
+        target.parent.mkdir(parents=True)
+        target.with_name(target.name + ".part").write_bytes(mirror.files[SPOT_BOOK][:7000])
+        report = await fetch(mirror, tmp_path, "spot", "BTCUSDT", "2026-08-09", "2026-08-09",
+                             kinds=("book",))
+        assert [(g.range_start, g.status) for g in mirror.gets(SPOT_BOOK)] == [(None, 200)]
+    (outcome,) = report.outcomes
+    assert outcome.status == "downloaded" and outcome.resumed_from == 0
+    assert target.read_bytes() == mirror.files[SPOT_BOOK]
+    assert report.bytes_downloaded == len(mirror.files[SPOT_BOOK])
+
+
 async def test_a_corrupt_zip_is_fetched_again(archive: ArchiveServer, tmp_path: Path) -> None:
     archive.corrupt(SPOT_BOOK, times=1)
     report = await fetch(archive, tmp_path, "spot", "BTCUSDT", "2026-08-09", "2026-08-09",

@@ -168,6 +168,16 @@ def test_a_missing_day_names_the_command_that_fetches_it(tmp_path: Path) -> None
         f"--from 2026-08-09 --to 2026-08-10 --kind both --dir {tmp_path}")
 
 
+def test_a_misspelt_dataset_names_the_close_match(tmp_path: Path) -> None:
+    fetch(tmp_path, "spot", "BTCUSDT", "2026-08-09", "2026-08-09", kinds=("book",))
+    with pytest.raises(SpecError) as e:
+        run(tmp_path, dataset="bybit/spot/BTCUSTD", **{"from": "2026-08-09"}, kinds=["book"])
+    (problem,) = e.value.problems
+    assert problem.message.startswith(
+        f"bybit/spot/BTCUSTD is not downloaded in {tmp_path} (did you mean bybit/spot/BTCUSDT?)"
+        "; downloaded: bybit/spot/BTCUSDT; bybit/spot/BTCUSTD: no book for 2026-08-09"), problem
+
+
 def test_the_saved_rules_and_symbols_are_known_at_check_time(tmp_path: Path) -> None:
     """A strategy's symbol and order size are checked against the dataset before the run."""
     from hayate.spec.loader import parse_spec

@@ -154,6 +154,36 @@ def test_replaying_the_tape_with_the_twins_settings_reproduces_the_twin(shadow_r
     assert sum(r[3] == "filled" for r in rows) >= CYCLES * 0.9
 
 
+def test_a_twin_with_latency_distributions_is_recorded_and_replayed_as_it_ran(
+        plugins, scripts, plans, tmp_path):
+    """The twin's lognormal and uniform latencies reach the summary and the tape as they
+    were written (not as zero latencies), so the "as it ran" replay reproduces it."""
+    import json
+
+    scripts["calibration"], plans["calibration"] = _queue_script()
+    latency = {"entry": {"dist": "lognormal", "median": "30ms", "sigma": 0.5, "max": "90ms"},
+               "cancel": {"dist": "uniform", "low": "5ms", "high": "25ms"}}
+    result, _ = run_spec_dict(_spec({"queue_model": "probabilistic", "queue_power": 2,
+                                     "latency": latency}), plugins, out_dir=tmp_path / "run")
+    assert result.exit_code == 0, result.exit_reason
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    recorded = summary["shadow"]["twins"]["twin"]["settings"]["latency"]
+    tape = load_tape(tmp_path / "run" / TAPE_FILE)
+    settings = tape.twin("twin")["settings"]
+    for lat in (recorded, settings["latency"]):
+        assert lat["entry"] == {"dist": "lognormal", "median": 0.03, "sigma": 0.5, "min": 0.0,
+                                "max": 0.09}
+        assert lat["cancel"] == {"dist": "uniform", "low": 0.005, "high": 0.025}
+    orders = replay(tape, "twin", settings, seed=settings["seed"])
+    rows = sqlite3.connect(tmp_path / "run" / "journal.sqlite").execute(
+        "SELECT client_id, twin_outcome, twin_filled_qty FROM shadow_orders").fetchall()
+    assert len(rows) == len(orders) == CYCLES
+    for cid, outcome, filled in rows:
+        o = orders[cid]
+        assert (o.twin.outcome(o), o.twin.filled_qty) == (outcome, Decimal(filled)), cid
+    assert {r[1] for r in rows} == {"filled", "not_filled"}  # the draws decide some orders
+
+
 def test_calibration_recovers_the_venues_settings(shadow_run):
     """Tolerances: the queue model must come out probabilistic with power 4 or more (the
     truth is 8; at power 4 the 4 that left are ahead of us with P = 0.88, at 2 with 0.74);
@@ -208,3 +238,6 @@ def test_the_command_writes_the_fragment_and_refuses_a_run_without_shadow(shadow
     r = subprocess.run([sys.executable, "-m", "hayate", "calibrate", str(empty)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "needs the --out directory of a run with shadow mode" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "hayate", "calibrate", str(tmp_path / "nope")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and f"{tmp_path / 'nope'} is not a directory" in r.stderr

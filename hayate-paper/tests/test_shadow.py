@@ -148,7 +148,10 @@ def test_a_twin_with_another_queue_model_parts_where_queues_matter(plugins, tmp_
 
 
 def test_the_tape_holds_what_the_twin_was_fed(plugins, tmp_path):
+    from hayate.cli.summary import output_files
+
     summary = run(plugins, spec(), tmp_path)
+    assert "shadow-tape.jsonl.gz" in output_files(summary, tmp_path)  # "results in ..."
     records = list(read_tape(Path(summary["shadow"]["tape"])))
     head = records[0]
     assert isinstance(head, TapeHeader) and head.twins["twin"]["venue"] == "venue"
@@ -224,6 +227,15 @@ def test_hayate_report_adds_the_paper_vs_live_page(plugins, tmp_path):
     assert "twin (twin of venue)" in html and "Outcomes: live (rows) against twin" in html
     assert html.count('<svg class="chart"') == 10 and "no data" not in html.split("Market data")[0]
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # self-contained
+    # The command says where both pages are.
+    from typer.testing import CliRunner
+
+    from hayate.cli.app import app
+
+    result = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert f"report written to {tmp_path / 'report.html'}" in result.output
+    assert f"paper vs live written to {page}" in result.output
 
 
 def test_a_failing_twin_is_cut_off_in_a_live_run_and_reported(plugins, caplog):

@@ -57,6 +57,46 @@ def _day(text: str, option: str) -> date:
         raise AssertionError("unreachable") from None
 
 
+def _url(value: str | None, option: str) -> str | None:
+    """An http(s) root, or a usage error now (not a dozen retries of a bad address)."""
+    from urllib.parse import urlsplit
+
+    from hayate.cli.app import fail_config
+
+    if value is None:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        fail_config(f"{option} {value!r} is not an http(s) URL, e.g. https://public.bybit.com")
+    return value.strip().rstrip("/")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _require_downloaded(catalog: Catalog, datasets: list[str] | None) -> None:
+    """Exit 1 naming what is downloaded when a dataset asked for has no file at all."""
+    from hayate.cli.app import EXIT_FAILURE, err, fail_config
+    from hayate.exceptions import ConfigError
+    from hayate_bybit.history.dataset import not_downloaded
+    from hayate_bybit.history.layout import DatasetName
+
+    problems = []
+    for text in datasets or []:
+        try:
+            why = not_downloaded(DatasetName.parse(text), catalog)
+        except ConfigError as e:
+            fail_config(str(e))
+            return
+        if why:
+            problems.append(why)
+    for why in dict.fromkeys(problems):
+        err.print(f"[bold red]error:[/] {why}", markup=True, highlight=False)
+    if problems:
+        raise typer.Exit(EXIT_FAILURE)
+
+
 def _size(n: float) -> str:
     for unit in ("B", "kB", "MB", "GB"):
         if abs(n) < 1000 or unit == "GB":
@@ -182,6 +222,10 @@ def download_bybit(
         return
     if depth is not None and depth < 1:
         fail_config("--depth must be positive")
+    base_url = _url(base_url, "--base-url")
+    trades_url = _url(trades_url, "--trades-url")
+    book_url = _url(book_url, "--book-url")
+    rest_url = _url(rest_url, "--rest-url")
     hosts = ArchiveHosts(trades=trades_url or base_url or TRADES_HOST,
                          book=book_url or base_url or BOOK_HOST)
     rest = None if not rules else (rest_url or base_url or "https://api.bybit.com")
@@ -229,7 +273,7 @@ def _print_report(report: DownloadReport, out: Any, err: Any, seconds: float) ->
     n = report.bytes_downloaded
     rate = f", {_size(n / seconds)}/s" if seconds > 0 and n else ""
     out.print(f"{len(got)} downloaded ({_size(n)} in {seconds:.1f}s{rate}), {len(here)} "
-              f"already here, {len(report.missing)} days missing, {len(report.of('failed'))} "
+              f"already here, {_plural(len(report.missing), 'day')} missing, {len(report.of('failed'))} "
               f"failed -> {report.data_dir}", markup=False)
 
 
@@ -352,6 +396,7 @@ def list_data(
     if catalog.rebuilt:
         err.print(f"{directory}/index.json was missing: rebuilt from the files on disk "
                   "(run `hayate data verify` to count their messages)", markup=False)
+    _require_downloaded(catalog, datasets)
     entries = _select(catalog, datasets)
     if as_json:
         out.print(json.dumps([{"path": k, **msgspec.to_builtins(e)} for k, e in entries.items()],
@@ -430,6 +475,7 @@ def verify_data(
     catalog = Catalog.open(directory)
     for key, e in catalog.scan().items():  # whole files a killed run did not catalogue
         catalog.entries.setdefault(key, e)
+    _require_downloaded(catalog, datasets)
     entries = _select(catalog, datasets)
     started = time.monotonic()
     bad: list[tuple[str, Entry, str]] = []
@@ -532,8 +578,11 @@ def remove_data(
         return
     start = _day(from_, "--from") if from_ else None
     end = _day(to, "--to") if to else None
+    if start is not None and end is not None and start > end:
+        fail_config(f"--from {start} is after --to {end}")
     directory = _data_dir(data_dir)
     catalog = Catalog.open(directory)
+    _require_downloaded(catalog, [dataset])
     chosen = _select(catalog, [dataset], start, end, _kinds(kind))
     if not chosen:
         err.print(f"nothing of {name} to remove in {directory}", markup=False)

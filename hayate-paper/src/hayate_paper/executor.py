@@ -49,7 +49,7 @@ from hayate_paper.arrivals import Arrivals
 from hayate_paper.exchange import PaperExchange
 from hayate_paper.fees import FeeSchedule
 from hayate_paper.fill_model import FillModel, parse_own_depletion
-from hayate_paper.latency import LatencyConfig, make_sampler
+from hayate_paper.latency import LatencyConfig, latency_settings, make_sampler
 from hayate_paper.outputs import fmt_decimal
 from hayate_paper.queue import make_queue_model
 from hayate_paper.rules import VenueRules
@@ -311,7 +311,7 @@ class PaperExchangeExecutor(Executor):
     def shadow_settings(self) -> dict[str, Any]:
         """The model settings a divergence report shows (and ``hayate calibrate`` fits)."""
         c = self.config
-        lat = c.latency.model_dump(mode="json")
+        lat = latency_settings(c.latency)
         return {"queue_model": c.queue_model, "queue_power": c.queue_power,
                 "partial_fills": c.partial_fills, "own_depletion": c.own_depletion,
                 "fill_on_cross": c.fill_on_cross, "latency": lat, "seed": c.seed}

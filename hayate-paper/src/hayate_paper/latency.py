@@ -28,6 +28,7 @@ __all__ = [
     "Normal",
     "Sampler",
     "Uniform",
+    "latency_settings",
     "make_sampler",
 ]
 
@@ -143,6 +144,16 @@ class LatencyConfig(_Dist):
         description="When a market event carries a local receive time (recv_ts, e.g. from a "
         "recording), deliver it then: the recorded latency is the real one.",
     )
+
+
+def latency_settings(config: LatencyConfig) -> dict[str, Any]:
+    """``config`` as spec values that validate back to the same latencies.
+
+    A plain ``model_dump`` serializes each distribution as the declared base class (no
+    fields), so a lognormal twin would be reported, and replayed by ``hayate calibrate``,
+    as a zero latency; each field is dumped as its own concrete model instead.
+    """
+    return config.model_dump(mode="json", serialize_as_any=True)
 
 
 def _ns(seconds: float) -> int:

@@ -203,6 +203,11 @@ class Catalog:
         return out
 
 
+    def datasets(self) -> list[str]:
+        """The names (``bybit/linear/BTCUSDT``) of every dataset with a catalogued file."""
+        return sorted({f"{e.venue}/{e.category}/{e.symbol}" for e in self.entries.values()})
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:

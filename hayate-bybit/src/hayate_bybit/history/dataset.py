@@ -8,6 +8,7 @@ whose file has gone from the disk) is an error naming every missing day and the 
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +19,8 @@ from hayate_bybit.history.catalog import Catalog
 from hayate_bybit.history.layout import DatasetName, Kind, day_ranges, days_between
 from hayate_bybit.history.rules import RulesFile, load_rules
 
-__all__ = ["MissingData", "ResolvedDataset", "download_command", "resolve_dataset"]
+__all__ = ["MissingData", "ResolvedDataset", "download_command", "not_downloaded",
+           "resolve_dataset"]
 
 
 class MissingData(ConfigError):
@@ -45,6 +47,20 @@ def download_command(name: DatasetName, start: date, end: date, kinds: Sequence[
     if data_dir is not None:
         cmd += f" --dir {data_dir}"
     return cmd
+
+
+def not_downloaded(name: DatasetName, catalog: Catalog) -> str | None:
+    """Why ``name`` has no file at all in ``catalog`` (what is there, the closest name), or
+    None when some day of it is downloaded."""
+    known = catalog.datasets()
+    if str(name) in known:
+        return None
+    if not known:
+        return f"nothing is downloaded in {catalog.data_dir}"
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.8)
+    return (f"{name} is not downloaded in {catalog.data_dir}"
+            + (f" (did you mean {close[0]}?)" if close else "")
+            + f"; downloaded: {', '.join(known)}")
 
 
 def resolve_dataset(
@@ -93,6 +109,10 @@ def resolve_dataset(
                                data_dir if explicit_dir else None)
         if depth is not None and "book" in missing:
             cmd += f" --depth {depth}"
-        raise MissingData(f"{name}: {what} in {data_dir}", cmd)
+        what = f"{name}: {what} in {data_dir}"
+        absent = not_downloaded(name, catalog)
+        if absent and "did you mean" in absent:  # most likely a typo: say so first
+            what = f"{absent}; {what}"
+        raise MissingData(what, cmd)
     out.rules = load_rules(data_dir, name.category, name.symbol)
     return out

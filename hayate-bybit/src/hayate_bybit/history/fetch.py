@@ -50,7 +50,7 @@ class _Transient(Exception):
 class Fetched:
     size: int
     messages: int
-    resumed_from: int  # bytes already on disk when this run started on the file
+    resumed_from: int  # bytes an earlier run left that this one kept (0: fetched from the start)
     attempts: int
 
 
@@ -78,12 +78,19 @@ async def fetch_archive(
     backoff = backoff or Backoff(0.5, 30.0)
     part = part_path(final)
     await anyio.Path(final.parent).mkdir(parents=True, exist_ok=True)
-    resumed_from = await _size(part)
+    kept: list[int] = []  # bytes of an earlier run the first answer let us keep
+
+    def started(total: int | None, have: int) -> None:
+        if not kept:
+            kept.append(have)  # 0 when the server ignored our Range and sent it all
+        if on_start:
+            on_start(total, have)
+
     attempts = 0
     corrupt = 0
     while True:
         size, tries = await _bytes_to_part(client, url, part, retries=retries, backoff=backoff,
-                                           on_start=on_start, on_chunk=on_chunk)
+                                           on_start=started, on_chunk=on_chunk)
         attempts += tries
         try:
             messages = await anyio.to_thread.run_sync(check_archive, part, kind,
@@ -97,7 +104,7 @@ async def fetch_archive(
             await anyio.sleep(backoff.next())
             continue
         await anyio.Path(part).replace(final)
-        return Fetched(size=size, messages=messages, resumed_from=resumed_from,
+        return Fetched(size=size, messages=messages, resumed_from=kept[0] if kept else 0,
                        attempts=attempts)
 
 

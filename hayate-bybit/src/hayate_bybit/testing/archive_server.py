@@ -67,9 +67,11 @@ class ArchiveServer:
         *,
         instruments: Mapping[str, Iterable[dict[str, Any]]] | None = None,
         listings: bool = True,
+        ranges: bool = True,
         port: int = 0,
     ) -> None:
         self.files: dict[str, bytes] = dict(files or {})
+        self.ranges = ranges  # False: a mirror that ignores Range and always sends it all
         self.instruments = {k: list(v) for k, v in (instruments or {}).items()}
         self.listings = listings
         self.port = port
@@ -237,7 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._log(path, None, 404)
             self._plain(HTTPStatus.NOT_FOUND, b"404 Not Found", head)
             return
-        m = _RANGE.fullmatch(self.headers.get("Range", "").strip())
+        m = _RANGE.fullmatch(self.headers.get("Range", "").strip()) if a.ranges else None
         start = int(m.group(1)) if m else None
         if head:
             self._log(path, start, 200)

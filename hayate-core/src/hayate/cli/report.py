@@ -43,9 +43,15 @@ def report(
             err.print("[bold red]error:[/] no run under ./runs; give a run's --out directory",
                       markup=True)
             raise typer.Exit(EXIT_CONFIG)
+    from hayate.report.shadow_page import SHADOW_PAGE
+
+    shadow = (out.parent if out else run_dir) / SHADOW_PAGE
+    before = shadow.stat().st_mtime_ns if shadow.exists() else None
     try:
         path = write_report(str(run_dir), str(out) if out else None, run)
     except ReportError as e:
         err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True)
         raise typer.Exit(EXIT_CONFIG) from None
     console.print(f"report written to {path}", markup=False)
+    if shadow.exists() and shadow.stat().st_mtime_ns != before:
+        console.print(f"paper vs live written to {shadow}", markup=False)

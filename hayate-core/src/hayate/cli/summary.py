@@ -133,6 +133,9 @@ def output_files(summary: dict[str, Any], out_dir: Path) -> list[str]:
                 candidates.append(str(v[key]))
         if several:
             candidates.append(str(out_dir / vid / "summary.json"))
+    tape = (summary.get("shadow") or {}).get("tape")
+    if tape:
+        candidates.append(str(tape))
     for c in candidates:
         p = Path(c)
         if not p.exists():

@@ -324,6 +324,9 @@ def calibrate(run_dir: Path, twin: str | None = None, *, seeds: int = 3,
     run_dir = Path(run_dir)
     tape_path = run_dir / TAPE_FILE
     journal = run_dir / "journal.sqlite"
+    if not run_dir.is_dir():
+        raise CalibrationError(f"{run_dir} is not a directory: calibration needs the --out "
+                               "directory of a run with shadow mode on")
     for p, what in ((tape_path, "the shadow tape"), (journal, "the journal")):
         if not p.exists():
             raise CalibrationError(f"{run_dir} has no {p.name} ({what}): calibration needs the "

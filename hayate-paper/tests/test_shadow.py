@@ -85,6 +85,24 @@ def test_a_twin_with_the_venues_settings_reproduces_it_fill_for_fill(plugins, tm
     assert len(series) >= 200 and all(a == b for a, b in series)
 
 
+def test_the_live_run_is_the_same_with_or_without_a_twin(plugins, tmp_path):
+    """The strategy and the risk engine see only the live venue: a twin that parts from it
+    (another queue model and latency) changes nothing the run does or reports of it."""
+    with_twin = run(plugins, spec(twin={"queue_model": "conservative",
+                                        "latency": {"entry": "50ms"}}), tmp_path / "with")
+    alone_spec = spec()
+    del alone_spec["executors"]["twin"]
+    alone = run(plugins, alone_spec, tmp_path / "alone")
+    assert with_twin["shadow"]["twins"]["twin"]["agreement"] < 1.0  # the twin did part
+    assert "shadow" not in alone
+    assert with_twin["actions"] == alone["actions"] > 1000
+    drop = ("fills_file", "equity_file")
+    assert ({k: v for k, v in with_twin["venues"]["venue"].items() if k not in drop}
+            == {k: v for k, v in alone["venues"]["venue"].items() if k not in drop})
+    assert ((tmp_path / "with" / "fills.jsonl").read_bytes()
+            == (tmp_path / "alone" / "fills.jsonl").read_bytes())
+
+
 def test_a_twin_with_other_latencies_shows_them(plugins):
     summary = run(plugins, spec(venue={"latency": {"entry": "40ms", "cancel": "25ms",
                                                    "response": "3ms"}}))

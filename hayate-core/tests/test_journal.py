@@ -4,6 +4,7 @@ and a restart that rebuilds the account and reconciles with the venue."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -163,7 +164,8 @@ def _account(runtime: Any) -> AccountState:
 
 
 @pytest.mark.anyio
-async def test_a_run_is_journaled_and_a_restart_resumes_and_reconciles(tmp_path: Path) -> None:
+async def test_a_run_is_journaled_and_a_restart_resumes_and_reconciles(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     pm = make_plugins()
     out = tmp_path / "run"
     result, runtime = await run_spec_dict_async(_spec("resume", 60), pm, out_dir=out)
@@ -184,8 +186,12 @@ async def test_a_run_is_journaled_and_a_restart_resumes_and_reconciles(tmp_path:
             fill_id=f"down-{i}", side=Side.SELL, price=Decimal(101), qty=Decimal("0.001"),
             fee=Decimal("0.01")))
 
-    result, runtime = await run_spec_dict_async(_spec("resume", 30), pm, out_dir=out)
+    with caplog.at_level(logging.WARNING, logger="hayate.journal"):
+        result, runtime = await run_spec_dict_async(_spec("resume", 30), pm, out_dir=out)
     assert result.exit_code == 0, result.exit_reason
+    # The first session stopped cleanly: nothing speaks of a crash.
+    (resumed,) = [r.getMessage() for r in caplog.records if "resumed run" in r.getMessage()]
+    assert "open when it last stopped" in resumed and "crash" not in resumed, resumed
     account = _account(runtime)
     venue = VENUE_FILLS["resume"]
     # Every fill the venue ever made is in the account exactly once, and in the journal.

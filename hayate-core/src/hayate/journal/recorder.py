@@ -177,6 +177,7 @@ class JournalRecorder:
         self.run_id = run_id
         self.session_id = session_id
         self.recovered = recovered
+        self.after_crash = False  # the resumed session did not stop cleanly
         self.clock = bot.clock
         sync = cfg.sync_fills
         self.sync_fills = (not bot.simulated) if sync == "auto" else sync == "on"
@@ -328,9 +329,10 @@ class JournalRecorder:
         info["reconciled"] = reconciled
         self.recovery = info
         self.writer.put(K_RECOVERY, (json.dumps(info), self.session_id))
-        log.warning("resumed run %d from %s: %d fills, %d orders (%d open at the crash); "
+        log.warning("resumed run %d from %s: %d fills, %d orders (%d open %s); "
                     "reconciled: %s", self.run_id, self.path, len(rec.fills), len(rec.placed),
                     len(rec.open_orders),
+                    "at the crash" if self.after_crash else "when it last stopped",
                     ", ".join(f"{k}: {v['events']} events, {v['new_fills']} new fills"
                               for k, v in reconciled.items()) or "nothing to reconcile")
         self.recovered = None  # free the memory
@@ -384,6 +386,7 @@ def attach_journal(bot: Any) -> JournalRecorder | None:
     clock = "simulated" if bot.simulated else "wall"
     recovered: RecoveredState | None = None
     run_id: int | None = None
+    crashed = False
     if cfg.resume and not bot.simulated:
         row = conn.execute("SELECT run_id FROM runs WHERE name = ? AND clock = 'wall'"
                            " ORDER BY run_id DESC LIMIT 1", (name,)).fetchone()
@@ -392,6 +395,7 @@ def attach_journal(bot: Any) -> JournalRecorder | None:
             last = conn.execute("SELECT ended_at, exit_reason FROM sessions WHERE run_id = ?"
                                 " ORDER BY session_id DESC LIMIT 1", (run_id,)).fetchone()
             if last is not None and last[0] is None:
+                crashed = True
                 log.warning("journal %s: the last session of run %d did not stop cleanly "
                             "(killed or crashed); recovering", path, run_id)
             recovered = load_recovered(conn, run_id)
@@ -407,6 +411,7 @@ def attach_journal(bot: Any) -> JournalRecorder | None:
     writer = JournalWriter(conn, MAKERS, queue_size=cfg.queue_size,
                            flush_interval=cfg.flush_interval)
     rec = JournalRecorder(bot, cfg, path, writer, run_id, session_id, recovered)
+    rec.after_crash = crashed
     bot.observe(events=rec.on_event, actions=rec.on_action, blocks=rec.on_block)
     if recovered is not None:
         bot.before_run(rec.recover)

@@ -88,6 +88,23 @@ async def test_10006_bursts_delay_orders_but_place_each_once(live: Any) -> None:
             assert time.monotonic() - started > 1.9
 
 
+async def test_an_unreadable_batch_answer_is_resolved_by_asking(live: Any) -> None:
+    """A batch answer whose item codes are not numbers (and whose rate-limit headers are
+    not plain digits) stops nothing: each order's fate is looked up, each is placed once."""
+    async with live.exchange() as server:
+        h = live.Harness(server)
+        async with h.running():
+            server.inject("garble", count=1)
+            await h.submit([bid("g1"), bid("g2", price="29980.0")])
+            await h.wait_for(lambda: status(h, "g1") is OrderStatus.NEW
+                             and status(h, "g2") is OrderStatus.NEW)
+            assert server.faults.garbles_left == 0  # the batch answer was the garbled one
+            assert h.executor.stats["unreadable_answers"] == 2
+            assert len(placed(h, "g1")) == 1 and len(placed(h, "g2")) == 1
+            await h.submit([bid("g3", price="29970.0")])  # and the executor goes on
+            await h.wait_for(lambda: status(h, "g3") is OrderStatus.NEW)
+
+
 async def test_trade_socket_dropped_mid_request(live: Any) -> None:
     async with live.exchange() as server:
         h = live.Harness(server, transport="ws", request_timeout=5.0)

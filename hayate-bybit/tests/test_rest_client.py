@@ -272,3 +272,15 @@ async def test_wrong_secret_against_the_local_exchange(live: Any) -> None:
         with pytest.raises(BybitAuthError) as info:
             await rest.get("/v5/account/wallet-balance", {"accountType": "UNIFIED"})
     assert info.value.code == 10004 and live.api_key not in str(info.value)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("12", 12), ("0", 0), ("1_000", None), (" 12", None), ("\u0661\u0662", None), ("-1", None),
+    ("", None), ("1.5", None), ("9" * 21, None), (None, None)])
+def test_rate_limit_headers_are_read_strictly(text: Any, expected: int | None) -> None:
+    """``int()`` would take "1_000", " 12" and other scripts' digits: a header is digits."""
+    from hayate_bybit.rest.limiter import header_int, limit_reset_ms
+
+    assert header_int(text) == expected
+    assert limit_reset_ms({"X-Bapi-Limit-Reset-Timestamp": "1700000000000"}) == 1700000000000
+    assert limit_reset_ms({"X-Bapi-Limit-Reset-Timestamp": "1_700_000_000_000"}) == 0

@@ -79,3 +79,22 @@ def test_the_command(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "hayate", "report", str(tmp_path)],
                        capture_output=True, text=True)
     assert r.returncode == 0 and (tmp_path / "report.html").exists(), r.stderr
+
+
+def test_a_damaged_run_directory_is_named_not_a_traceback(tmp_path: Path) -> None:
+    def report(run: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hayate", "report", str(run)],
+                              capture_output=True, text=True)
+
+    (tmp_path / "summary.json").write_text('{"name": "cut sho')
+    r = report(tmp_path)
+    assert r.returncode == 2 and f"{tmp_path / 'summary.json'} is not readable JSON" in r.stderr
+    assert "Traceback" not in r.stderr and "unexpected error" not in r.stderr
+    (tmp_path / "summary.json").write_text("[1, 2]")
+    r = report(tmp_path)
+    assert r.returncode == 2 and "does not hold a run summary" in r.stderr
+    (tmp_path / "summary.json").write_text(json.dumps({"name": "x"}))
+    (tmp_path / "journal.sqlite").write_bytes(b"not a database at all" * 100)
+    r = report(tmp_path)
+    assert r.returncode == 2 and f"{tmp_path / 'journal.sqlite'} is not a readable journal" \
+        in r.stderr, r.stderr

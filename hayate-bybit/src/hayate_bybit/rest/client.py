@@ -44,7 +44,7 @@ from hayate_bybit.rest.errors import (
     BybitUnavailable,
     error_for,
 )
-from hayate_bybit.rest.limiter import RateLimiter, limit_key
+from hayate_bybit.rest.limiter import RateLimiter, limit_key, limit_reset_ms
 
 __all__ = ["BybitRest", "Reply"]
 
@@ -290,10 +290,7 @@ class BybitRest:
 
 
 def _reset(headers: Mapping[str, str]) -> int:
-    try:
-        return int(headers.get("X-Bapi-Limit-Reset-Timestamp") or 0)
-    except ValueError:
-        return 0
+    return limit_reset_ms(headers)
 
 
 def _http_error(status: int, path: str, text: str) -> BybitError:

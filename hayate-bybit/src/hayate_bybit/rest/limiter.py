@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 
 import anyio
 
-__all__ = ["RateLimiter", "limit_key"]
+__all__ = ["RateLimiter", "header_int", "limit_key", "limit_reset_ms"]
 
 # Bybit's default requests per second (UTA "Pro"): (derivatives, spot).
 _DEFAULTS: dict[str, tuple[int, int]] = {
@@ -112,8 +112,7 @@ class RateLimiter:
         """Take in the ``X-Bapi-Limit*`` values of a reply (case-insensitive names)."""
         limit = _int(headers.get("X-Bapi-Limit") or headers.get("x-bapi-limit"))
         status = _int(headers.get("X-Bapi-Limit-Status") or headers.get("x-bapi-limit-status"))
-        reset = _int(headers.get("X-Bapi-Limit-Reset-Timestamp")
-                     or headers.get("x-bapi-limit-reset-timestamp"))
+        reset = limit_reset_ms(headers) or None
         if limit is None and status is None:
             return
         ep = self._get(key)
@@ -132,10 +131,30 @@ class RateLimiter:
         return ep.blocked_until - now
 
 
+def header_int(text: object) -> int | None:
+    """A rate-limit header's (or an answer code's) whole number, or None when it is not one:
+    ASCII digits only (``int()`` would also take ``"1_000"``, ``" 12 "`` and other scripts'
+    digits), at most 20 of them."""
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, int):
+        return text if 0 <= text < 10**20 else None
+    if not isinstance(text, str) or not 0 < len(text) <= 20 or not text.isascii() \
+            or not text.isdigit():
+        return None
+    return int(text)
+
+
+def limit_reset_ms(headers: Mapping[str, str] | None) -> int:
+    """``X-Bapi-Limit-Reset-Timestamp`` (ms) read strictly, or 0 when absent or unreadable
+    (the limiter then waits its default); how long it may make us wait is capped by the
+    client's ``max_rate_wait``."""
+    if not headers:
+        return 0
+    ms = header_int(headers.get("X-Bapi-Limit-Reset-Timestamp")
+                    or headers.get("x-bapi-limit-reset-timestamp"))
+    return ms or 0
+
+
 def _int(text: str | None) -> int | None:
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        return None
+    return header_int(text) if text else None

@@ -144,7 +144,8 @@ class BybitOrders(Executor):
         self.stats: dict[str, int] = {
             "requests": 0, "rejected_locally": 0, "rejected_degraded": 0, "rejected": 0,
             "resolved": 0, "resends": 0, "rest_fallbacks": 0, "withdrawn": 0,
-            "unknown_cancelled": 0, "reconciles": 0, "reconcile_findings": 0}
+            "unknown_cancelled": 0, "reconciles": 0, "reconcile_findings": 0,
+            "unreadable_answers": 0}
         self.notes: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------------

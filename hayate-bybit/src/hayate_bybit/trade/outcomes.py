@@ -38,6 +38,7 @@ from hayate_bybit.rest.errors import (
     DuplicateOrderLinkId,
     error_for,
 )
+from hayate_bybit.rest.limiter import header_int, limit_reset_ms
 from hayate_bybit.trade.health import TRANSIENT
 from hayate_bybit.trade.local_updates import cancelled, rejected, rejected_order, restored
 from hayate_bybit.trade.requests import create_item, single_body
@@ -80,12 +81,7 @@ class Outcomes:
             inflight.creating.difference_update(r.client_ids)
         if isinstance(outcome, TradeReply):
             if outcome.retCode != 0:
-                reset = 0
-                if outcome.header:
-                    try:
-                        reset = int(outcome.header.get("X-Bapi-Limit-Reset-Timestamp") or 0)
-                    except ValueError:
-                        reset = 0
+                reset = limit_reset_ms(outcome.header)
                 err = error_for(outcome.retCode, outcome.retMsg, r.path, reset_ms=reset)
                 if outcome.retCode in _WS_RESEND_CODES:
                     if isinstance(err, BybitRateLimited):
@@ -125,8 +121,15 @@ class Outcomes:
             codes = codes if isinstance(codes, list) else []
             for i, a in enumerate(r.actions):
                 item = codes[i] if i < len(codes) and isinstance(codes[i], dict) else {}
-                code = int(item.get("code") or 0)
-                if code == 0:
+                raw = item.get("code")
+                code = 0 if raw in (None, "") else header_int(raw)
+                if code is None:
+                    # Not Bybit's answer as documented: what the order is now is the answer.
+                    ex.stats["unreadable_answers"] += 1
+                    ex.log.warning("%s: unreadable batch item code %.50r; asking the venue "
+                                   "what became of the order", r.path, raw)
+                    self.spawn_resolve(a, f"unreadable answer to {r.op}")
+                elif code == 0:
                     await self._accepted(a)
                 else:
                     await self._refused(a, error_for(code, str(item.get("msg") or ""), r.path))

@@ -77,7 +77,13 @@ def load_run(run_dir: Path, run_id: int | None = None) -> RunData:
     data = RunData(run_dir)
     summary_path = run_dir / "summary.json"
     if summary_path.exists():
-        data.summary = json.loads(summary_path.read_text())
+        try:
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        except ValueError as e:  # JSON or UTF-8
+            raise ReportError(f"{summary_path} is not readable JSON ({e})") from None
+        if not isinstance(summary, dict):
+            raise ReportError(f"{summary_path} does not hold a run summary (a JSON object)")
+        data.summary = summary
         data.sources.append("summary.json")
     journal = run_dir / "journal.sqlite"
     jpath = (data.summary.get("journal") or {}).get("path")
@@ -85,7 +91,10 @@ def load_run(run_dir: Path, run_id: int | None = None) -> RunData:
         journal = Path(jpath)
     latest = True
     if journal.exists():
-        latest = _load_journal(data, journal, run_id)
+        try:
+            latest = _load_journal(data, journal, run_id)
+        except sqlite3.DatabaseError as e:
+            raise ReportError(f"{journal} is not a readable journal ({e})") from None
         data.sources.append(journal.name)
     elif run_id is not None:
         raise ReportError(f"{run_dir} has no journal.sqlite: --run needs one")

@@ -57,7 +57,7 @@ __all__ = [
 
 FaultAction = Literal[
     "drop", "silence", "delay", "skip_sequence", "malformed", "rate_limit", "http_error",
-    "restart", "clear",
+    "garble", "restart", "clear",
 ]
 Target = Literal["all", "public", "private", "trade"]
 
@@ -217,7 +217,8 @@ class FaultStep(_Model):
     target: Target = "all"
     seconds: Duration | None = Field(None, gt=0, description="How long silence/delay last.")
     ms: int = Field(0, ge=0, description="Delay in milliseconds (action 'delay').")
-    count: int = Field(1, ge=1, description="Requests affected (rate_limit, http_error).")
+    count: int = Field(1, ge=1, description="Requests affected (rate_limit, http_error, "
+                       "garble).")
     status: int = Field(503, ge=500, le=599, description="HTTP status (http_error).")
     topic: str | None = Field(None, description="Book topic to skip a sequence number on.")
     text: str | None = Field(None, description="Frame to send (malformed).")

@@ -12,6 +12,7 @@ Actions (from the config's ``[[faults.schedule]]``, ``POST /__control/faults`` o
 | ``malformed`` | send ``text`` (default: a truncated JSON frame) on ``target`` WebSockets |
 | ``rate_limit`` | the next ``count`` private REST requests get retCode 10006 |
 | ``http_error`` | the next ``count`` REST requests get HTTP ``status`` (default 503) |
+| ``garble`` | the next ``count`` REST batch answers: unreadable item codes and ``X-Bapi-Limit*`` |
 | ``restart`` | a service restart: every WebSocket drops, book topics start again at ``u == 1`` |
 | ``clear`` | undo silence, delay and pending counts |
 """
@@ -39,6 +40,7 @@ class Faults:
         self.http_errors_left = 0
         self.http_status = config.http_error_status
         self.rate_limits_left = 0
+        self.garbles_left = 0
         self.extra_delay = 0.0
         self.delay_until: float | None = None
         self.injected: dict[str, int] = {}
@@ -62,6 +64,17 @@ class Faults:
                 return wire.RATE_LIMIT
         return None
 
+    def garble(self, ext: Any, headers: dict[str, str]) -> tuple[Any, dict[str, str]]:
+        """A batch answer (``retExtInfo.list``) as a faulty venue might send it: item codes
+        that are not numbers, rate-limit headers that Python's ``int()`` would still read."""
+        if self.garbles_left <= 0 or not isinstance(ext, dict) \
+                or not isinstance(ext.get("list"), list):
+            return ext, headers
+        self.garbles_left -= 1
+        items = [{**item, "code": "?"} if isinstance(item, dict) else item
+                 for item in ext["list"]]
+        return {**ext, "list": items}, {k: "1_2" for k in headers}
+
     def set_delay(self, seconds: float, duration: float | None) -> None:
         self.extra_delay = seconds
         self.delay_until = None if duration is None else time.monotonic() + duration
@@ -76,6 +89,7 @@ class Faults:
     def clear(self) -> None:
         self.http_errors_left = 0
         self.rate_limits_left = 0
+        self.garbles_left = 0
         self.extra_delay = 0.0
         self.delay_until = None
 
@@ -84,6 +98,7 @@ class Faults:
             "http_errors_left": self.http_errors_left,
             "http_status": self.http_status,
             "rate_limits_left": self.rate_limits_left,
+            "garbles_left": self.garbles_left,
             "delay_ms": round(self.reply_delay() * 1000),
             "injected": dict(self.injected),
         }

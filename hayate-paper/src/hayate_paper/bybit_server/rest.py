@@ -191,6 +191,7 @@ class RestApi:
             result, ext = handler(account, params)
         except BybitError as e:
             return self._reply(envelope(code=e.code, msg=e.msg), headers=limit_headers)
+        ext, limit_headers = self.faults.garble(ext, limit_headers)
         return self._reply(envelope(result, ext=ext), headers=limit_headers)
 
     @staticmethod

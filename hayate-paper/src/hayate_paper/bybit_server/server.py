@@ -303,6 +303,8 @@ class BybitServer:
                 conn.send(step.text if step.text is not None else MALFORMED_FRAME)
         elif step.action == "rate_limit":
             f.rate_limits_left += step.count
+        elif step.action == "garble":
+            f.garbles_left += step.count
         elif step.action == "http_error":
             f.http_errors_left += step.count
             f.http_status = step.status

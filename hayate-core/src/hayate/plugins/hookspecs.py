@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import typer
 
     from hayate.actions import Action
+    from hayate.risk.engine import RiskEngine
     from hayate.spec.loader import LoadedSpec
     from hayate.types import Component, RunningBot
 
@@ -110,7 +111,7 @@ class HayateSpec:
         to it in place. An exception here is logged and does not change the exit code."""
 
     @hookspec(firstresult=True)
-    def hayate_check_action(self, action: Action, context: Any) -> str | None:
+    def hayate_check_action(self, action: Action, context: RiskEngine) -> str | None:
         """Pre-trade gate, called for every action before it reaches an executor.
 
         Return None to allow the action, or a short string (the reason) to block it; the

@@ -216,6 +216,31 @@ async def test_periodic_check_recovers_a_push_lost_without_a_disconnect(live: An
             assert h.executor.orders.duplicate_fills == 0
 
 
+async def test_a_new_bot_does_not_count_the_fills_of_the_one_before(live: Any) -> None:
+    """A bot started (no journal) just after another traded on the account: its periodic
+    checks look back a little for fills the stream lost, but never to before its own start
+    (the start took the venue's position as it was), so the earlier bot's fill is not its."""
+    async with live.exchange() as server:
+        first = live.Harness(server)
+        async with first.running():
+            await first.submit([bid("a1", price="29999.5")])
+            await first.wait_for(lambda: status(first, "a1") is OrderStatus.NEW)
+            server.push_trade("BTCUSDT", "29999.5", "1", "Sell")
+            await first.wait_for(lambda: first.of(Fill, client_id="a1"))
+        (fill,) = first.of(Fill, client_id="a1")
+        second = live.Harness(server, reconcile_interval=0.2)
+        async with second.running():
+            # The start adopts the position the first bot left (one finding, no fill).
+            assert second.executor.notes == [
+                "start: BTCUSDT position is 0.010 at the venue, 0 by the bot's fills: adopted"]
+            # Checks go on until one is past the grace a periodic check gives the stream
+            # (3 s) and still within its look-back (10 s) of the fill.
+            ex = second.executor
+            await second.wait_for(lambda: ex._last_check_ms * 1_000_000 > fill.ts + 3.5e9)
+            assert not second.of(Fill), second.of(Fill)
+            assert not ex.orders.seen_fills and len(ex.notes) == 1, ex.notes
+
+
 async def test_cancel_of_a_create_still_waiting_for_the_limit_sends_neither(live: Any) -> None:
     async with live.exchange(rate_limits={"/v5/order/create": 2}) as server:
         h = live.Harness(server, batch=False)

@@ -497,11 +497,24 @@ class BybitOrders(Executor):
         self.log.info("start reconciled: %s; %d open order(s) cancelled",
                       describe(plan.events), len(plan.cancel))
 
+    def _look_back_from(self) -> int | None:
+        """Where a check after the start asks for fills (venue ms): 10 s before the last
+        check, for fills the stream lost on the way."""
+        last = self._last_check_ms or self._start_ns // 1_000_000
+        return last - 10_000 if last else None
+
+    def _own_history(self, fills: list[Fill]) -> list[Fill]:
+        """``fills`` less those from before the start of orders this bot does not track:
+        the start's snapshot took the account as it was, so an earlier bot's fills on the
+        same account are not this one's (the private stream skips them the same way)."""
+        start = self._start_ns
+        return [f for f in fills if f.ts > start or self._knows(f)]
+
     async def _reconcile_now(self, label: str, periodic: bool) -> None:
         c = self.config
         async with self._reconcile_lock:
-            since = self._last_check_ms - 10_000 if self._last_check_ms else None
-            snap = await self._snapshot(since)
+            snap = await self._snapshot(self._look_back_from())
+            snap.fills = self._own_history(snap.fills)
             plan = compare(self.orders, snap, positions=self.fill_sizes,
                            scope=self.scope | self.traded, unknown_orders=c.unknown_orders,
                            position_mismatch=c.position_mismatch, skip=self._skip,
@@ -661,7 +674,7 @@ class BybitOrders(Executor):
             return out
         rest = self.rest
         c = self.config
-        since = (self._last_check_ms or self._start_ns // 1_000_000) - 10_000
+        since = self._look_back_from()
         # What the bot believes of each open order now, before the exit's news changes it.
         believed = [(o, o.status, o.filled_qty) for o in self.orders.open_orders()]
         found: list[Event] = []
@@ -671,7 +684,7 @@ class BybitOrders(Executor):
                 symbols=self.scope | self.traded, since_ms=since, now_ns=self._now()),
                 "exit check", budget=False)
             seen = self.orders.seen_fills
-            found.extend(f for f in snap.fills if f.fill_id not in seen)
+            found.extend(f for f in self._own_history(snap.fills) if f.fill_id not in seen)
             venue_open = {o.client_id: o for o in snap.open_orders}
             for o, status, filled in believed:
                 v = venue_open.get(o.client_id) or await self.outcomes.query_order(

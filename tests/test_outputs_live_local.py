@@ -103,6 +103,64 @@ async def test_a_live_run_has_the_paper_runs_outputs(repo_root: Path, tmp_path: 
     assert "markout 10s after the fill" in html and "Sharpe" in html
 
 
+async def test_sigterm_while_quotes_fill_leaves_every_venue_fill_in_the_outputs(
+        repo_root: Path, tmp_path: Path) -> None:
+    """SIGTERM while the market keeps trading through the bot's quotes: it cancels them,
+    drains the venue's last reports (a fill can race the stop) and exits 143; every
+    execution the venue made is in the journal, ``fills.jsonl`` and the summary, the final
+    position is the venue's and nothing is left open there."""
+    import signal
+    import sqlite3
+
+    from hayate_paper.bybit_server import BybitServer, load_config
+
+    out = tmp_path / "run"
+    journal = out / "journal.sqlite"
+
+    def journaled() -> int:
+        if not journal.exists():
+            return 0
+        try:
+            conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
+            try:
+                return int(conn.execute("SELECT count(*) FROM fills").fetchone()[0])
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return 0
+
+    async with BybitServer(load_config(server_config(repo_root)), port=0) as server:
+        account = server.account(KEY)
+        async with await anyio.open_process(command(repo_root, server, out, "10m"),
+                                            env=bot_env()) as proc:
+            try:
+                with anyio.fail_after(120):
+                    while journaled() < 3 or not (out / "hayate.pid").exists():
+                        assert proc.returncode is None
+                        await anyio.sleep(0.1)
+                    proc.send_signal(signal.SIGTERM)
+                    await proc.wait()
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+        await server.settled()
+        executions = {e.exec_id for e in account.executions}
+        venue_position = account.account.position("BTCUSDT").size
+        open_at_venue = [o for o in account.orders.values() if o.is_open]
+    assert proc.returncode == 143
+    assert not open_at_venue
+    s = json.loads((out / "summary.json").read_text())
+    assert s["fills"] == len(executions) >= 3
+    assert Decimal(s["final_position"]["BTCUSDT"]) == venue_position
+    logged = {json.loads(line)["fill_id"] for line in (out / "fills.jsonl").read_text()
+              .splitlines()}
+    assert logged == executions
+    conn = sqlite3.connect(journal)
+    assert {r[0] for r in conn.execute("SELECT fill_id FROM fills")} == executions
+    conn.close()
+    assert _journal_position(journal) == venue_position
+
+
 def _journal_position(path: Path) -> Decimal:
     import sqlite3
 

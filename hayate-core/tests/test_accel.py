@@ -109,3 +109,22 @@ def test_a_declined_delta_leaves_the_book_as_it_was() -> None:
     # The bid side is fine, the ask side has a size off the grid: nothing is applied.
     assert b.apply_delta_raw(b'[["100","0"]]', b'[["101","0.5"]]', 0, 0) is None
     assert (b.bids, b.asks, b.best_bid, b.best_ask) == before
+
+
+def test_a_book_past_64_bits_is_left_to_python_without_losing_a_reference() -> None:
+    """A best price past int64 (a hostile feed's) sends every later delta down the Python
+    path; declining must not release the book's sides (it did, twice per delta, and the
+    freed dict crashed the local exchange under the control endpoint's fuzzing)."""
+    import sys
+
+    b = OrderBook("X")
+    b.apply_snapshot([(1000, 3)], [(1002, 2)])
+    b.apply_delta([(10**40, 1)], [])  # past 64 bits: the Python path takes it
+    bids, asks = b.bids, b.asks
+    refs = (sys.getrefcount(bids), sys.getrefcount(asks))
+    for _ in range(50):
+        b.apply_delta([(999, 4)], [(1003, 5)])
+        assert b.apply_delta_raw(b'[["998","1"]]', b'[["1004","1"]]', 0, 0) is None
+    assert (sys.getrefcount(bids), sys.getrefcount(asks)) == refs
+    assert b.best_bid == 10**40 and b.bids[999] == 4 and b.asks[1003] == 5
+    b.check()

@@ -480,15 +480,17 @@ static int finish_side(PyObject *book, PyObject *side, PyObject *best_name,
 }
 
 /* Fetch book.bids/asks (dicts) and book._bb/_ba (int or None). 1 ok, 0 not the plain
- * case, -1 error. New references in *bids/*asks. */
+ * case, -1 error. New references in *bids/*asks when 1; otherwise both are NULL (the
+ * caller's cleanup must not release them a second time). */
 static int book_fields(PyObject *book, PyObject **bids, PyObject **asks, int *has_bb,
                        int64_t *bb, int *has_ba, int64_t *ba) {
+    *asks = NULL;
     *bids = PyObject_GetAttr(book, S_bids);
     if (*bids == NULL)
         return -1;
     *asks = PyObject_GetAttr(book, S_asks);
     if (*asks == NULL) {
-        Py_DECREF(*bids);
+        Py_CLEAR(*bids);
         return -1;
     }
     if (!PyDict_CheckExact(*bids) || !PyDict_CheckExact(*asks))
@@ -515,12 +517,12 @@ static int book_fields(PyObject *book, PyObject **bids, PyObject **asks, int *ha
     }
     return 1;
 plain_no:
-    Py_DECREF(*bids);
-    Py_DECREF(*asks);
+    Py_CLEAR(*bids);
+    Py_CLEAR(*asks);
     return 0;
 error:
-    Py_DECREF(*bids);
-    Py_DECREF(*asks);
+    Py_CLEAR(*bids);
+    Py_CLEAR(*asks);
     return -1;
 }
 

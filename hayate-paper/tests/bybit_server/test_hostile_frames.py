@@ -444,6 +444,26 @@ def test_rest_get_routes_never_fail(live: LiveServer, caplog: Any, route: str,
     _no_tracebacks_since(caplog, start)
 
 
+@pytest.mark.parametrize("price", [1e300, 10**60, "9" * 60, "1e5", "-100.0", 0, True, None])
+def test_a_hand_fed_number_no_venue_could_send_is_refused(live: LiveServer, price: Any) -> None:
+    """The control endpoint reads prices and sizes as strictly as a venue frame: a value
+    past 48 characters, with an exponent or the wrong sign is a 400 and the book does not
+    move (a price past 64 bits once reached the venue's book and, through a bug of the
+    compiled path, crashed the server)."""
+    assert live.server.market is not None
+    book = live.server.market.symbols["BTCUSDT"].book
+    before = (dict(book.bids), dict(book.asks))
+    for body in ({"symbol": "BTCUSDT", "delta": {"bids": [[price, "3"]], "asks": []}},
+                 {"symbol": "BTCUSDT", "delta": {"bids": [["100.0", price]], "asks": []}},
+                 {"symbol": "BTCUSDT", "trades": [{"price": price, "qty": "1", "side": "Sell"}]}):
+        if body.get("delta") and body["delta"]["bids"][0][1] == 0:
+            continue  # a size of 0 deletes a level: a valid book size
+        assert live.control is not None
+        r = live.run(live.control.post("market", json.dumps(body).encode()))
+        assert r.status_code == 400, (body, r.text)
+    assert (dict(book.bids), dict(book.asks)) == before
+
+
 @FUZZ
 @given(route=st.sampled_from(sorted(CONTROL_BODIES)), data=st.data())
 def test_control_routes_never_fail(live: LiveServer, caplog: Any, route: str,

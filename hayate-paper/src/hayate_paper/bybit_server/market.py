@@ -20,6 +20,7 @@ from typing import Any
 from hayate.book.book import OrderBook
 from hayate.events import BookDelta, BookSnapshot, Event, Side, Ticker, Trade
 from hayate.instruments import Instrument, InstrumentRegistry
+from hayate.numbers import Sign, parse_decimal
 from hayate_paper.account import assets_of
 from hayate_paper.bybit_server.wire import fmt, now_ns, price_text
 
@@ -287,7 +288,8 @@ class Market:
 
     # -- driving by hand (control endpoint, tests) -------------------------------------------
     def _levels(self, inst: Instrument, levels: Iterable[tuple[Any, Any]]) -> list[tuple[int, int]]:
-        return [(inst.price_units(Decimal(str(p))), inst.qty_units(Decimal(str(q)))) for p, q in levels]
+        return [(inst.price_units(_number(p, "positive", "price")),
+                 inst.qty_units(_number(q, "non_negative", "size"))) for p, q in levels]
 
     def _inst(self, symbol: str) -> Instrument:
         sm = self.get(symbol)
@@ -304,5 +306,18 @@ class Market:
 
     def trade_event(self, symbol: str, price: Any, qty: Any, side: Side | str) -> Event:
         inst = self._inst(symbol)
-        return Trade(symbol=symbol, ts=now_ns(), price=inst.price_units(Decimal(str(price))),
-                     qty=inst.qty_units(Decimal(str(qty))), side=Side(side))
+        return Trade(symbol=symbol, ts=now_ns(),
+                     price=inst.price_units(_number(price, "positive", "price")),
+                     qty=inst.qty_units(_number(qty, "positive", "trade size")), side=Side(side))
+
+
+def _number(value: Any, sign: Sign, what: str) -> Decimal:
+    """A hand-fed price or size (a string, or a JSON number), read by the strict reader
+    venue numbers go through: a value no venue could send (past 48 characters, an exponent,
+    a wrong sign) is a ValueError for the control endpoint to answer with a 400."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise TypeError(f"{what} must be a decimal string, not {type(value).__name__}")
+    text = str(value)
+    if isinstance(value, Decimal) and "E" in text.upper():
+        text = format(value, "f")
+    return parse_decimal(text, sign=sign, what=what)

@@ -177,6 +177,13 @@ def _journal_position(path: Path) -> Decimal:
     return sum((Decimal(q) if s == "Buy" else -Decimal(q) for s, q in rows), Decimal(0))
 
 
+def _adding_quotes(account: Any) -> list[Any]:
+    """The open orders at the venue that would add to its position (any, when flat)."""
+    position = account.account.position("BTCUSDT").size
+    return [o for o in account.orders.values() if o.is_open and (
+        position == 0 or (str(o.side) in ("Buy", "Side.BUY")) == (position > 0))]
+
+
 async def _kill_flatten(out: Path, proc: Any) -> None:
     """``hayate kill --flatten`` as a user types it; the bot must then end by itself."""
     kill = await anyio.run_process([sys.executable, "-m", "hayate", "kill", "--flatten",
@@ -246,8 +253,12 @@ async def test_kill_flatten_closes_again_after_a_fill_the_bot_heard_late(
     out = tmp_path / "run"
     async with BybitServer(load_config(server_config(repo_root)), port=0) as server:
         account = server.account(KEY)
-        # The bot notices the silence after 3 s, reconnects and catches up over REST.
+        # The bot notices the silence after 3 s, reconnects and catches up over REST. Its
+        # position limit is out of reach: at the example's 0.01 the bot quotes no side that
+        # adds to the position, and with the market held still to look, it stayed there
+        # until the test timed out (one CI run under load).
         cmd = [*command(repo_root, server, out, "10m"), "--set", "engine.teardown_timeout=120",
+               "--set", "strategies.mm.max_position=1",
                "--set", "collectors.private.ping_interval=1",
                "--set", "collectors.private.silence_timeout=3"]
         async with await anyio.open_process(cmd, env=bot_env()) as proc:
@@ -270,8 +281,13 @@ async def test_kill_flatten_closes_again_after_a_fill_the_bot_heard_late(
                             before == 0 or (str(o.side) in ("Buy", "Side.BUY")) == (before > 0))]
                         if adding:
                             break
+                        # The quotes were between a cancel and their replacement: the market
+                        # moves on until the bot quotes a side that adds to its position
+                        # (0.1 s of market was not enough under load, one CI run).
                         server.market.apply = feed
-                        await anyio.sleep(0.1)
+                        while not _adding_quotes(account):
+                            assert proc.returncode is None
+                            await anyio.sleep(0.05)
                     # The bot stops hearing its private stream; a trade through a quote that
                     # adds to the position fills it. Fills are partial by what is left after
                     # the queue ahead, so the print is larger than any queue the simulated

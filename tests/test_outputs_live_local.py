@@ -277,8 +277,7 @@ async def test_kill_flatten_closes_again_after_a_fill_the_bot_heard_late(
                         while _journal_position(out / "journal.sqlite") != before:
                             assert proc.returncode is None
                             await anyio.sleep(0.1)
-                        adding = [o for o in account.orders.values() if o.is_open and (
-                            before == 0 or (str(o.side) in ("Buy", "Side.BUY")) == (before > 0))]
+                        adding = _adding_quotes(account)
                         if adding:
                             break
                         # The quotes were between a cancel and their replacement: the market

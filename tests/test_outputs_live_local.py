@@ -254,9 +254,8 @@ async def test_kill_flatten_closes_again_after_a_fill_the_bot_heard_late(
     async with BybitServer(load_config(server_config(repo_root)), port=0) as server:
         account = server.account(KEY)
         # The bot notices the silence after 3 s, reconnects and catches up over REST. Its
-        # position limit is out of reach: at the example's 0.01 the bot quotes no side that
-        # adds to the position, and with the market held still to look, it stayed there
-        # until the test timed out (one CI run under load).
+        # position limit is out of reach (at the example's 0.01 the bot stops quoting the
+        # side that adds to its position, the side this test needs).
         cmd = [*command(repo_root, server, out, "10m"), "--set", "engine.teardown_timeout=120",
                "--set", "strategies.mm.max_position=1",
                "--set", "collectors.private.ping_interval=1",

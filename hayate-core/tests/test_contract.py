@@ -274,5 +274,6 @@ def test_help_imports_no_component_module() -> None:
         "hayate.engine", "hayate.risk.engine", "hayate.book", "hayate.orders", "hayate.view",
         "hayate.timer", "hayate.journal", "hayate_paper.exchange", "hayate_paper.executor",
         "hayate_paper.market", "hayate_bybit.collectors", "hayate_bybit.trade",
-        "hayate_bybit.ws", "hayate_strategies.market_making", "pydantic_settings"))]
+        "hayate_bybit.ws", "hayate_strategies.market_making", "pydantic_settings",
+        "importlib.metadata", "email"))]
     assert not heavy, heavy

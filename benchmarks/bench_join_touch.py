@@ -44,6 +44,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from bench_market_data import floor_cpu as floor  # noqa: E402
 from bench_pipeline import _cache_dir, _write_stream  # noqa: E402
 
 SYMBOL = "BTCUSDT"
@@ -68,21 +69,6 @@ def spec(path: str) -> dict[str, Any]:
         "executors": {"venue": {"type": "paper.exchange", "source": "market",
                                 "balances": {"USDT": "1000000"}}},
     }
-
-
-def floor(path: str) -> float:
-    """CPU seconds msgspec takes to decode every line of ``path`` (the file read first)."""
-    import msgspec
-    from bench_market_data import AnyMessage
-
-    with open(path, "rb") as fh:
-        lines = fh.read().splitlines()
-    decode = msgspec.json.Decoder(AnyMessage).decode
-    gc.collect()
-    c0 = time.process_time()
-    for line in lines:
-        decode(line)
-    return time.process_time() - c0
 
 
 def run(path: str, plugins: Any, out: bool) -> dict[str, Any]:

@@ -17,6 +17,9 @@ generated chunk by chunk so the input never dominates memory. On every chunk, si
   and ``bybit.replay`` do per frame;
 - **hayate+state**: the same plus ``core.orderbook`` applying each event (a second book, as
   a replay feeding a strategy does);
+- **apply only**: applying the deltas, already in integer units, to an ``OrderBook``
+  (``apply_delta``; compiled when the accelerator is built), nothing else: the book's own
+  share. Not cumulative: its ratio says how many floors one apply costs;
 - **hayate/text**, **hayate/text+state**: the same two on the pure-Python path (levels
   decoded as strings), when the compiled path (``hayate._speedups``) is built: the two are
   measured side by side on the same lines;
@@ -77,6 +80,19 @@ def floor_run(lines: list[str]) -> None:
         decode(line)
 
 
+def floor_cpu(path: str) -> float:
+    """CPU seconds of the floor over every line of the file ``path`` (read first, untimed):
+    the baseline the file-driven benchmarks (pipeline, join-the-touch) measure against."""
+    with open(path, "rb") as fh:
+        lines = fh.read().splitlines()
+    decode = msgspec.json.Decoder(AnyMessage).decode
+    gc.collect()
+    c0 = time.process_time()
+    for line in lines:
+        decode(line)
+    return time.process_time() - c0
+
+
 def make_convert(apply: bool) -> Callable[[list[str]], None]:
     """Breakdown stages: decode + price/size conversion (+ book apply), no sequencing or
     events; the same cache-then-parse conversion the pipeline uses."""
@@ -124,6 +140,34 @@ def make_convert(apply: bool) -> Callable[[list[str]], None]:
                         qp(t.v)
 
     return run
+
+
+class ApplyOnly:
+    """The book's share alone: deltas converted to integer units beforehand (untimed), then
+    applied one message at a time to a book that lives across chunks."""
+
+    def __init__(self) -> None:
+        self.book = OrderBook("BTCUSDT")
+        self.decode = msgspec.json.Decoder(AnyMessage).decode
+        pp, qp = INSTRUMENT.price_parser, INSTRUMENT.qty_parser
+        self.units = lambda raw: [(pp(p), qp(q)) for p, q in raw]
+
+    def prepare(self, lines: list[str]) -> list[tuple[list[tuple[int, int]],
+                                                     list[tuple[int, int]]]]:
+        deltas = []
+        for line in lines:
+            m = self.decode(line)
+            if type(m.data) is BookData:
+                if m.type == "snapshot":
+                    self.book.apply_snapshot(self.units(m.data.b), self.units(m.data.a))
+                else:
+                    deltas.append((self.units(m.data.b), self.units(m.data.a)))
+        return deltas
+
+    def run(self, deltas: list[tuple[list[tuple[int, int]], list[tuple[int, int]]]]) -> None:
+        apply = self.book.apply_delta
+        for b, a in deltas:
+            apply(b, a)
 
 
 def make_hayate(accelerated: bool | None = None) -> Callable[[list[str]], None]:
@@ -226,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         runs["hayate/text"] = make_hayate(False)
         runs["hayate/text+state"] = make_hayate_state(False)
     naive = make_naive() if args.naive_messages else None
-    cpu_s = {k: 0.0 for k in (*runs, "naive")}
+    apply_only = ApplyOnly()
+    cpu_s = {k: 0.0 for k in (*runs, "naive", "apply only")}
     wall_s = dict(cpu_s)
     ratios: list[float] = []
     naive_floor_cpu = 0.0
@@ -248,6 +293,11 @@ def main(argv: list[str] | None = None) -> int:
             cpu_s[name] += c
             wall_s[name] += w
             chunk_cpu[name] = c
+        deltas = apply_only.prepare(lines)
+        c, w = cpu(apply_only.run, deltas)  # type: ignore[arg-type]
+        cpu_s["apply only"] += c
+        wall_s["apply only"] += w
+        del deltas
         ratios.append(chunk_cpu["floor"] / chunk_cpu["hayate"])
         if naive is not None and done < args.naive_messages:
             c, w = cpu(naive, lines)
@@ -261,18 +311,19 @@ def main(argv: list[str] | None = None) -> int:
     state_book = runs["hayate+state"].state.book("BTCUSDT")  # type: ignore[attr-defined]
     assert book.bids == state_book.bids and book.asks == state_book.asks and book.valid
     assert not runs["hayate"].decoder.stats(), runs["hayate"].decoder.stats()  # type: ignore[attr-defined]
+    assert apply_only.book.bids == book.bids and apply_only.book.asks == book.asks
 
     print(f"\ninput: {input_bytes / done:.0f} bytes/message; generating took {gen_s:.1f}s "
           "(not counted)\n")
-    print(f"{'stage':<14}{'msgs/s (wall)':>15}{'µs/msg (cpu)':>14}{'vs floor (cpu)':>16}")
+    print(f"{'stage':<18}{'msgs/s (wall)':>15}{'µs/msg (cpu)':>14}{'vs floor (cpu)':>16}")
     floor_cpu = cpu_s["floor"]
-    for name in runs:
+    for name in (*runs, "apply only"):
         rate = done / wall_s[name]
-        print(f"{name:<14}{rate:>15,.0f}{cpu_s[name] / done * 1e6:>14.2f}"
+        print(f"{name:<18}{rate:>15,.0f}{cpu_s[name] / done * 1e6:>14.2f}"
               f"{floor_cpu / cpu_s[name]:>16.3f}")
     if naive is not None and cpu_s["naive"]:
         m = min(done, args.naive_messages)
-        print(f"{'naive':<14}{m / wall_s['naive']:>15,.0f}{cpu_s['naive'] / m * 1e6:>14.2f}"
+        print(f"{'naive':<18}{m / wall_s['naive']:>15,.0f}{cpu_s['naive'] / m * 1e6:>14.2f}"
               f"{naive_floor_cpu / cpu_s['naive']:>16.3f}   (first {m:,} messages)")
     print(f"\nhayate / floor per chunk (cpu): min {min(ratios):.3f}, median "
           f"{statistics.median(ratios):.3f}, max {max(ratios):.3f}")

@@ -15,6 +15,11 @@ the ratio of the full pipeline to the baseline measured in the same run:
 - ``paper (1/4)``: the same over a quarter of the stream, to show that memory does not
   grow with the length of the replay.
 
+With the ``bybit`` source, the msgspec decode floor of the same file (as in
+``bench_market_data.py``: decoding every line into typed structs, nothing else) is measured
+in this process before and after the configurations, and each configuration's CPU time is
+also given as a ratio to it (floor CPU / configuration CPU), with the machine's load.
+
 Sources: ``bybit`` (default when hayate-bybit is installed) writes the deterministic
 Bybit-format stream of ``benchmarks/gen_bybit_stream.py`` (orderbook.200 + publicTrade,
 BTCUSDT linear) to a file (cached between runs, see ``_cache_dir``) and replays it with
@@ -158,6 +163,13 @@ def main() -> None:
         paths[args.messages] = _write_stream(args.messages)
         paths[args.messages // 4] = _write_stream(args.messages // 4)
         print(f"streams ready in {time.perf_counter() - t0:.1f}s (cached in {_cache_dir()})")
+    load0 = os.getloadavg()
+    floors = []
+    if kind == "bybit":
+        sys.path.insert(0, str(HERE))
+        from bench_market_data import floor_cpu  # type: ignore[import-not-found]
+
+        floors.append(floor_cpu(paths[args.messages]))
     rows = []
     for label, config, n in (("baseline", "baseline", args.messages),
                              ("paper + no-op strategy", "paper-noop", args.messages),
@@ -165,16 +177,21 @@ def main() -> None:
                              ("paper + mm.simple (1/4)", "paper", args.messages // 4)):
         r = _run(config, kind, paths.get(n), n)
         rows.append((label, n, r))
+    if floors:
+        floors.append(floor_cpu(paths[args.messages]))
+    load1 = os.getloadavg()
     print(f"source: {kind}, {args.messages:,} stream messages")
     print(f"{'configuration':26s} {'messages':>10s} {'events':>10s} {'wall s':>8s} "
           f"{'events/s':>10s} {'msgs/s':>10s} {'cpu s':>7s} {'ev/s cpu':>10s} {'peak MB':>8s}"
-          "  orders  fills")
+          "  orders  fills" + ("  vs floor" if floors else ""))
+    floor = sum(floors) / len(floors) if floors else 0.0
     for label, n, r in rows:
+        vs_floor = f"  {floor * n / args.messages / r['cpu']:8.4f}" if floors else ""
         print(f"{label:26s} {n:10,d} {r['events']:10,d} {r['wall']:8.2f} "
               f"{r['events'] / r['wall']:10,.0f} {n / r['wall']:10,.0f} {r['cpu']:7.2f} "
               f"{r['events'] / r['cpu']:10,.0f} {r['maxrss_mb']:8.0f}"
               f"  {r['orders'] if r['orders'] is not None else '-':>6}"
-              f"  {r['fills'] if r['fills'] is not None else '-'}")
+              f"  {r['fills'] if r['fills'] is not None else '-':>5}{vs_floor}")
     base, full = rows[0][2], rows[2][2]
     ratio = (full["events"] / full["wall"]) / (base["events"] / base["wall"])
     per_msg = (full["cpu"] - base["cpu"]) / args.messages * 1e6
@@ -186,6 +203,12 @@ def main() -> None:
     print("events/s count every event the bot handled (market data and its own order "
           "events); cpu columns are this process's CPU time, steadier than wall time on a "
           "shared machine")
+    if floors:
+        print(f"msgspec floor of the same file: {floors[0]:.2f} s cpu before, {floors[1]:.2f} s "
+              f"after ({args.messages / floor:,.0f} msg/s); vs floor = floor cpu / run cpu "
+              "(set-up and teardown included)")
+    print(f"load average (1, 5, 15 min): before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}, "
+          f"after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} on {os.cpu_count()} CPUs")
     print(f"peak memory, full vs quarter stream: {full['maxrss_mb']:.0f} MB vs "
           f"{rows[3][2]['maxrss_mb']:.0f} MB")
 

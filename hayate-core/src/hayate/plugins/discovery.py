@@ -13,6 +13,7 @@ in the ``email`` package to parse metadata it does not need here (about 15 ms of
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import re
 import sys
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 __all__ = ["FoundEntryPoint", "find_entry_points"]
 
 _SUFFIXES = (".dist-info", ".egg-info")
+log = logging.getLogger("hayate.plugins")
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def _name_and_version(folder: str) -> tuple[str, str]:
                         name = value.strip()
                     elif sep and key == "Version":
                         version = value.strip()
-        except OSError:
+        except (OSError, UnicodeDecodeError):
             continue
         break
     return name, version
@@ -122,7 +124,10 @@ def find_entry_points(group: str, path: Iterable[str] | None = None
         try:
             with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as f:
                 lines = _group_lines(f.read(), group)
-        except OSError:
+        except FileNotFoundError:
+            continue
+        except (OSError, UnicodeDecodeError) as e:  # one broken install must not stop Hayate
+            log.warning("skipped the entry points of %s: %s", folder, e)
             continue
         if lines:
             dist, version = _name_and_version(folder)

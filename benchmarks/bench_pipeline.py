@@ -111,6 +111,17 @@ def _run(config: str, kind: str, path: str | None, messages: int) -> dict[str, A
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _floor(path: str) -> float:
+    """The floor's CPU seconds over ``path``, in a child process: the file it reads would
+    otherwise raise this process's peak RSS, which the configurations' children inherit
+    (Linux keeps ``ru_maxrss`` across fork and exec)."""
+    out = subprocess.run([sys.executable, "-c",
+                          "import sys; sys.path.insert(0, sys.argv[1]); "
+                          "from bench_market_data import floor_cpu; print(floor_cpu(sys.argv[2]))",
+                          str(HERE), path], check=True, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def _cache_dir() -> Path:
     """Where generated streams are kept between runs (``HAYATE_BENCH_CACHE`` or
     ``~/.cache/hayate-bench``): generating a million messages takes about a minute."""
@@ -166,10 +177,7 @@ def main() -> None:
     load0 = os.getloadavg()
     floors = []
     if kind == "bybit":
-        sys.path.insert(0, str(HERE))
-        from bench_market_data import floor_cpu  # type: ignore[import-not-found]
-
-        floors.append(floor_cpu(paths[args.messages]))
+        floors.append(_floor(paths[args.messages]))
     rows = []
     for label, config, n in (("baseline", "baseline", args.messages),
                              ("paper + no-op strategy", "paper-noop", args.messages),
@@ -178,7 +186,7 @@ def main() -> None:
         r = _run(config, kind, paths.get(n), n)
         rows.append((label, n, r))
     if floors:
-        floors.append(floor_cpu(paths[args.messages]))
+        floors.append(_floor(paths[args.messages]))
     load1 = os.getloadavg()
     print(f"source: {kind}, {args.messages:,} stream messages")
     print(f"{'configuration':26s} {'messages':>10s} {'events':>10s} {'wall s':>8s} "

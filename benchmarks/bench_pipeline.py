@@ -17,7 +17,7 @@ the ratio of the full pipeline to the baseline measured in the same run:
 
 With the ``bybit`` source, the msgspec decode floor of the same file (as in
 ``bench_market_data.py``: decoding every line into typed structs, nothing else) is measured
-in this process before and after the configurations, and each configuration's CPU time is
+in a process of its own before and after the configurations, and each configuration's CPU time is
 also given as a ratio to it (floor CPU / configuration CPU), with the machine's load.
 
 Sources: ``bybit`` (default when hayate-bybit is installed) writes the deterministic

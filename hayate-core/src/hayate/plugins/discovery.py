@@ -6,8 +6,8 @@ in the ``email`` package to parse metadata it does not need here (about 15 ms of
 ``sys.path``; their ``entry_points.txt`` is a small INI file. This module reads those the way
 ``importlib.metadata.entry_points(group=...)`` does: the first distribution of a name on
 ``sys.path`` wins, later copies are ignored. Anything it cannot read that way (a zip on
-``sys.path``) makes :func:`find_entry_points` return ``None`` so the caller falls back to
-``importlib.metadata``; ``hayate-core/tests/test_plugin_discovery.py`` checks both agree.
+``sys.path``) makes :func:`find_entry_points` return ``None``, and :func:`entry_points` then
+asks ``importlib.metadata``; ``hayate-core/tests/test_plugin_discovery.py`` checks both agree.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["FoundEntryPoint", "find_entry_points"]
+__all__ = ["FoundEntryPoint", "entry_points", "find_entry_points"]
 
 _SUFFIXES = (".dist-info", ".egg-info")
 log = logging.getLogger("hayate.plugins")
@@ -44,6 +44,12 @@ class FoundEntryPoint:
         return obj
 
 
+def _stem(folder: str) -> tuple[str, str]:
+    """(name, rest) of ``name-version[-...].dist-info``, as the folder's name spells them."""
+    name, _, rest = os.path.basename(folder).rsplit(".", 1)[0].partition("-")
+    return name, rest
+
+
 def _normalized(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
@@ -58,14 +64,14 @@ def _metadata_folders(entries: Iterable[str]) -> list[str] | None:
                 return None  # a zip (or other archive): leave it to importlib.metadata
             continue
         try:
-            names = os.listdir(path)
+            with os.scandir(path) as it:  # is_dir() from the listing: no stat per folder
+                names = [e.name for e in it
+                         if e.name.lower().endswith(_SUFFIXES) and e.is_dir()]
         except OSError:
             continue
         # importlib.metadata's order: a folder's dist-infos before its egg-infos
-        names = sorted((n for n in names if n.lower().endswith(_SUFFIXES)),
-                       key=lambda n: (n.lower().endswith(".egg-info"), n))
-        folders.extend(os.path.join(path, n) for n in names
-                       if os.path.isdir(os.path.join(path, n)))
+        names.sort(key=lambda n: (n.lower().endswith(".egg-info"), n))
+        folders.extend(os.path.join(path, n) for n in names)
     return folders
 
 
@@ -87,8 +93,7 @@ def _group_lines(text: str, group: str) -> list[tuple[str, str]]:
 
 def _name_and_version(folder: str) -> tuple[str, str]:
     """``Name`` and ``Version`` from the folder's metadata headers (the stem as a fallback)."""
-    stem = os.path.basename(folder).rsplit(".", 1)[0]
-    name, _, rest = stem.partition("-")
+    name, rest = _stem(folder)
     version = rest.split("-", 1)[0] or "?"
     for file in ("METADATA", "PKG-INFO"):
         try:
@@ -117,7 +122,7 @@ def find_entry_points(group: str, path: Iterable[str] | None = None
     seen: set[str] = set()
     found: list[FoundEntryPoint] = []
     for folder in folders:
-        key = _normalized(os.path.basename(folder).rsplit(".", 1)[0].partition("-")[0])
+        key = _normalized(_stem(folder)[0])
         if key in seen:
             continue
         seen.add(key)
@@ -133,3 +138,20 @@ def find_entry_points(group: str, path: Iterable[str] | None = None
             dist, version = _name_and_version(folder)
             found.extend(FoundEntryPoint(n, v, dist, version) for n, v in lines)
     return found
+
+
+def entry_points(group: str) -> list[FoundEntryPoint]:
+    """The entry points of ``group`` on ``sys.path``: read directly, or by
+    :mod:`importlib.metadata` where the direct reader steps aside."""
+    found = find_entry_points(group)
+    if found is not None:
+        return found
+    from importlib import metadata
+
+    eps = []
+    for ep in metadata.entry_points(group=group):
+        dist = getattr(ep, "dist", None)
+        eps.append(FoundEntryPoint(ep.name, ep.value,
+                                   dist.metadata["Name"] if dist is not None else "?",
+                                   dist.version if dist is not None else "?"))
+    return eps

@@ -27,7 +27,7 @@ from typing import Any
 import pluggy
 
 from hayate.exceptions import PluginError
-from hayate.plugins.discovery import FoundEntryPoint, find_entry_points
+from hayate.plugins.discovery import entry_points
 from hayate.plugins.hookspecs import HOOK_NAMES, PROJECT, HayateSpec
 from hayate.plugins.registry import Registry, RegistryEntry, did_you_mean
 from hayate.roles import ROLES, SINGULAR, Role
@@ -67,23 +67,6 @@ class PluginInfo:
         }
 
 
-def _entry_points(group: str) -> list[FoundEntryPoint]:
-    """The group's entry points; read directly (fast), or by importlib.metadata where the
-    direct reader cannot (see :mod:`hayate.plugins.discovery`)."""
-    found = find_entry_points(group)
-    if found is not None:
-        return found
-    from importlib import metadata
-
-    eps = []
-    for ep in metadata.entry_points(group=group):
-        dist = getattr(ep, "dist", None)
-        eps.append(FoundEntryPoint(ep.name, ep.value,
-                                   dist.metadata["Name"] if dist is not None else "?",
-                                   dist.version if dist is not None else "?"))
-    return eps
-
-
 def _split_env(name: str) -> set[str] | None:
     raw = os.environ.get(name)
     if raw is None:
@@ -105,7 +88,7 @@ class PluginManager:
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
         allow = _split_env("HAYATE_PLUGINS")
         deny = _split_env("HAYATE_DISABLE_PLUGINS") or set()
-        for ep in sorted(_entry_points(group), key=lambda e: e.name):
+        for ep in sorted(entry_points(group), key=lambda e: e.name):
             if ep.name in deny:
                 continue
             if allow is not None and ep.name not in allow and ep.name != "core":

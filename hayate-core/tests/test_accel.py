@@ -128,3 +128,14 @@ def test_a_book_past_64_bits_is_left_to_python_without_losing_a_reference() -> N
     assert (sys.getrefcount(bids), sys.getrefcount(asks)) == refs
     assert b.best_bid == 10**40 and b.bids[999] == 4 and b.asks[1003] == 5
     b.check()
+
+
+def test_the_bounds_written_into_the_c_code_are_hayates() -> None:
+    """The whole-frame calls check times and trade ids against constants of their own (no
+    Python lookup per frame): they must be the strict readers' bounds."""
+    from hayate import _speedups  # type: ignore[attr-defined]
+    from hayate.numbers import MAX_ID_CHARS, MAX_NUMBER_CHARS, MS_MAX, MS_MIN
+
+    assert (_speedups.MS_MIN, _speedups.MS_MAX) == (MS_MIN, MS_MAX)
+    assert _speedups.MAX_ID_CHARS == MAX_ID_CHARS
+    assert _speedups.MAX_NUMBER_CHARS == MAX_NUMBER_CHARS

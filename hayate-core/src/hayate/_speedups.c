@@ -16,6 +16,10 @@
  *   apply_pairs(side, pairs, best, is_bid)     -> (best, moved, gone) | None
  *   book_apply_raw(book, raw_bids, raw_asks, pdec, qdec) -> (bid levels, ask levels) | None
  *   book_apply_pairs(book, bid_levels, ask_levels)       -> True | None
+ *   book_delta_frame(book, frame, topic, next_u, pdec, qdec)
+ *                          -> (bid levels, ask levels, u, seq, ts, cts) | other topic | None
+ *   trade_frame(frame, topic, symbol, pdec, qdec, recv_ns, make, fields, buy, sell)
+ *                          -> [trade event, ...] | other topic | None
  *
  * The book_* functions work on an OrderBook itself (its bids/asks dicts, best prices and
  * sorted indexes, by attribute), finding the next best price after the best level went
@@ -32,9 +36,13 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <string.h>
 
 #define MAX_NUMBER_CHARS 48   /* hayate.numbers.MAX_NUMBER_CHARS */
 #define MAX_DIGITS 18         /* fits int64 whatever the digits */
+#define MS_MIN 1420070400000LL /* hayate.numbers.MS_MIN: 2015-01-01 in ms */
+#define MS_MAX 4102444800000LL /* hayate.numbers.MS_MAX: 2100-01-01 in ms */
+#define MAX_ID_CHARS 64        /* hayate.numbers.MAX_ID_CHARS */
 
 static const int64_t POW10[19] = {
     1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL, 10000000LL, 100000000LL,
@@ -48,6 +56,9 @@ typedef struct {
 } Cursor;
 
 static inline void skip_ws(Cursor *c) {
+    /* Venues send compact JSON: the common case is no blank at all. */
+    if (c->p < c->end && (unsigned char)*c->p > ' ')
+        return;
     while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
         c->p++;
 }
@@ -62,87 +73,95 @@ static inline int expect(Cursor *c, char ch) {
 }
 
 /* One quoted decimal number -> units with ``decimals`` places, ``minimum`` or more.
- * 1 on success; 0 when the text is anything but the plain case (the caller bails). */
+ * 1 on success; 0 when the text is anything but the plain case (the caller bails).
+ * One pass: digits are accumulated as they are checked. */
 static int read_number(Cursor *c, int decimals, int64_t minimum, int64_t *out) {
     skip_ws(c);
-    if (c->p >= c->end || *c->p != '"')
+    const char *p = c->p, *end = c->end;
+    if (p >= end || *p != '"')
         return 0;
-    const char *s = ++c->p;
-    while (c->p < c->end && *c->p != '"') {
-        if (*c->p == '\\')
-            return 0; /* escapes: the strict path */
-        c->p++;
-    }
-    if (c->p >= c->end)
-        return 0;
-    const char *e = c->p++; /* past the closing quote */
-    Py_ssize_t len = e - s;
-    if (len == 0 || len > MAX_NUMBER_CHARS)
-        return 0;
-    const char *dot = NULL;
-    for (const char *q = s; q < e; q++) {
-        if (*q == '.') {
-            if (dot != NULL)
-                return 0;
-            dot = q;
-        } else if (*q < '0' || *q > '9') {
-            return 0; /* a sign, an exponent, a blank, a non-ASCII digit... */
-        }
-    }
-    const char *whole_end = dot ? dot : e;
-    if (whole_end == s)
-        return 0; /* ".5" */
-    const char *frac = dot ? dot + 1 : e;
-    const char *frac_end = e;
-    if (dot && frac == frac_end)
-        return 0; /* "1." */
-    /* Trailing zeros beyond our precision are tolerated ("1.500000" with 1 decimal). */
-    while (frac_end - frac > decimals && frac_end[-1] == '0')
-        frac_end--;
-    Py_ssize_t nfrac = frac_end - frac;
-    if (nfrac > decimals)
-        return 0; /* off the grid: the strict path refuses it */
-    /* Leading zeros of the whole part do not count towards the digit budget. */
-    const char *w = s;
-    while (w < whole_end - 1 && *w == '0')
-        w++;
-    Py_ssize_t ndigits = (whole_end - w) + decimals;
-    if (ndigits > MAX_DIGITS)
-        return 0;
+    const char *s = ++p;
+    /* The whole part: leading zeros do not count towards the digit budget. */
+    while (p < end && *p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+        p++;
+    const char *w = p;
     int64_t v = 0;
-    for (const char *q = w; q < whole_end; q++)
-        v = v * 10 + (*q - '0');
-    for (const char *q = frac; q < frac_end; q++)
-        v = v * 10 + (*q - '0');
+    while (p < end && *p >= '0' && *p <= '9') {
+        v = v * 10 + (*p - '0');
+        p++;
+        if (p - w > MAX_DIGITS)
+            return 0;
+    }
+    if (p == s)
+        return 0; /* ".5", "", a sign, a blank... */
+    Py_ssize_t nwhole = p - w;
+    Py_ssize_t nfrac = 0;
+    if (p < end && *p == '.') {
+        const char *frac = ++p;
+        int64_t f = 0;
+        Py_ssize_t kept = 0, zeros = 0; /* zeros: trailing zeros not yet counted */
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (*p == '0') {
+                zeros++;
+            } else {
+                kept += zeros + 1;
+                if (kept > decimals)
+                    return 0; /* off the grid: the strict path refuses it */
+                for (; zeros > 0; zeros--)
+                    f *= 10;
+                f = f * 10 + (*p - '0');
+            }
+            p++;
+            if (p - s > MAX_NUMBER_CHARS)
+                return 0;
+        }
+        if (p == frac)
+            return 0; /* "1." */
+        /* Trailing zeros within our precision count; beyond it they are tolerated
+         * ("1.500000" with 1 decimal). */
+        Py_ssize_t extra = decimals - kept < zeros ? decimals - kept : zeros;
+        for (Py_ssize_t i = 0; i < extra; i++)
+            f *= 10;
+        nfrac = kept + extra;
+        if (nwhole + decimals > MAX_DIGITS)
+            return 0;
+        v = v * POW10[nfrac] + f;
+    } else if (nwhole + decimals > MAX_DIGITS) {
+        return 0;
+    }
+    if (p >= end || *p != '"')
+        return 0; /* an exponent, a second dot, an escape, a blank, the end... */
+    if (p - s > MAX_NUMBER_CHARS)
+        return 0;
     v *= POW10[decimals - nfrac];
     if (v < minimum)
         return 0;
+    c->p = p + 1;
     *out = v;
     return 1;
 }
 
-/* The level array ``raw`` -> a C array of (price, size) units. Returns the number of
- * levels, or -1 when it is not the plain case (nothing to free then). */
-static Py_ssize_t read_levels(const char *buf, Py_ssize_t n, int pdec, int qdec,
-                              int64_t **out) {
-    Cursor c = {buf, buf + n};
+/* The level array at the cursor -> a C array of (price, size) units; the cursor ends just
+ * past the closing bracket. Returns the number of levels, or -1 when it is not the plain
+ * case (nothing to free then). */
+static Py_ssize_t read_levels_at(Cursor *c, int pdec, int qdec, int64_t **out) {
     *out = NULL;
     if (pdec < 0 || pdec > MAX_DIGITS || qdec < 0 || qdec > MAX_DIGITS)
         return -1;
-    if (!expect(&c, '['))
+    if (!expect(c, '['))
         return -1;
     Py_ssize_t cap = 16, count = 0;
     int64_t *lv = PyMem_Malloc(sizeof(int64_t) * 2 * cap);
     if (lv == NULL)
         return -1;
-    skip_ws(&c);
-    if (c.p < c.end && *c.p == ']') {
-        c.p++;
+    skip_ws(c);
+    if (c->p < c->end && *c->p == ']') {
+        c->p++;
     } else {
         for (;;) {
             int64_t price, size;
-            if (!expect(&c, '[') || !read_number(&c, pdec, 1, &price) || !expect(&c, ',') ||
-                !read_number(&c, qdec, 0, &size) || !expect(&c, ']'))
+            if (!expect(c, '[') || !read_number(c, pdec, 1, &price) || !expect(c, ',') ||
+                !read_number(c, qdec, 0, &size) || !expect(c, ']'))
                 goto bail;
             if (count == cap) {
                 cap *= 2;
@@ -154,26 +173,40 @@ static Py_ssize_t read_levels(const char *buf, Py_ssize_t n, int pdec, int qdec,
             lv[2 * count] = price;
             lv[2 * count + 1] = size;
             count++;
-            skip_ws(&c);
-            if (c.p < c.end && *c.p == ',') {
-                c.p++;
+            skip_ws(c);
+            if (c->p < c->end && *c->p == ',') {
+                c->p++;
                 continue;
             }
-            if (c.p < c.end && *c.p == ']') {
-                c.p++;
+            if (c->p < c->end && *c->p == ']') {
+                c->p++;
                 break;
             }
             goto bail;
         }
     }
-    skip_ws(&c);
-    if (c.p != c.end)
-        goto bail;
     *out = lv;
     return count;
 bail:
     PyMem_Free(lv);
     return -1;
+}
+
+/* The level array ``raw`` (nothing but the array and blanks) -> a C array of (price,
+ * size) units. Returns the number of levels, or -1 when it is not the plain case. */
+static Py_ssize_t read_levels(const char *buf, Py_ssize_t n, int pdec, int qdec,
+                              int64_t **out) {
+    Cursor c = {buf, buf + n};
+    Py_ssize_t count = read_levels_at(&c, pdec, qdec, out);
+    if (count < 0)
+        return -1;
+    skip_ws(&c);
+    if (c.p != c.end) {
+        PyMem_Free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return count;
 }
 
 static PyObject *pair(int64_t a, int64_t b) {
@@ -229,19 +262,23 @@ fail:
 static int apply_one(PyObject *side, PyObject *key, int64_t price, int64_t size,
                      PyObject *value, int is_bid, int *has_best, int64_t *best, int *moved,
                      int *gone) {
-    int present = PyDict_Contains(side, key);
-    if (present < 0)
-        return -1;
     if (size) {
-        if (!present) {
+        /* One lookup: the dict grows exactly when the level is new. */
+        Py_ssize_t before = PyDict_GET_SIZE(side);
+        if (PyDict_SetItem(side, key, value) < 0)
+            return -1;
+        if (PyDict_GET_SIZE(side) != before) {
             *moved = 1;
             if (!*has_best || (is_bid ? price > *best : price < *best)) {
                 *best = price;
                 *has_best = 1;
             }
         }
-        return PyDict_SetItem(side, key, value);
+        return 0;
     }
+    int present = PyDict_Contains(side, key);
+    if (present < 0)
+        return -1;
     if (present) {
         if (PyDict_DelItem(side, key) < 0)
             return -1;
@@ -480,7 +517,7 @@ static int finish_side(PyObject *book, PyObject *side, PyObject *best_name,
 }
 
 /* Fetch book.bids/asks (dicts) and book._bb/_ba (int or None). 1 ok, 0 not the plain
- * case, -1 error. New references in *bids/*asks when 1; otherwise both are NULL (the
+ * case, -1 error. New references in *bids and *asks when 1; otherwise both are NULL (the
  * caller's cleanup must not release them a second time). */
 static int book_fields(PyObject *book, PyObject **bids, PyObject **asks, int *has_bb,
                        int64_t *bb, int *has_ba, int64_t *ba) {
@@ -526,32 +563,13 @@ error:
     return -1;
 }
 
-/* book_apply_raw(book, raw_bids, raw_asks, pdec, qdec) -> (bid levels, ask levels) | None */
-static PyObject *book_apply_raw(PyObject *self, PyObject *args) {
-    PyObject *book;
-    Py_buffer vb, va;
-    int pdec, qdec;
-    if (!PyArg_ParseTuple(args, "Oy*y*ii", &book, &vb, &va, &pdec, &qdec))
-        return NULL;
-    PyObject *result = NULL, *bids = NULL, *asks = NULL, *lb_list = NULL, *la_list = NULL;
-    int64_t *lb = NULL, *la = NULL;
-    int has_bb, has_ba;
-    int64_t bb, ba;
-    int ok = book_fields(book, &bids, &asks, &has_bb, &bb, &has_ba, &ba);
-    if (ok <= 0) {
-        if (ok == 0) {
-            Py_INCREF(Py_None);
-            result = Py_None;
-        }
-        goto done;
-    }
-    Py_ssize_t nb = read_levels(vb.buf, vb.len, pdec, qdec, &lb);
-    Py_ssize_t na = nb >= 0 ? read_levels(va.buf, va.len, pdec, qdec, &la) : -1;
-    if (nb < 0 || na < 0) {
-        Py_INCREF(Py_None);
-        result = Py_None;
-        goto done;
-    }
+/* Apply parsed levels (units) to the book whose fields book_fields read: bids first, then
+ * asks, each side finished as OrderBook.apply_delta does. Returns a new (bid levels, ask
+ * levels) tuple of (price, size) lists, or NULL (error set). */
+static PyObject *apply_parsed(PyObject *book, PyObject *bids, PyObject *asks, int has_bb,
+                              int64_t bb, int has_ba, int64_t ba, const int64_t *lb,
+                              Py_ssize_t nb, const int64_t *la, Py_ssize_t na) {
+    PyObject *result = NULL, *lb_list = NULL, *la_list = NULL;
     int moved = 0, gone = 0;
     lb_list = PyList_New(nb);
     if (lb_list == NULL)
@@ -586,12 +604,563 @@ static PyObject *book_apply_raw(PyObject *self, PyObject *args) {
 done:
     Py_XDECREF(lb_list);
     Py_XDECREF(la_list);
+    return result;
+}
+
+/* book_apply_raw(book, raw_bids, raw_asks, pdec, qdec) -> (bid levels, ask levels) | None */
+static PyObject *book_apply_raw(PyObject *self, PyObject *args) {
+    PyObject *book;
+    Py_buffer vb, va;
+    int pdec, qdec;
+    if (!PyArg_ParseTuple(args, "Oy*y*ii", &book, &vb, &va, &pdec, &qdec))
+        return NULL;
+    PyObject *result = NULL, *bids = NULL, *asks = NULL;
+    int64_t *lb = NULL, *la = NULL;
+    int has_bb, has_ba;
+    int64_t bb, ba;
+    int ok = book_fields(book, &bids, &asks, &has_bb, &bb, &has_ba, &ba);
+    if (ok <= 0) {
+        if (ok == 0) {
+            Py_INCREF(Py_None);
+            result = Py_None;
+        }
+        goto done;
+    }
+    Py_ssize_t nb = read_levels(vb.buf, vb.len, pdec, qdec, &lb);
+    Py_ssize_t na = nb >= 0 ? read_levels(va.buf, va.len, pdec, qdec, &la) : -1;
+    if (nb < 0 || na < 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto done;
+    }
+    result = apply_parsed(book, bids, asks, has_bb, bb, has_ba, ba, lb, nb, la, na);
+done:
     Py_XDECREF(bids);
     Py_XDECREF(asks);
     PyMem_Free(lb);
     PyMem_Free(la);
     PyBuffer_Release(&vb);
     PyBuffer_Release(&va);
+    return result;
+}
+
+/* The text of a str (ASCII only) or a bytes-like object; 1 ok, 0 not the plain case,
+ * -1 error. ``view->obj`` is set when a buffer must be released. */
+static int frame_text(PyObject *frame, Py_buffer *view, const char **buf, Py_ssize_t *len) {
+    view->obj = NULL;
+    if (PyUnicode_Check(frame)) {
+        if (!PyUnicode_IS_ASCII(frame))
+            return 0; /* non-ASCII text: msgspec decides */
+        *buf = (const char *)PyUnicode_DATA(frame);
+        *len = PyUnicode_GET_LENGTH(frame);
+        return 1;
+    }
+    if (PyObject_GetBuffer(frame, view, PyBUF_SIMPLE) < 0)
+        return -1;
+    *buf = view->buf;
+    *len = view->len;
+    return 1;
+}
+
+/* -- a whole book delta frame ------------------------------------------------------------ */
+
+/* A JSON string of printable ASCII without escapes at the cursor (the only kind taken
+ * here): its text in *s / *n, the cursor past the closing quote. 1, or 0 otherwise. */
+static int read_plain_string(Cursor *c, const char **s, Py_ssize_t *n) {
+    skip_ws(c);
+    if (c->p >= c->end || *c->p != '"')
+        return 0;
+    const char *start = ++c->p;
+    while (c->p < c->end) {
+        unsigned char ch = (unsigned char)*c->p;
+        if (ch == '"') {
+            *s = start;
+            *n = c->p - start;
+            c->p++;
+            return 1;
+        }
+        if (ch == '\\' || ch < 0x20 || ch > 0x7e)
+            return 0; /* an escape, a control character, non-ASCII: msgspec decides */
+        c->p++;
+    }
+    return 0;
+}
+
+/* A JSON integer of 1 to 18 digits, without sign or leading zero. 1, or 0 otherwise. */
+static int read_plain_int(Cursor *c, int64_t *out) {
+    skip_ws(c);
+    const char *s = c->p;
+    int64_t v = 0;
+    while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+        v = v * 10 + (*c->p - '0');
+        c->p++;
+        if (c->p - s > MAX_DIGITS)
+            return 0;
+    }
+    Py_ssize_t n = c->p - s;
+    if (n == 0 || (n > 1 && *s == '0'))
+        return 0;
+    if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E'))
+        return 0; /* a fraction or an exponent: msgspec decides */
+    *out = v;
+    return 1;
+}
+
+static inline int key_is(const char *k, Py_ssize_t n, const char *name) {
+    return (Py_ssize_t)strlen(name) == n && memcmp(k, name, n) == 0;
+}
+
+/* After a member: 1 at ',' (another follows), 2 at '}' (the object ends), 0 otherwise. */
+static int member_end(Cursor *c) {
+    skip_ws(c);
+    if (c->p < c->end) {
+        if (*c->p == ',') {
+            c->p++;
+            return 1;
+        }
+        if (*c->p == '}') {
+            c->p++;
+            return 2;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    int64_t ts, cts, u, seq;
+    int64_t *lb, *la;
+    Py_ssize_t nb, na;
+} DeltaFrame;
+
+/* The ``data`` object of a book message: s, b, a, u and seq (optional, 0), each once and
+ * nothing else. 1, or 0 (not the plain case; the caller frees what was read). */
+static int read_delta_data(Cursor *c, int pdec, int qdec, DeltaFrame *f) {
+    int have_s = 0, have_u = 0, have_seq = 0;
+    if (!expect(c, '{'))
+        return 0;
+    for (;;) {
+        const char *k, *v;
+        Py_ssize_t kn, vn;
+        if (!read_plain_string(c, &k, &kn) || !expect(c, ':'))
+            return 0;
+        if (kn != 1 && !key_is(k, kn, "seq"))
+            return 0;
+        if (kn == 3) {
+            if (have_seq++ || !read_plain_int(c, &f->seq))
+                return 0;
+        } else if (*k == 's') {
+            if (have_s++ || !read_plain_string(c, &v, &vn))
+                return 0;
+        } else if (*k == 'u') {
+            if (have_u++ || !read_plain_int(c, &f->u))
+                return 0;
+        } else if (*k == 'b') {
+            if (f->lb != NULL || (f->nb = read_levels_at(c, pdec, qdec, &f->lb)) < 0)
+                return 0;
+        } else if (*k == 'a') {
+            if (f->la != NULL || (f->na = read_levels_at(c, pdec, qdec, &f->la)) < 0)
+                return 0;
+        } else {
+            return 0;
+        }
+        int end = member_end(c);
+        if (end == 0)
+            return 0;
+        if (end == 2)
+            break;
+    }
+    return have_s && have_u && f->lb != NULL && f->la != NULL;
+}
+
+/* What a frame's envelope carries besides its data. */
+typedef struct {
+    const char *type;
+    Py_ssize_t type_len;
+    int64_t ts, cts; /* cts: 0 when absent */
+    const char *other; /* set (with other_len) when the frame is of another topic */
+    Py_ssize_t other_len;
+} Envelope;
+
+/* Reads a frame's ``data`` member at the cursor into ``ctx``: 1, or 0 (not plain). */
+typedef int (*DataReader)(Cursor *c, void *ctx);
+
+/* A whole frame: {"topic": <topic>, "type": str, "ts": int, "data": <read_data>, "cts":
+ * int (optional)}, members in any order, each once and nothing else, then blanks to the
+ * end. 1, or 0 (not the plain case, or another topic: then env->other names it; the
+ * caller frees what read_data allocated either way). */
+static int read_frame(const char *buf, Py_ssize_t len, const char *topic, Py_ssize_t topic_len,
+                      DataReader read_data, void *ctx, Envelope *env) {
+    Cursor c = {buf, buf + len};
+    int have_topic = 0, have_type = 0, have_ts = 0, have_cts = 0, have_data = 0;
+    env->cts = 0;
+    env->other = NULL;
+    if (!expect(&c, '{'))
+        return 0;
+    for (;;) {
+        const char *k, *v;
+        Py_ssize_t kn, vn;
+        if (!read_plain_string(&c, &k, &kn) || !expect(&c, ':'))
+            return 0;
+        if (key_is(k, kn, "topic")) {
+            if (have_topic++ || !read_plain_string(&c, &v, &vn))
+                return 0;
+            if (vn != topic_len || memcmp(v, topic, vn) != 0) {
+                env->other = v; /* another topic: the caller may know it */
+                env->other_len = vn;
+                return 0;
+            }
+        } else if (key_is(k, kn, "type")) {
+            if (have_type++ || !read_plain_string(&c, &env->type, &env->type_len))
+                return 0;
+        } else if (key_is(k, kn, "ts")) {
+            if (have_ts++ || !read_plain_int(&c, &env->ts))
+                return 0;
+        } else if (key_is(k, kn, "cts")) {
+            if (have_cts++ || !read_plain_int(&c, &env->cts))
+                return 0;
+        } else if (key_is(k, kn, "data")) {
+            if (have_data++ || !read_data(&c, ctx))
+                return 0;
+        } else {
+            return 0;
+        }
+        int end = member_end(&c);
+        if (end == 0)
+            return 0;
+        if (end == 2)
+            break;
+    }
+    skip_ws(&c);
+    return c.p == c.end && have_topic && have_type && have_ts && have_data;
+}
+
+typedef struct {
+    int pdec, qdec;
+    DeltaFrame *f;
+} DeltaContext;
+
+static int read_delta_member(Cursor *c, void *ctx) {
+    DeltaContext *d = ctx;
+    return read_delta_data(c, d->pdec, d->qdec, d->f);
+}
+
+/* book_delta_frame(book, frame, topic, next_u, pdec, qdec)
+ *     -> (bid levels, ask levels, u, seq, ts, cts) | other topic | None
+ *
+ * BookSequencer's hot path in one call: a delta frame of ``topic`` (str, or a bytes-like
+ * object) whose ``u`` is ``next_u`` (never 1), whose times (ms; cts defaults to ts) lie
+ * in [MS_MIN, MS_MAX], is applied to ``book`` and its levels returned in units. A frame
+ * of another topic (a plain string) answers that topic, so the caller can try the book
+ * it belongs to. Anything else (a snapshot, a gap, a field more or less, any number not
+ * plain) answers None with the book untouched: the caller decodes the frame as usual. */
+static PyObject *book_delta_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "book_delta_frame takes 6 arguments");
+        return NULL;
+    }
+    PyObject *book = args[0], *frame = args[1];
+    Py_ssize_t topic_len;
+    const char *topic = PyUnicode_AsUTF8AndSize(args[2], &topic_len);
+    if (topic == NULL)
+        return NULL;
+    long long next_u = PyLong_AsLongLong(args[3]);
+    long pdec = PyLong_AsLong(args[4]);
+    long qdec = PyLong_AsLong(args[5]);
+    if (PyErr_Occurred())
+        return NULL;
+    Py_buffer view;
+    const char *buf;
+    Py_ssize_t len;
+    int text = frame_text(frame, &view, &buf, &len);
+    if (text <= 0) {
+        if (text < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *result = NULL, *bids = NULL, *asks = NULL, *levels = NULL;
+    DeltaFrame f = {0, 0, 0, 0, NULL, NULL, 0, 0};
+    Envelope env = {NULL, 0, 0, 0, NULL, 0};
+    DeltaContext ctx = {(int)pdec, (int)qdec, &f};
+    int plain = pdec >= 0 && pdec <= MAX_DIGITS && qdec >= 0 && qdec <= MAX_DIGITS &&
+                read_frame(buf, len, topic, topic_len, read_delta_member, &ctx, &env) &&
+                key_is(env.type, env.type_len, "delta");
+    if (plain) {
+        f.ts = env.ts;
+        int64_t cts = env.cts ? env.cts : env.ts;
+        plain = f.u == next_u && f.u != 1 && f.ts >= MS_MIN && f.ts <= MS_MAX &&
+                cts >= MS_MIN && cts <= MS_MAX;
+        f.cts = cts;
+    }
+    if (!plain) {
+        result = env.other != NULL ? PyUnicode_FromStringAndSize(env.other, env.other_len)
+                                   : Py_NewRef(Py_None);
+        goto done;
+    }
+    int has_bb, has_ba;
+    int64_t bb, ba;
+    int ok = book_fields(book, &bids, &asks, &has_bb, &bb, &has_ba, &ba);
+    if (ok <= 0) {
+        if (ok == 0) {
+            Py_INCREF(Py_None);
+            result = Py_None;
+        }
+        goto done;
+    }
+    levels = apply_parsed(book, bids, asks, has_bb, bb, has_ba, ba, f.lb, f.nb, f.la, f.na);
+    if (levels == NULL)
+        goto done;
+    result = PyTuple_New(6);
+    if (result == NULL)
+        goto done;
+    PyObject *lb = PyTuple_GET_ITEM(levels, 0), *la = PyTuple_GET_ITEM(levels, 1);
+    Py_INCREF(lb);
+    Py_INCREF(la);
+    PyTuple_SET_ITEM(result, 0, lb);
+    PyTuple_SET_ITEM(result, 1, la);
+    int64_t numbers[4] = {f.u, f.seq, f.ts, f.cts};
+    for (int i = 0; i < 4; i++) {
+        PyObject *n = PyLong_FromLongLong(numbers[i]);
+        if (n == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyTuple_SET_ITEM(result, 2 + i, n);
+    }
+done:
+    Py_XDECREF(levels);
+    Py_XDECREF(bids);
+    Py_XDECREF(asks);
+    PyMem_Free(f.lb);
+    PyMem_Free(f.la);
+    if (view.obj != NULL)
+        PyBuffer_Release(&view);
+    return result;
+}
+
+/* -- a whole public trade frame ----------------------------------------------------------- */
+
+typedef struct {
+    int64_t T, price, qty;
+    int is_buy;
+    const char *id;
+    Py_ssize_t id_len;
+} TradeRow;
+
+/* ``true`` or ``false`` at the cursor. 1, or 0 otherwise. */
+static int read_plain_bool(Cursor *c) {
+    skip_ws(c);
+    Py_ssize_t left = c->end - c->p;
+    if (left >= 4 && memcmp(c->p, "true", 4) == 0) {
+        c->p += 4;
+        return 1;
+    }
+    if (left >= 5 && memcmp(c->p, "false", 5) == 0) {
+        c->p += 5;
+        return 1;
+    }
+    return 0;
+}
+
+/* One trade object: T, s (== symbol), S (Buy or Sell), v (> 0), p (> 0), and the
+ * optional i (an id of printable ASCII), L, BT, RPI and seq, each once and nothing
+ * else. 1, or 0 (not the plain case). */
+static int read_trade(Cursor *c, const char *symbol, Py_ssize_t symbol_len, int pdec, int qdec,
+                      TradeRow *t) {
+    int have_T = 0, have_s = 0, have_S = 0, have_v = 0, have_p = 0, have_i = 0, have_L = 0,
+        have_BT = 0, have_RPI = 0, have_seq = 0;
+    int64_t ignored;
+    t->id = "";
+    t->id_len = 0;
+    if (!expect(c, '{'))
+        return 0;
+    for (;;) {
+        const char *k, *v;
+        Py_ssize_t kn, vn;
+        if (!read_plain_string(c, &k, &kn) || !expect(c, ':'))
+            return 0;
+        if (key_is(k, kn, "T")) {
+            if (have_T++ || !read_plain_int(c, &t->T) || t->T < MS_MIN || t->T > MS_MAX)
+                return 0;
+        } else if (key_is(k, kn, "s")) {
+            if (have_s++ || !read_plain_string(c, &v, &vn) || vn != symbol_len ||
+                memcmp(v, symbol, vn) != 0)
+                return 0;
+        } else if (key_is(k, kn, "S")) {
+            if (have_S++ || !read_plain_string(c, &v, &vn))
+                return 0;
+            if (key_is(v, vn, "Buy"))
+                t->is_buy = 1;
+            else if (key_is(v, vn, "Sell"))
+                t->is_buy = 0;
+            else
+                return 0;
+        } else if (key_is(k, kn, "v")) {
+            if (have_v++ || !read_number(c, qdec, 1, &t->qty))
+                return 0;
+        } else if (key_is(k, kn, "p")) {
+            if (have_p++ || !read_number(c, pdec, 1, &t->price))
+                return 0;
+        } else if (key_is(k, kn, "i")) {
+            if (have_i++ || !read_plain_string(c, &t->id, &t->id_len) ||
+                t->id_len > MAX_ID_CHARS)
+                return 0;
+        } else if (key_is(k, kn, "L")) {
+            if (have_L++ || !read_plain_string(c, &v, &vn))
+                return 0;
+        } else if (key_is(k, kn, "BT")) {
+            if (have_BT++ || !read_plain_bool(c))
+                return 0;
+        } else if (key_is(k, kn, "RPI")) {
+            if (have_RPI++ || !read_plain_bool(c))
+                return 0;
+        } else if (key_is(k, kn, "seq")) {
+            if (have_seq++ || !read_plain_int(c, &ignored))
+                return 0;
+        } else {
+            return 0;
+        }
+        int end = member_end(c);
+        if (end == 0)
+            return 0;
+        if (end == 2)
+            break;
+    }
+    return have_T && have_s && have_S && have_v && have_p;
+}
+
+typedef struct {
+    const char *symbol;
+    Py_ssize_t symbol_len;
+    int pdec, qdec;
+    TradeRow *rows; /* PyMem; the caller frees it */
+    Py_ssize_t n;
+} TradeContext;
+
+/* A frame's ``data`` array of trades into ctx->rows. 1, or 0 (not the plain case). */
+static int read_trades(Cursor *c, void *ctx) {
+    TradeContext *t = ctx;
+    Py_ssize_t cap = 4;
+    if (t->rows != NULL || !expect(c, '['))
+        return 0;
+    t->rows = PyMem_Malloc(sizeof(TradeRow) * cap);
+    if (t->rows == NULL)
+        return 0;
+    skip_ws(c);
+    if (c->p < c->end && *c->p == ']') {
+        c->p++;
+        return 1;
+    }
+    for (;;) {
+        if (t->n == cap) {
+            cap *= 2;
+            TradeRow *grown = PyMem_Realloc(t->rows, sizeof(TradeRow) * cap);
+            if (grown == NULL)
+                return 0;
+            t->rows = grown;
+        }
+        if (!read_trade(c, t->symbol, t->symbol_len, t->pdec, t->qdec, &t->rows[t->n]))
+            return 0;
+        t->n++;
+        skip_ws(c);
+        if (c->p < c->end && *c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (c->p < c->end && *c->p == ']') {
+            c->p++;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+/* trade_frame(frame, topic, symbol, pdec, qdec, recv_ns, make, fields, buy, sell)
+ *     -> [event, ...] | other topic | None
+ *
+ * A public trade frame of ``topic`` whose every trade is of ``symbol`` and plain (times in
+ * [MS_MIN, MS_MAX], side Buy or Sell, price and size > 0 on the grid of ``pdec`` /
+ * ``qdec`` decimals, an id of at most MAX_ID_CHARS printable ASCII characters): one event
+ * per trade, ``make(**dict(zip(fields, (symbol, ts, recv_ts, price, qty, side,
+ * trade_id))))`` with times in ns and ``recv_ts`` = ``recv_ns`` or the push time; ``side``
+ * is ``buy`` or ``sell``. A frame of another topic answers that topic (as
+ * book_delta_frame does); anything else None: the caller decodes the frame. */
+static PyObject *trade_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "trade_frame takes 10 arguments");
+        return NULL;
+    }
+    PyObject *frame = args[0], *symbol = args[2], *make = args[6], *fields = args[7];
+    if (!PyTuple_Check(fields) || PyTuple_GET_SIZE(fields) != 7) {
+        PyErr_SetString(PyExc_TypeError, "trade_frame: fields must be a tuple of 7 names");
+        return NULL;
+    }
+    Py_ssize_t topic_len, symbol_len;
+    const char *topic = PyUnicode_AsUTF8AndSize(args[1], &topic_len);
+    if (topic == NULL)
+        return NULL;
+    const char *symbol_text = PyUnicode_AsUTF8AndSize(symbol, &symbol_len);
+    if (symbol_text == NULL)
+        return NULL;
+    long pdec = PyLong_AsLong(args[3]);
+    long qdec = PyLong_AsLong(args[4]);
+    int overflow = 0;
+    long long recv_ns = PyLong_AsLongLongAndOverflow(args[5], &overflow);
+    if (PyErr_Occurred())
+        return NULL;
+    if (overflow || recv_ns < 0 || pdec < 0 || pdec > MAX_DIGITS || qdec < 0 ||
+        qdec > MAX_DIGITS)
+        Py_RETURN_NONE;
+    Py_buffer view;
+    const char *buf;
+    Py_ssize_t len;
+    int ok = frame_text(frame, &view, &buf, &len);
+    if (ok <= 0) {
+        if (ok < 0)
+            return NULL;
+        Py_RETURN_NONE;
+    }
+    PyObject *result = NULL, *out = NULL;
+    TradeContext ctx = {symbol_text, symbol_len, (int)pdec, (int)qdec, NULL, 0};
+    Envelope env = {NULL, 0, 0, 0, NULL, 0};
+    if (!read_frame(buf, len, topic, topic_len, read_trades, &ctx, &env) || env.ts < MS_MIN ||
+        env.ts > MS_MAX) {
+        result = env.other != NULL ? PyUnicode_FromStringAndSize(env.other, env.other_len)
+                                   : Py_NewRef(Py_None);
+        goto done;
+    }
+    TradeRow *rows = ctx.rows;
+    Py_ssize_t n = ctx.n;
+    int64_t ms = env.ts;
+    out = PyList_New(n);
+    if (out == NULL)
+        goto done;
+    int64_t recv = recv_ns ? recv_ns : ms * 1000000;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        TradeRow *t = &rows[i];
+        PyObject *values[7] = {symbol, NULL, NULL, NULL, NULL, t->is_buy ? args[8] : args[9],
+                               NULL};
+        values[1] = PyLong_FromLongLong(t->T * 1000000);
+        values[2] = PyLong_FromLongLong(recv);
+        values[3] = PyLong_FromLongLong(t->price);
+        values[4] = PyLong_FromLongLong(t->qty);
+        values[6] = PyUnicode_FromStringAndSize(t->id, t->id_len);
+        PyObject *ev = NULL;
+        if (values[1] && values[2] && values[3] && values[4] && values[6])
+            ev = PyObject_Vectorcall(make, values, 0, fields);
+        for (int j = 1; j < 7; j++)
+            if (j != 5)
+                Py_XDECREF(values[j]);
+        if (ev == NULL)
+            goto done;
+        PyList_SET_ITEM(out, i, ev);
+    }
+    result = out;
+    out = NULL;
+done:
+    Py_XDECREF(out);
+    PyMem_Free(ctx.rows);
+    if (view.obj != NULL)
+        PyBuffer_Release(&view);
     return result;
 }
 
@@ -683,6 +1252,12 @@ static PyMethodDef methods[] = {
      "((levels, best, moved, gone), (levels, best, moved, gone)) or None"},
     {"book_apply_raw", book_apply_raw, METH_VARARGS,
      "book_apply_raw(book, raw_bids, raw_asks, pdec, qdec) -> (bid levels, ask levels) or None"},
+    {"book_delta_frame", (PyCFunction)(void (*)(void))book_delta_frame, METH_FASTCALL,
+     "book_delta_frame(book, frame, topic, next_u, pdec, qdec) -> "
+     "(bid levels, ask levels, u, seq, ts, cts) or None"},
+    {"trade_frame", (PyCFunction)(void (*)(void))trade_frame, METH_FASTCALL,
+     "trade_frame(frame, topic, symbol, pdec, qdec, recv_ns, make, fields, buy, sell) -> "
+     "[event, ...] or None"},
     {"book_apply_pairs", book_apply_pairs, METH_VARARGS,
      "book_apply_pairs(book, bid_levels, ask_levels) -> True or None"},
     {"apply_pairs", apply_pairs, METH_VARARGS,
@@ -702,5 +1277,15 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     S_asorted = PyUnicode_InternFromString("_asorted");
     if (!S_bids || !S_asks || !S_bb || !S_ba || !S_bsorted || !S_asorted)
         return NULL;
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObject(m, "MS_MIN", PyLong_FromLongLong(MS_MIN)) < 0 ||
+        PyModule_AddObject(m, "MS_MAX", PyLong_FromLongLong(MS_MAX)) < 0 ||
+        PyModule_AddObject(m, "MAX_ID_CHARS", PyLong_FromLong(MAX_ID_CHARS)) < 0 ||
+        PyModule_AddObject(m, "MAX_NUMBER_CHARS", PyLong_FromLong(MAX_NUMBER_CHARS)) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -3,7 +3,10 @@
 A frame is routed by its ``topic`` key and decoded in one pass into the struct of that
 topic (:mod:`hayate_bybit.schemas.public`). Books go through a :class:`BookSequencer`
 per topic; ticker deltas are merged into the last snapshot; acks and pongs go to the
-``on_control`` callback.
+``on_control`` callback. On the compiled path (:mod:`hayate.book.accel`) the two frames
+that make up nearly all of a feed, a book's next delta and a trade batch, are read from
+the raw text in one C call each, without a struct; that call declines anything but the
+plain case, which then takes the way above, so both paths give the same events.
 
 A frame that cannot be read is counted, logged at a limited rate and skipped: never fatal.
 Every number is read by the strict readers of :mod:`hayate.numbers` (plain ASCII decimals
@@ -53,6 +56,8 @@ _TOPIC_KEY = '"topic":"'
 _TOPIC_KEYS = ((_TOPIC_KEY, '"'), ('\\"topic\\":\\"', '\\"'))
 _TOPIC_KEYS_BYTES = tuple((k.encode(), q.encode()) for k, q in _TOPIC_KEYS)
 _SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
+_TRADE_FIELDS = ("symbol", "ts", "recv_ts", "price", "qty", "side", "trade_id")
+_trade_frame = accel.trade_frame
 _BAD_JSON = (msgspec.DecodeError, RecursionError)  # msgspec recurses on deep nesting
 # What a hostile frame can provoke in decoding code; anything of these that escapes the
 # specific checks is counted as ``malformed_unexpected`` (a bug to fix) instead of
@@ -136,6 +141,8 @@ class PublicDecoder:
         self._last_inst: Instrument | None = None
         self._trade_pc: dict[str, int] = {}
         self._trade_qc: dict[str, int] = {}
+        self._trade_topic = ""  # and the decimals of its parsers, for the compiled path
+        self._trade_pdec = self._trade_qdec = 0
         # The compiled path (hayate.book.accel) reads book levels straight from the JSON
         # text; ``accelerated=False`` (or HAYATE_PURE_PYTHON=1) keeps them as strings.
         self.accelerated = accel.ACCELERATED if accelerated is None else (
@@ -166,6 +173,20 @@ class PublicDecoder:
         try:
             if self.symbols is not None and self._filtered(frame):
                 return []
+            if self.accelerated:
+                # Fastest path: the next delta of the last book, read and applied from the
+                # raw frame in one compiled call; a frame of another topic names it.
+                seq = self._last_book
+                got: Any = seq.delta_frame(frame, recv_ns) if seq is not None else (
+                    self._trade_topic)
+                if type(got) is list:
+                    if seq.resubscribe:  # type: ignore[union-attr]
+                        self._want_snapshot(seq)  # type: ignore[arg-type]
+                    return got
+                if got:
+                    got = self._compiled(frame, got, recv_ns)
+                    if got is not None:
+                        return got
             # Fast path: book deltas and trades are nearly every frame; one decode, no routing.
             try:
                 m = self._dec_public(frame)
@@ -209,6 +230,31 @@ class PublicDecoder:
             return self._reject("json", "nested too deeply", e, frame)
         except _DATA_ERRORS as e:
             return self._unexpected(frame, e)
+
+    def _compiled(self, frame: str | bytes, topic: str, recv_ns: int) -> list[Event] | None:
+        """The compiled paths for a frame of ``topic`` that is not the last book's: another
+        book's next delta, or a trade frame, read (and applied) from the raw frame in one
+        call, without decoding it into objects. None, with nothing changed, for anything
+        else: the frame is then decoded as usual."""
+        if topic != self._trade_topic:  # another book's frame, or another symbol's trades
+            seq = self.books.get(topic)
+            if seq is not None:
+                self._last_book = seq
+                events = seq.delta_frame(frame, recv_ns)
+                if type(events) is not list:
+                    return None
+                if seq.resubscribe:
+                    self._want_snapshot(seq)
+                return events
+            if not topic.startswith("publicTrade."):
+                return None
+            inst = self.instruments.get(topic[12:])
+            if inst is None:
+                return None  # the text path counts the unknown symbol
+            self._use_trade_symbol(inst)
+        got = _trade_frame(frame, self._trade_topic, self._last_symbol, self._trade_pdec,
+                           self._trade_qdec, recv_ns, Trade, _TRADE_FIELDS, Side.BUY, Side.SELL)
+        return got if type(got) is list else None
 
     def _strict(self, frame: str | bytes, recv_ns: int) -> list[Event]:
         """One book frame through the text-level path (the compiled one declined it)."""
@@ -456,11 +502,18 @@ class PublicDecoder:
         inst = self._instrument(symbol)
         if inst is None:
             return False
-        self._last_symbol = symbol
+        self._use_trade_symbol(inst)
+        return True
+
+    def _use_trade_symbol(self, inst: Instrument) -> None:
+        """Trades of ``inst`` come now: keep its parser caches (and decimals) at hand."""
+        self._last_symbol = inst.symbol
         self._last_inst = inst
         self._trade_pc = inst.price_parser.cache
         self._trade_qc = inst.qty_parser.cache
-        return True
+        self._trade_topic = "publicTrade." + inst.symbol
+        self._trade_pdec = inst.price_parser.decimals
+        self._trade_qdec = inst.qty_parser.decimals
 
     def _ticker(self, frame: str, recv_ns: int) -> list[Event]:
         try:

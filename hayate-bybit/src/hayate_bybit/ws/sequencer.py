@@ -46,6 +46,7 @@ __all__ = ["BookSequencer", "to_levels"]
 
 _MS = 1_000_000
 _RAW = msgspec.Raw
+_delta_frame = accel.book_delta_frame
 
 
 def to_levels(
@@ -194,15 +195,36 @@ class BookSequencer:
         else:
             bids, asks = book.apply_delta_text(d.b, d.a, self.pc, self.qc, self.parse_price,
                                                self.parse_qty)
+        return self._applied(u, d.seq, ms, cts, bids, asks, recv_ns)
+
+    def delta_frame(self, frame: str | bytes, recv_ns: int) -> list[Event] | str | None:
+        """The hot path from the raw frame, in one compiled call: the next delta of this
+        trusted book, read, checked and applied without decoding the frame into objects.
+        A frame of another topic answers that topic (the caller may have its book). None,
+        with nothing changed, for anything else (a snapshot, a gap, a number or a field
+        out of the plain case, an untrusted book, no compiled path): the caller decodes
+        the frame and takes :meth:`events`, which decides."""
+        # An untrusted book takes no delta (-1 is no u), but still tells other topics apart.
+        got = _delta_frame(self.book, frame, self.topic, self.last_u + 1 if self.ready else -1,
+                           self.pdec, self.qdec)
+        if type(got) is not tuple:
+            return got
+        bids, asks, u, seq, ms, cts = got
+        return self._applied(u, seq, ms, cts, bids, asks, recv_ns)
+
+    def _applied(self, u: int, seq: int, ms: int, cts: int, bids: list[Level],
+                 asks: list[Level], recv_ns: int) -> list[Event]:
+        """The event of a delta just applied to the book, and the crossed-book check."""
+        book = self.book
         book.update_id = self.last_u = u
         ts = self.last_ts = cts * _MS
         recv = self.last_recv = recv_ns or ms * _MS
         ev = BookDelta(symbol=self.symbol, ts=ts, recv_ts=recv, bids=bids, asks=asks,
-                       update_id=u, seq=d.seq)
+                       update_id=u, seq=seq)
         bb = book._bb
         ba = book._ba
         if bb is not None and ba is not None and bb >= ba:
-            out = [ev]
+            out: list[Event] = [ev]
             self._bump("crossed")
             self.invalidate(f"crossed after u={u} (bid {bb} >= ask {ba})", ts, recv, out)
             return out

@@ -2,7 +2,9 @@
 
 ``hayate._speedups`` (C, built by ``pip install`` when the machine has a C compiler)
 parses venue level arrays (``[["64999.5","0.123"], ...]``) straight into integer units
-and applies them to a book side in one pass, without a Python string per number. It is
+and applies them to a book side in one pass, without a Python string per number; for
+the two commonest Bybit frames (a book's next delta, a trade batch) it reads the whole
+frame, header included, in the same pass. It is
 used automatically when it was built; ``HAYATE_PURE_PYTHON=1`` forces the pure-Python
 path (the suite runs both in CI and hypothesis tests compare them).
 
@@ -26,8 +28,10 @@ __all__ = [
     "apply_pairs",
     "book_apply_pairs",
     "book_apply_raw",
+    "book_delta_frame",
     "describe",
     "parse_levels",
+    "trade_frame",
 ]
 
 PURE_ENV = "HAYATE_PURE_PYTHON"
@@ -74,6 +78,21 @@ book itself (its sides, best prices and sorted indexes)."""
 book_apply_pairs: Any = _C.book_apply_pairs if _C is not None else _none
 """``book_apply_pairs(book, bid_levels, ask_levels) -> True | None``: :meth:`OrderBook.
 apply_delta` on the book itself; None when the levels are not plain ``(int, int)``."""
+
+book_delta_frame: Any = _C.book_delta_frame if _C is not None else _none
+"""``book_delta_frame(book, frame, topic, next_u, price_decimals, size_decimals)``
+``-> (bid levels, ask levels, u, seq, ts_ms, cts_ms) | str | None``: a whole venue delta
+frame (Bybit's shape) read and applied to ``book`` in one call when it is the plain next
+delta of ``topic`` (``u == next_u``, times within :data:`hayate.numbers.MS_MIN`/``MS_MAX``);
+the frame's topic when it is another one; None, with the book untouched, for
+anything else (see :meth:`hayate_bybit.ws.sequencer.BookSequencer.delta_frame`)."""
+
+trade_frame: Any = _C.trade_frame if _C is not None else _none
+"""``trade_frame(frame, topic, symbol, price_decimals, size_decimals, recv_ns, make,
+fields, buy, sell) -> [event, ...] | str | None``: a whole venue trade frame (Bybit's
+shape) of ``topic`` whose trades are all of ``symbol`` and plain, one ``make(**fields)``
+event per trade; the frame's topic when it is another one; None for anything else (the
+caller decodes the frame; see :meth:`hayate_bybit.ws.decoder.PublicDecoder.feed`)."""
 
 
 def describe() -> str:

@@ -516,11 +516,19 @@ static int finish_side(PyObject *book, PyObject *side, PyObject *best_name,
     return rc;
 }
 
-/* Fetch book.bids/asks (dicts) and book._bb/_ba (int or None). 1 ok, 0 not the plain
- * case, -1 error. New references in *bids and *asks when 1; otherwise both are NULL (the
- * caller's cleanup must not release them a second time). */
-static int book_fields(PyObject *book, PyObject **bids, PyObject **asks, int *has_bb,
-                       int64_t *bb, int *has_ba, int64_t *ba) {
+/* An OrderBook's fields as the book_* entry points use them. */
+typedef struct {
+    PyObject *bids, *asks; /* the sides (dicts), new references */
+    int has_bb, has_ba;
+    int64_t bb, ba; /* the best prices, when has_bb / has_ba */
+} BookFields;
+
+/* Fetch book.bids/asks (dicts) and book._bb/_ba (int or None) into *f. 1 ok; 0 not the
+ * plain case, with *declined set to a new None (the entry point's answer); -1 error.
+ * f->bids and f->asks are new references when 1, NULL otherwise (the caller's cleanup
+ * releases them with Py_XDECREF either way). */
+static int book_fields_of(PyObject *book, PyObject **bids, PyObject **asks, int *has_bb,
+                          int64_t *bb, int *has_ba, int64_t *ba) {
     *asks = NULL;
     *bids = PyObject_GetAttr(book, S_bids);
     if (*bids == NULL)
@@ -563,48 +571,53 @@ error:
     return -1;
 }
 
-/* Apply parsed levels (units) to the book whose fields book_fields read: bids first, then
- * asks, each side finished as OrderBook.apply_delta does. Returns a new (bid levels, ask
- * levels) tuple of (price, size) lists, or NULL (error set). */
-static PyObject *apply_parsed(PyObject *book, PyObject *bids, PyObject *asks, int has_bb,
-                              int64_t bb, int has_ba, int64_t ba, const int64_t *lb,
-                              Py_ssize_t nb, const int64_t *la, Py_ssize_t na) {
-    PyObject *result = NULL, *lb_list = NULL, *la_list = NULL;
+static int book_fields(PyObject *book, BookFields *f, PyObject **declined) {
+    int ok = book_fields_of(book, &f->bids, &f->asks, &f->has_bb, &f->bb, &f->has_ba, &f->ba);
+    if (ok == 0)
+        *declined = Py_NewRef(Py_None);
+    return ok;
+}
+
+/* Apply parsed levels (units) to one side of the book, and finish the side as
+ * OrderBook.apply_delta does. Returns the new list of (price, size) tuples, or NULL. */
+static PyObject *apply_book_side(PyObject *book, PyObject *side, const int64_t *lv,
+                                 Py_ssize_t n, int has_best, int64_t best, int is_bid) {
     int moved = 0, gone = 0;
-    lb_list = PyList_New(nb);
-    if (lb_list == NULL)
-        goto done;
-    for (Py_ssize_t i = 0; i < nb; i++) {
-        PyObject *t = pair(lb[2 * i], lb[2 * i + 1]);
+    PyObject *levels = PyList_New(n);
+    if (levels == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = pair(lv[2 * i], lv[2 * i + 1]);
         if (t == NULL)
-            goto done;
-        PyList_SET_ITEM(lb_list, i, t);
-        if (apply_one(bids, PyTuple_GET_ITEM(t, 0), lb[2 * i], lb[2 * i + 1],
-                      PyTuple_GET_ITEM(t, 1), 1, &has_bb, &bb, &moved, &gone) < 0)
-            goto done;
+            goto fail;
+        PyList_SET_ITEM(levels, i, t);
+        if (apply_one(side, PyTuple_GET_ITEM(t, 0), lv[2 * i], lv[2 * i + 1],
+                      PyTuple_GET_ITEM(t, 1), is_bid, &has_best, &best, &moved, &gone) < 0)
+            goto fail;
     }
-    if (finish_side(book, bids, S_bb, S_bsorted, has_bb, bb, moved, gone, 1) < 0)
-        goto done;
-    moved = gone = 0;
-    la_list = PyList_New(na);
-    if (la_list == NULL)
-        goto done;
-    for (Py_ssize_t i = 0; i < na; i++) {
-        PyObject *t = pair(la[2 * i], la[2 * i + 1]);
-        if (t == NULL)
-            goto done;
-        PyList_SET_ITEM(la_list, i, t);
-        if (apply_one(asks, PyTuple_GET_ITEM(t, 0), la[2 * i], la[2 * i + 1],
-                      PyTuple_GET_ITEM(t, 1), 0, &has_ba, &ba, &moved, &gone) < 0)
-            goto done;
+    if (finish_side(book, side, is_bid ? S_bb : S_ba, is_bid ? S_bsorted : S_asorted,
+                    has_best, best, moved, gone, is_bid) < 0)
+        goto fail;
+    return levels;
+fail:
+    Py_DECREF(levels);
+    return NULL;
+}
+
+/* Apply parsed bids, then asks, to the book of ``f``: the two new level lists in *bl and
+ * *al. 0, or -1 (error set; nothing to release). */
+static int apply_parsed(PyObject *book, const BookFields *f, const int64_t *lb, Py_ssize_t nb,
+                        const int64_t *la, Py_ssize_t na, PyObject **bl, PyObject **al) {
+    *al = NULL;
+    *bl = apply_book_side(book, f->bids, lb, nb, f->has_bb, f->bb, 1);
+    if (*bl == NULL)
+        return -1;
+    *al = apply_book_side(book, f->asks, la, na, f->has_ba, f->ba, 0);
+    if (*al == NULL) {
+        Py_CLEAR(*bl);
+        return -1;
     }
-    if (finish_side(book, asks, S_ba, S_asorted, has_ba, ba, moved, gone, 0) < 0)
-        goto done;
-    result = PyTuple_Pack(2, lb_list, la_list);
-done:
-    Py_XDECREF(lb_list);
-    Py_XDECREF(la_list);
-    return result;
+    return 0;
 }
 
 /* book_apply_raw(book, raw_bids, raw_asks, pdec, qdec) -> (bid levels, ask levels) | None */
@@ -614,29 +627,24 @@ static PyObject *book_apply_raw(PyObject *self, PyObject *args) {
     int pdec, qdec;
     if (!PyArg_ParseTuple(args, "Oy*y*ii", &book, &vb, &va, &pdec, &qdec))
         return NULL;
-    PyObject *result = NULL, *bids = NULL, *asks = NULL;
+    PyObject *result = NULL, *bl = NULL, *al = NULL;
     int64_t *lb = NULL, *la = NULL;
-    int has_bb, has_ba;
-    int64_t bb, ba;
-    int ok = book_fields(book, &bids, &asks, &has_bb, &bb, &has_ba, &ba);
-    if (ok <= 0) {
-        if (ok == 0) {
-            Py_INCREF(Py_None);
-            result = Py_None;
-        }
+    BookFields f = {NULL, NULL, 0, 0, 0, 0};
+    if (book_fields(book, &f, &result) <= 0)
         goto done;
-    }
     Py_ssize_t nb = read_levels(vb.buf, vb.len, pdec, qdec, &lb);
     Py_ssize_t na = nb >= 0 ? read_levels(va.buf, va.len, pdec, qdec, &la) : -1;
     if (nb < 0 || na < 0) {
-        Py_INCREF(Py_None);
-        result = Py_None;
+        result = Py_NewRef(Py_None);
         goto done;
     }
-    result = apply_parsed(book, bids, asks, has_bb, bb, has_ba, ba, lb, nb, la, na);
+    if (apply_parsed(book, &f, lb, nb, la, na, &bl, &al) == 0)
+        result = PyTuple_Pack(2, bl, al);
 done:
-    Py_XDECREF(bids);
-    Py_XDECREF(asks);
+    Py_XDECREF(bl);
+    Py_XDECREF(al);
+    Py_XDECREF(f.bids);
+    Py_XDECREF(f.asks);
     PyMem_Free(lb);
     PyMem_Free(la);
     PyBuffer_Release(&vb);
@@ -727,7 +735,7 @@ static int member_end(Cursor *c) {
 }
 
 typedef struct {
-    int64_t ts, cts, u, seq;
+    int64_t u, seq;
     int64_t *lb, *la;
     Py_ssize_t nb, na;
 } DeltaFrame;
@@ -877,47 +885,30 @@ static PyObject *book_delta_frame(PyObject *self, PyObject *const *args, Py_ssiz
             return NULL;
         Py_RETURN_NONE;
     }
-    PyObject *result = NULL, *bids = NULL, *asks = NULL, *levels = NULL;
-    DeltaFrame f = {0, 0, 0, 0, NULL, NULL, 0, 0};
+    PyObject *result = NULL, *bl = NULL, *al = NULL;
+    DeltaFrame f = {0, 0, NULL, NULL, 0, 0};
+    BookFields book_f = {NULL, NULL, 0, 0, 0, 0};
     Envelope env = {NULL, 0, 0, 0, NULL, 0};
     DeltaContext ctx = {(int)pdec, (int)qdec, &f};
     int plain = pdec >= 0 && pdec <= MAX_DIGITS && qdec >= 0 && qdec <= MAX_DIGITS &&
                 read_frame(buf, len, topic, topic_len, read_delta_member, &ctx, &env) &&
                 key_is(env.type, env.type_len, "delta");
-    if (plain) {
-        f.ts = env.ts;
-        int64_t cts = env.cts ? env.cts : env.ts;
-        plain = f.u == next_u && f.u != 1 && f.ts >= MS_MIN && f.ts <= MS_MAX &&
-                cts >= MS_MIN && cts <= MS_MAX;
-        f.cts = cts;
-    }
-    if (!plain) {
+    int64_t cts = env.cts ? env.cts : env.ts;
+    if (!plain || f.u != next_u || f.u == 1 || env.ts < MS_MIN || env.ts > MS_MAX ||
+        cts < MS_MIN || cts > MS_MAX) {
         result = env.other != NULL ? PyUnicode_FromStringAndSize(env.other, env.other_len)
                                    : Py_NewRef(Py_None);
         goto done;
     }
-    int has_bb, has_ba;
-    int64_t bb, ba;
-    int ok = book_fields(book, &bids, &asks, &has_bb, &bb, &has_ba, &ba);
-    if (ok <= 0) {
-        if (ok == 0) {
-            Py_INCREF(Py_None);
-            result = Py_None;
-        }
+    if (book_fields(book, &book_f, &result) <= 0 ||
+        apply_parsed(book, &book_f, f.lb, f.nb, f.la, f.na, &bl, &al) < 0)
         goto done;
-    }
-    levels = apply_parsed(book, bids, asks, has_bb, bb, has_ba, ba, f.lb, f.nb, f.la, f.na);
-    if (levels == NULL)
-        goto done;
-    result = PyTuple_New(6);
+    result = PyTuple_New(6); /* by hand: Py_BuildValue's format parsing shows in profiles */
     if (result == NULL)
         goto done;
-    PyObject *lb = PyTuple_GET_ITEM(levels, 0), *la = PyTuple_GET_ITEM(levels, 1);
-    Py_INCREF(lb);
-    Py_INCREF(la);
-    PyTuple_SET_ITEM(result, 0, lb);
-    PyTuple_SET_ITEM(result, 1, la);
-    int64_t numbers[4] = {f.u, f.seq, f.ts, f.cts};
+    PyTuple_SET_ITEM(result, 0, Py_NewRef(bl));
+    PyTuple_SET_ITEM(result, 1, Py_NewRef(al));
+    int64_t numbers[4] = {f.u, f.seq, env.ts, cts};
     for (int i = 0; i < 4; i++) {
         PyObject *n = PyLong_FromLongLong(numbers[i]);
         if (n == NULL) {
@@ -927,9 +918,10 @@ static PyObject *book_delta_frame(PyObject *self, PyObject *const *args, Py_ssiz
         PyTuple_SET_ITEM(result, 2 + i, n);
     }
 done:
-    Py_XDECREF(levels);
-    Py_XDECREF(bids);
-    Py_XDECREF(asks);
+    Py_XDECREF(bl);
+    Py_XDECREF(al);
+    Py_XDECREF(book_f.bids);
+    Py_XDECREF(book_f.asks);
     PyMem_Free(f.lb);
     PyMem_Free(f.la);
     if (view.obj != NULL)
@@ -1204,7 +1196,7 @@ static PyObject *book_apply_pairs(PyObject *self, PyObject *args) {
     PyObject *book, *pb, *pa;
     if (!PyArg_ParseTuple(args, "OOO", &book, &pb, &pa))
         return NULL;
-    PyObject *result = NULL, *bids = NULL, *asks = NULL;
+    PyObject *result = NULL;
     PyObject *sb = PySequence_Fast(pb, "levels must be a sequence");
     if (sb == NULL)
         return NULL;
@@ -1213,32 +1205,24 @@ static PyObject *book_apply_pairs(PyObject *self, PyObject *args) {
         Py_DECREF(sb);
         return NULL;
     }
-    int has_bb, has_ba;
-    int64_t bb, ba;
-    int ok = book_fields(book, &bids, &asks, &has_bb, &bb, &has_ba, &ba);
-    if (ok <= 0) {
-        if (ok == 0) {
-            Py_INCREF(Py_None);
-            result = Py_None;
-        }
+    BookFields f = {NULL, NULL, 0, 0, 0, 0};
+    if (book_fields(book, &f, &result) <= 0)
         goto done;
-    }
     if (!plain_pairs(sb) || !plain_pairs(sa)) {
         Py_INCREF(Py_None);
         result = Py_None;
         goto done;
     }
     if (PySequence_Fast_GET_SIZE(sb) &&
-        apply_pairs_side(book, bids, sb, S_bb, S_bsorted, has_bb, bb, 1) < 0)
+        apply_pairs_side(book, f.bids, sb, S_bb, S_bsorted, f.has_bb, f.bb, 1) < 0)
         goto done;
     if (PySequence_Fast_GET_SIZE(sa) &&
-        apply_pairs_side(book, asks, sa, S_ba, S_asorted, has_ba, ba, 0) < 0)
+        apply_pairs_side(book, f.asks, sa, S_ba, S_asorted, f.has_ba, f.ba, 0) < 0)
         goto done;
-    Py_INCREF(Py_True);
-    result = Py_True;
+    result = Py_NewRef(Py_True);
 done:
-    Py_XDECREF(bids);
-    Py_XDECREF(asks);
+    Py_XDECREF(f.bids);
+    Py_XDECREF(f.asks);
     Py_DECREF(sb);
     Py_DECREF(sa);
     return result;

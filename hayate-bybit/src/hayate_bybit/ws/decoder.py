@@ -56,6 +56,7 @@ _TOPIC_KEY = '"topic":"'
 _TOPIC_KEYS = ((_TOPIC_KEY, '"'), ('\\"topic\\":\\"', '\\"'))
 _TOPIC_KEYS_BYTES = tuple((k.encode(), q.encode()) for k, q in _TOPIC_KEYS)
 _SIDES = {"Buy": Side.BUY, "Sell": Side.SELL}
+_TRADES = "publicTrade."  # the trade topics' prefix; the symbol follows
 _TRADE_FIELDS = ("symbol", "ts", "recv_ts", "price", "qty", "side", "trade_id")
 _trade_frame = accel.trade_frame
 _BAD_JSON = (msgspec.DecodeError, RecursionError)  # msgspec recurses on deep nesting
@@ -159,7 +160,7 @@ class PublicDecoder:
         self._dec_envelope = msgspec.json.Decoder(Envelope).decode
         self._routes: tuple[tuple[str, Callable[[str, int], list[Event]]], ...] = (
             ("orderbook.", self._book),
-            ("publicTrade.", self._trades),
+            (_TRADES, self._trades),
             ("tickers.", self._ticker),
             ("kline.", self._kline),
         )
@@ -223,7 +224,7 @@ class PublicDecoder:
                 if seq.resubscribe:
                     self._want_snapshot(seq)
                 return out
-            if m.topic.startswith("publicTrade."):
+            if m.topic.startswith(_TRADES):
                 return self._trade_events(m, recv_ns)
             return self._routed(frame, recv_ns)
         except RecursionError as e:
@@ -246,9 +247,9 @@ class PublicDecoder:
                 if seq.resubscribe:
                     self._want_snapshot(seq)
                 return events
-            if not topic.startswith("publicTrade."):
+            if not topic.startswith(_TRADES):
                 return None
-            inst = self.instruments.get(topic[12:])
+            inst = self.instruments.get(topic[len(_TRADES):])
             if inst is None:
                 return None  # the text path counts the unknown symbol
             self._use_trade_symbol(inst)
@@ -511,7 +512,7 @@ class PublicDecoder:
         self._last_inst = inst
         self._trade_pc = inst.price_parser.cache
         self._trade_qc = inst.qty_parser.cache
-        self._trade_topic = "publicTrade." + inst.symbol
+        self._trade_topic = _TRADES + inst.symbol
         self._trade_pdec = inst.price_parser.decimals
         self._trade_qdec = inst.qty_parser.decimals
 

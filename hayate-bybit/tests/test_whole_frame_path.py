@@ -12,6 +12,7 @@ two copies of the slow path).
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from typing import Any
@@ -28,6 +29,7 @@ from hayate_bybit.schemas.market import instrument_from_info
 from hayate_bybit.testing import instrument_item
 from hayate_bybit.testing.hostile import fuzz_settings, hostile_value
 from hayate_bybit.testing.samples import RECORDINGS_DIR
+from hayate_bybit.ws import decoder as decoder_module
 from hayate_bybit.ws.decoder import PublicDecoder
 
 pytestmark = pytest.mark.skipif(not accel.ACCELERATED, reason="compares the compiled path "
@@ -74,7 +76,8 @@ def _run(accelerated: bool, at: int, frame: str | bytes) -> tuple[Any, ...]:
         recv += 1_000_000
         events.append(d.feed(line, recv))
         books.append({t: (dict(s.book.bids), dict(s.book.asks), s.book.valid, s.book.best_bid,
-                          s.book.best_ask, s.last_u) for t, s in d.books.items()})
+                          s.book.best_ask, s.last_u, s.book.update_id)
+                      for t, s in d.books.items()})
     return events, books, dict(m.counters), dict(d.malformed), list(d.resubscribe)
 
 
@@ -290,3 +293,34 @@ def test_plain_frames_take_the_compiled_call(at: int) -> None:
         assert got and not d.malformed
         expected = _run(False, at, text)[0][0]
         assert got == expected
+
+
+def _topic(line: str) -> str:
+    return str(json.loads(line).get("topic", ""))
+
+
+# Trade frames whose symbol traded last and which follow a plain book delta: the feed's
+# usual rhythm, where one compiled call must take either kind of frame.
+SAME_SYMBOL = [i for before, i in itertools.pairwise(TRADES)
+               if _kind(FRAMES[i - 1]) == "delta" and _topic(FRAMES[before]) == _topic(FRAMES[i])]
+
+
+@pytest.mark.parametrize("at", SAME_SYMBOL[:3])
+def test_trades_of_the_last_symbol_take_the_book_call(at: int, monkeypatch: Any) -> None:
+    """After a book delta, a trade frame of the symbol that traded last is read by the
+    same compiled call as the delta (no second call, no msgspec), and gives the text
+    path's events."""
+    d, _ = _decoder(True)
+    recv = T0_NS
+    for line in FRAMES[:at]:
+        recv += 1_000_000
+        d.feed(line, recv)
+
+    def refuse(*args: Any) -> Any:
+        raise AssertionError("the frame took another path")
+
+    monkeypatch.setattr(decoder_module, "_trade_frame", refuse)
+    d._dec_public = refuse  # type: ignore[method-assign]
+    got = d.feed(FRAMES[at], recv + 1_000_000)
+    assert got and not d.malformed
+    assert got == _run(False, at, FRAMES[at])[0][0]

@@ -16,10 +16,9 @@
  *   apply_pairs(side, pairs, best, is_bid)     -> (best, moved, gone) | None
  *   book_apply_raw(book, raw_bids, raw_asks, pdec, qdec) -> (bid levels, ask levels) | None
  *   book_apply_pairs(book, bid_levels, ask_levels)       -> True | None
- *   book_delta_frame(book, frame, topic, next_u, pdec, qdec)
- *                          -> (bid levels, ask levels, u, seq, ts, cts) | other topic | None
- *   trade_frame(frame, topic, symbol, pdec, qdec, recv_ns, make, fields, buy, sell)
- *                          -> [trade event, ...] | other topic | None
+ *   book_delta_frame(book_args, frame, next_u, recv_ns, trades)
+ *                          -> delta event | [trade event, ...] | other topic | None
+ *   trade_frame(frame, trades, recv_ns)  -> [trade event, ...] | other topic | None
  *
  * The book_* functions work on an OrderBook itself (its bids/asks dicts, best prices and
  * sorted indexes, by attribute), finding the next best price after the best level went
@@ -440,7 +439,7 @@ fail:
 
 #define SCAN 48 /* hayate.book.book._SCAN: unit steps tried before scanning the side */
 
-static PyObject *S_bids, *S_asks, *S_bb, *S_ba, *S_bsorted, *S_asorted;
+static PyObject *S_bids, *S_asks, *S_bb, *S_ba, *S_bsorted, *S_asorted, *S_update_id;
 
 /* The best price of ``side`` after the level at ``gone`` went (OrderBook._next_bid/_ask):
  * step one unit at a time, then scan. Returns a new reference (None when empty). */
@@ -852,83 +851,6 @@ static int read_delta_member(Cursor *c, void *ctx) {
     return read_delta_data(c, d->pdec, d->qdec, d->f);
 }
 
-/* book_delta_frame(book, frame, topic, next_u, pdec, qdec)
- *     -> (bid levels, ask levels, u, seq, ts, cts) | other topic | None
- *
- * BookSequencer's hot path in one call: a delta frame of ``topic`` (str, or a bytes-like
- * object) whose ``u`` is ``next_u`` (never 1), whose times (ms; cts defaults to ts) lie
- * in [MS_MIN, MS_MAX], is applied to ``book`` and its levels returned in units. A frame
- * of another topic (a plain string) answers that topic, so the caller can try the book
- * it belongs to. Anything else (a snapshot, a gap, a field more or less, any number not
- * plain) answers None with the book untouched: the caller decodes the frame as usual. */
-static PyObject *book_delta_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "book_delta_frame takes 6 arguments");
-        return NULL;
-    }
-    PyObject *book = args[0], *frame = args[1];
-    Py_ssize_t topic_len;
-    const char *topic = PyUnicode_AsUTF8AndSize(args[2], &topic_len);
-    if (topic == NULL)
-        return NULL;
-    long long next_u = PyLong_AsLongLong(args[3]);
-    long pdec = PyLong_AsLong(args[4]);
-    long qdec = PyLong_AsLong(args[5]);
-    if (PyErr_Occurred())
-        return NULL;
-    Py_buffer view;
-    const char *buf;
-    Py_ssize_t len;
-    int text = frame_text(frame, &view, &buf, &len);
-    if (text <= 0) {
-        if (text < 0)
-            return NULL;
-        Py_RETURN_NONE;
-    }
-    PyObject *result = NULL, *bl = NULL, *al = NULL;
-    DeltaFrame f = {0, 0, NULL, NULL, 0, 0};
-    BookFields book_f = {NULL, NULL, 0, 0, 0, 0};
-    Envelope env = {NULL, 0, 0, 0, NULL, 0};
-    DeltaContext ctx = {(int)pdec, (int)qdec, &f};
-    int plain = pdec >= 0 && pdec <= MAX_DIGITS && qdec >= 0 && qdec <= MAX_DIGITS &&
-                read_frame(buf, len, topic, topic_len, read_delta_member, &ctx, &env) &&
-                key_is(env.type, env.type_len, "delta");
-    int64_t cts = env.cts ? env.cts : env.ts;
-    if (!plain || f.u != next_u || f.u == 1 || env.ts < MS_MIN || env.ts > MS_MAX ||
-        cts < MS_MIN || cts > MS_MAX) {
-        result = env.other != NULL ? PyUnicode_FromStringAndSize(env.other, env.other_len)
-                                   : Py_NewRef(Py_None);
-        goto done;
-    }
-    if (book_fields(book, &book_f, &result) <= 0 ||
-        apply_parsed(book, &book_f, f.lb, f.nb, f.la, f.na, &bl, &al) < 0)
-        goto done;
-    result = PyTuple_New(6); /* by hand: Py_BuildValue's format parsing shows in profiles */
-    if (result == NULL)
-        goto done;
-    PyTuple_SET_ITEM(result, 0, Py_NewRef(bl));
-    PyTuple_SET_ITEM(result, 1, Py_NewRef(al));
-    int64_t numbers[4] = {f.u, f.seq, env.ts, cts};
-    for (int i = 0; i < 4; i++) {
-        PyObject *n = PyLong_FromLongLong(numbers[i]);
-        if (n == NULL) {
-            Py_CLEAR(result);
-            goto done;
-        }
-        PyTuple_SET_ITEM(result, 2 + i, n);
-    }
-done:
-    Py_XDECREF(bl);
-    Py_XDECREF(al);
-    Py_XDECREF(book_f.bids);
-    Py_XDECREF(book_f.asks);
-    PyMem_Free(f.lb);
-    PyMem_Free(f.la);
-    if (view.obj != NULL)
-        PyBuffer_Release(&view);
-    return result;
-}
-
 /* -- a whole public trade frame ----------------------------------------------------------- */
 
 typedef struct {
@@ -1066,70 +988,90 @@ static int read_trades(Cursor *c, void *ctx) {
     }
 }
 
-/* trade_frame(frame, topic, symbol, pdec, qdec, recv_ns, make, fields, buy, sell)
- *     -> [event, ...] | other topic | None
- *
- * A public trade frame of ``topic`` whose every trade is of ``symbol`` and plain (times in
- * [MS_MIN, MS_MAX], side Buy or Sell, price and size > 0 on the grid of ``pdec`` /
- * ``qdec`` decimals, an id of at most MAX_ID_CHARS printable ASCII characters): one event
- * per trade, ``make(**dict(zip(fields, (symbol, ts, recv_ts, price, qty, side,
- * trade_id))))`` with times in ns and ``recv_ts`` = ``recv_ns`` or the push time; ``side``
- * is ``buy`` or ``sell``. A frame of another topic answers that topic (as
- * book_delta_frame does); anything else None: the caller decodes the frame. */
-static PyObject *trade_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "trade_frame takes 10 arguments");
-        return NULL;
+/* A trade context, the ``trades`` tuple the entry points take: (topic, symbol, pdec, qdec,
+ * make, fields, buy, sell), kept by the caller for its current trade symbol. */
+typedef struct {
+    const char *topic;
+    Py_ssize_t topic_len;
+    PyObject *symbol; /* borrowed, as the objects below */
+    const char *symbol_text;
+    Py_ssize_t symbol_len;
+    int pdec, qdec;
+    PyObject *make, *fields, *buy, *sell;
+} TradeArgs;
+
+/* Unpack a ``trades`` tuple into *a. 1 ok, 0 not the plain case (decimals out of range),
+ * -1 error. */
+static int trade_args(PyObject *t, TradeArgs *a) {
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 8) {
+        PyErr_SetString(PyExc_TypeError, "trades must be a tuple of 8 items");
+        return -1;
     }
-    PyObject *frame = args[0], *symbol = args[2], *make = args[6], *fields = args[7];
-    if (!PyTuple_Check(fields) || PyTuple_GET_SIZE(fields) != 7) {
-        PyErr_SetString(PyExc_TypeError, "trade_frame: fields must be a tuple of 7 names");
-        return NULL;
-    }
-    Py_ssize_t topic_len, symbol_len;
-    const char *topic = PyUnicode_AsUTF8AndSize(args[1], &topic_len);
-    if (topic == NULL)
-        return NULL;
-    const char *symbol_text = PyUnicode_AsUTF8AndSize(symbol, &symbol_len);
-    if (symbol_text == NULL)
-        return NULL;
-    long pdec = PyLong_AsLong(args[3]);
-    long qdec = PyLong_AsLong(args[4]);
-    int overflow = 0;
-    long long recv_ns = PyLong_AsLongLongAndOverflow(args[5], &overflow);
+    a->topic = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(t, 0), &a->topic_len);
+    if (a->topic == NULL)
+        return -1;
+    a->symbol = PyTuple_GET_ITEM(t, 1);
+    a->symbol_text = PyUnicode_AsUTF8AndSize(a->symbol, &a->symbol_len);
+    if (a->symbol_text == NULL)
+        return -1;
+    long pdec = PyLong_AsLong(PyTuple_GET_ITEM(t, 2));
+    long qdec = PyLong_AsLong(PyTuple_GET_ITEM(t, 3));
     if (PyErr_Occurred())
-        return NULL;
-    if (overflow || recv_ns < 0 || pdec < 0 || pdec > MAX_DIGITS || qdec < 0 ||
-        qdec > MAX_DIGITS)
-        Py_RETURN_NONE;
-    Py_buffer view;
-    const char *buf;
-    Py_ssize_t len;
-    int ok = frame_text(frame, &view, &buf, &len);
-    if (ok <= 0) {
-        if (ok < 0)
-            return NULL;
-        Py_RETURN_NONE;
+        return -1;
+    a->make = PyTuple_GET_ITEM(t, 4);
+    a->fields = PyTuple_GET_ITEM(t, 5);
+    a->buy = PyTuple_GET_ITEM(t, 6);
+    a->sell = PyTuple_GET_ITEM(t, 7);
+    if (!PyTuple_Check(a->fields) || PyTuple_GET_SIZE(a->fields) != 7) {
+        PyErr_SetString(PyExc_TypeError, "trade fields must be a tuple of 7 names");
+        return -1;
     }
+    if (pdec < 0 || pdec > MAX_DIGITS || qdec < 0 || qdec > MAX_DIGITS)
+        return 0;
+    a->pdec = (int)pdec;
+    a->qdec = (int)qdec;
+    return 1;
+}
+
+/* An entry point's answer to a check that did not pass: NULL for an error (-1, the
+ * exception is set), None for a frame out of the plain case (0). */
+static PyObject *declined(int ok) {
+    return ok < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+/* A receive time in ns: 1 ok, 0 not the plain case (negative, past 64 bits), -1 error. */
+static int read_recv(PyObject *o, int64_t *out) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow || v < 0)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* The trades of a whole frame's text (trade_frame's answer, a new reference). */
+static PyObject *trades_from(const char *buf, Py_ssize_t len, const TradeArgs *a,
+                             int64_t recv_ns) {
     PyObject *result = NULL, *out = NULL;
-    TradeContext ctx = {symbol_text, symbol_len, (int)pdec, (int)qdec, NULL, 0};
+    TradeContext ctx = {a->symbol_text, a->symbol_len, a->pdec, a->qdec, NULL, 0};
     Envelope env = {NULL, 0, 0, 0, NULL, 0};
-    if (!read_frame(buf, len, topic, topic_len, read_trades, &ctx, &env) || env.ts < MS_MIN ||
-        env.ts > MS_MAX) {
+    if (!read_frame(buf, len, a->topic, a->topic_len, read_trades, &ctx, &env) ||
+        env.ts < MS_MIN || env.ts > MS_MAX) {
         result = env.other != NULL ? PyUnicode_FromStringAndSize(env.other, env.other_len)
                                    : Py_NewRef(Py_None);
         goto done;
     }
     TradeRow *rows = ctx.rows;
     Py_ssize_t n = ctx.n;
-    int64_t ms = env.ts;
     out = PyList_New(n);
     if (out == NULL)
         goto done;
-    int64_t recv = recv_ns ? recv_ns : ms * 1000000;
+    int64_t recv = recv_ns ? recv_ns : env.ts * 1000000;
     for (Py_ssize_t i = 0; i < n; i++) {
         TradeRow *t = &rows[i];
-        PyObject *values[7] = {symbol, NULL, NULL, NULL, NULL, t->is_buy ? args[8] : args[9],
+        PyObject *values[7] = {a->symbol, NULL, NULL, NULL, NULL, t->is_buy ? a->buy : a->sell,
                                NULL};
         values[1] = PyLong_FromLongLong(t->T * 1000000);
         values[2] = PyLong_FromLongLong(recv);
@@ -1138,7 +1080,7 @@ static PyObject *trade_frame(PyObject *self, PyObject *const *args, Py_ssize_t n
         values[6] = PyUnicode_FromStringAndSize(t->id, t->id_len);
         PyObject *ev = NULL;
         if (values[1] && values[2] && values[3] && values[4] && values[6])
-            ev = PyObject_Vectorcall(make, values, 0, fields);
+            ev = PyObject_Vectorcall(a->make, values, 0, a->fields);
         for (int j = 1; j < 7; j++)
             if (j != 5)
                 Py_XDECREF(values[j]);
@@ -1151,6 +1093,142 @@ static PyObject *trade_frame(PyObject *self, PyObject *const *args, Py_ssize_t n
 done:
     Py_XDECREF(out);
     PyMem_Free(ctx.rows);
+    return result;
+}
+
+/* trade_frame(frame, trades, recv_ns) -> [event, ...] | other topic | None
+ *
+ * A public trade frame of the ``trades`` context's topic whose every trade is of its
+ * symbol and plain (times in [MS_MIN, MS_MAX], side Buy or Sell, price and size > 0 on the
+ * grid of pdec / qdec decimals, an id of at most MAX_ID_CHARS printable ASCII
+ * characters): one event per trade, ``make(**dict(zip(fields, (symbol, ts, recv_ts,
+ * price, qty, side, trade_id))))`` with times in ns and ``recv_ts`` = ``recv_ns`` or the
+ * push time; ``side`` is ``buy`` or ``sell``. A frame of another topic answers that topic
+ * (as book_delta_frame does); anything else None: the caller decodes the frame. */
+static PyObject *trade_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "trade_frame takes 3 arguments");
+        return NULL;
+    }
+    TradeArgs a;
+    int64_t recv_ns = 0;
+    int ok = trade_args(args[1], &a);
+    if (ok > 0)
+        ok = read_recv(args[2], &recv_ns);
+    if (ok <= 0)
+        return declined(ok);
+    Py_buffer view;
+    const char *buf;
+    Py_ssize_t len;
+    ok = frame_text(args[0], &view, &buf, &len);
+    if (ok <= 0)
+        return declined(ok);
+    PyObject *result = trades_from(buf, len, &a, recv_ns);
+    if (view.obj != NULL)
+        PyBuffer_Release(&view);
+    return result;
+}
+
+/* -- a whole book delta frame, and the event it makes ------------------------------------- */
+
+/* book_delta_frame(book_args, frame, next_u, recv_ns, trades) -> event | [trade event, ...]
+ *                                                                | other topic | None
+ *
+ * BookSequencer's hot path in one call. ``book_args`` is the sequencer's fixed tuple
+ * (book, topic, pdec, qdec, symbol, make, fields). A delta frame of ``topic`` (str, or a
+ * bytes-like object) whose ``u`` is ``next_u`` (never 1), whose times (ms; cts defaults
+ * to ts) lie in [MS_MIN, MS_MAX], is applied to ``book``, ``book.update_id`` set to its
+ * ``u``, and its event returned: ``make(**dict(zip(fields, (symbol, cts in ns, recv_ns or
+ * ts in ns, bid levels, ask levels, u, seq))))``, levels in units. A frame of the topic of
+ * ``trades`` (a trade context as trade_frame takes, or None) answers what trade_frame
+ * answers, in the same call: the two kinds of frame that make up a feed each cost one
+ * call. A frame of another topic (a plain string) answers that topic, so the caller can
+ * try the book it belongs to. Anything else (a snapshot, a gap, a field more or less, any
+ * number not plain) answers None with the book untouched: the caller decodes the frame
+ * as usual. */
+static PyObject *book_delta_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "book_delta_frame takes 5 arguments");
+        return NULL;
+    }
+    PyObject *fixed = args[0], *frame = args[1], *trades = args[4];
+    if (!PyTuple_Check(fixed) || PyTuple_GET_SIZE(fixed) != 7 ||
+        !PyTuple_Check(PyTuple_GET_ITEM(fixed, 6)) ||
+        PyTuple_GET_SIZE(PyTuple_GET_ITEM(fixed, 6)) != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "book_args must be (book, topic, pdec, qdec, symbol, make, fields) "
+                        "with 7 field names");
+        return NULL;
+    }
+    PyObject *book = PyTuple_GET_ITEM(fixed, 0);
+    Py_ssize_t topic_len;
+    const char *topic = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(fixed, 1), &topic_len);
+    if (topic == NULL)
+        return NULL;
+    long pdec = PyLong_AsLong(PyTuple_GET_ITEM(fixed, 2));
+    long qdec = PyLong_AsLong(PyTuple_GET_ITEM(fixed, 3));
+    long long next_u = PyLong_AsLongLong(args[2]);
+    if (PyErr_Occurred())
+        return NULL;
+    int64_t recv_ns = 0;
+    int ok = read_recv(args[3], &recv_ns);
+    if (ok <= 0)
+        return declined(ok);
+    Py_buffer view;
+    const char *buf;
+    Py_ssize_t len;
+    ok = frame_text(frame, &view, &buf, &len);
+    if (ok <= 0)
+        return declined(ok);
+    PyObject *result = NULL, *bl = NULL, *al = NULL;
+    DeltaFrame f = {0, 0, NULL, NULL, 0, 0};
+    BookFields book_f = {NULL, NULL, 0, 0, 0, 0};
+    Envelope env = {NULL, 0, 0, 0, NULL, 0};
+    DeltaContext ctx = {(int)pdec, (int)qdec, &f};
+    int plain = pdec >= 0 && pdec <= MAX_DIGITS && qdec >= 0 && qdec <= MAX_DIGITS &&
+                read_frame(buf, len, topic, topic_len, read_delta_member, &ctx, &env) &&
+                key_is(env.type, env.type_len, "delta");
+    int64_t cts = env.cts ? env.cts : env.ts;
+    if (!plain || f.u != next_u || f.u == 1 || env.ts < MS_MIN || env.ts > MS_MAX ||
+        cts < MS_MIN || cts > MS_MAX) {
+        if (env.other == NULL) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        if (trades != Py_None) {
+            TradeArgs a;
+            ok = trade_args(trades, &a);
+            if (ok < 0)
+                goto done;
+            if (a.topic_len == env.other_len && memcmp(a.topic, env.other, a.topic_len) == 0) {
+                result = ok ? trades_from(buf, len, &a, recv_ns) : Py_NewRef(Py_None);
+                goto done;
+            }
+        }
+        result = PyUnicode_FromStringAndSize(env.other, env.other_len);
+        goto done;
+    }
+    if (book_fields(book, &book_f, &result) <= 0 ||
+        apply_parsed(book, &book_f, f.lb, f.nb, f.la, f.na, &bl, &al) < 0)
+        goto done;
+    PyObject *values[7] = {PyTuple_GET_ITEM(fixed, 4), PyLong_FromLongLong(cts * 1000000),
+                           PyLong_FromLongLong(recv_ns ? recv_ns : env.ts * 1000000), bl, al,
+                           PyLong_FromLongLong(f.u), PyLong_FromLongLong(f.seq)};
+    if (values[1] && values[2] && values[5] && values[6] &&
+        PyObject_SetAttr(book, S_update_id, values[5]) == 0)
+        result = PyObject_Vectorcall(PyTuple_GET_ITEM(fixed, 5), values, 0,
+                                     PyTuple_GET_ITEM(fixed, 6));
+    Py_XDECREF(values[1]);
+    Py_XDECREF(values[2]);
+    Py_XDECREF(values[5]);
+    Py_XDECREF(values[6]);
+done:
+    Py_XDECREF(bl);
+    Py_XDECREF(al);
+    Py_XDECREF(book_f.bids);
+    Py_XDECREF(book_f.asks);
+    PyMem_Free(f.lb);
+    PyMem_Free(f.la);
     if (view.obj != NULL)
         PyBuffer_Release(&view);
     return result;
@@ -1237,11 +1315,10 @@ static PyMethodDef methods[] = {
     {"book_apply_raw", book_apply_raw, METH_VARARGS,
      "book_apply_raw(book, raw_bids, raw_asks, pdec, qdec) -> (bid levels, ask levels) or None"},
     {"book_delta_frame", (PyCFunction)(void (*)(void))book_delta_frame, METH_FASTCALL,
-     "book_delta_frame(book, frame, topic, next_u, pdec, qdec) -> "
-     "(bid levels, ask levels, u, seq, ts, cts) or None"},
+     "book_delta_frame(book_args, frame, next_u, recv_ns, trades) -> "
+     "delta event, [trade event, ...], other topic or None"},
     {"trade_frame", (PyCFunction)(void (*)(void))trade_frame, METH_FASTCALL,
-     "trade_frame(frame, topic, symbol, pdec, qdec, recv_ns, make, fields, buy, sell) -> "
-     "[event, ...] or None"},
+     "trade_frame(frame, trades, recv_ns) -> [event, ...], other topic or None"},
     {"book_apply_pairs", book_apply_pairs, METH_VARARGS,
      "book_apply_pairs(book, bid_levels, ask_levels) -> True or None"},
     {"apply_pairs", apply_pairs, METH_VARARGS,
@@ -1259,7 +1336,8 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     S_ba = PyUnicode_InternFromString("_ba");
     S_bsorted = PyUnicode_InternFromString("_bsorted");
     S_asorted = PyUnicode_InternFromString("_asorted");
-    if (!S_bids || !S_asks || !S_bb || !S_ba || !S_bsorted || !S_asorted)
+    S_update_id = PyUnicode_InternFromString("update_id");
+    if (!S_bids || !S_asks || !S_bb || !S_ba || !S_bsorted || !S_asorted || !S_update_id)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)

@@ -142,8 +142,8 @@ class PublicDecoder:
         self._last_inst: Instrument | None = None
         self._trade_pc: dict[str, int] = {}
         self._trade_qc: dict[str, int] = {}
-        self._trade_topic = ""  # and the decimals of its parsers, for the compiled path
-        self._trade_pdec = self._trade_qdec = 0
+        self._trade_topic = ""  # and its context for the compiled path (accel.trade_frame)
+        self._trade_args: tuple[Any, ...] | None = None
         # The compiled path (hayate.book.accel) reads book levels straight from the JSON
         # text; ``accelerated=False`` (or HAYATE_PURE_PYTHON=1) keeps them as strings.
         self.accelerated = accel.ACCELERATED if accelerated is None else (
@@ -175,11 +175,12 @@ class PublicDecoder:
             if self.symbols is not None and self._filtered(frame):
                 return []
             if self.accelerated:
-                # Fastest path: the next delta of the last book, read and applied from the
-                # raw frame in one compiled call; a frame of another topic names it.
+                # Fastest path: the next delta of the last book, or the trades of the last
+                # trade symbol, read (and applied) from the raw frame in one compiled call;
+                # a frame of another topic names it.
                 seq = self._last_book
-                got: Any = seq.delta_frame(frame, recv_ns) if seq is not None else (
-                    self._trade_topic)
+                got: Any = seq.delta_frame(frame, recv_ns, self._trade_args) if (
+                    seq is not None) else self._trade_topic
                 if type(got) is list:
                     if seq.resubscribe:  # type: ignore[union-attr]
                         self._want_snapshot(seq)  # type: ignore[arg-type]
@@ -253,8 +254,7 @@ class PublicDecoder:
             if inst is None:
                 return None  # the text path counts the unknown symbol
             self._use_trade_symbol(inst)
-        got = _trade_frame(frame, self._trade_topic, self._last_symbol, self._trade_pdec,
-                           self._trade_qdec, recv_ns, Trade, _TRADE_FIELDS, Side.BUY, Side.SELL)
+        got = _trade_frame(frame, self._trade_args, recv_ns)
         return got if type(got) is list else None
 
     def _strict(self, frame: str | bytes, recv_ns: int) -> list[Event]:
@@ -513,8 +513,8 @@ class PublicDecoder:
         self._trade_pc = inst.price_parser.cache
         self._trade_qc = inst.qty_parser.cache
         self._trade_topic = _TRADES + inst.symbol
-        self._trade_pdec = inst.price_parser.decimals
-        self._trade_qdec = inst.qty_parser.decimals
+        self._trade_args = (self._trade_topic, inst.symbol, inst.price_parser.decimals,
+                            inst.qty_parser.decimals, Trade, _TRADE_FIELDS, Side.BUY, Side.SELL)
 
     def _ticker(self, frame: str, recv_ns: int) -> list[Event]:
         try:

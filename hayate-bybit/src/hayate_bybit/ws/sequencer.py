@@ -47,6 +47,8 @@ __all__ = ["BookSequencer", "to_levels"]
 _MS = 1_000_000
 _RAW = msgspec.Raw
 _delta_frame = accel.book_delta_frame
+# The event's fields in the order book_delta_frame gives their values.
+_DELTA_FIELDS = ("symbol", "ts", "recv_ts", "bids", "asks", "update_id", "seq")
 
 
 def to_levels(
@@ -89,6 +91,7 @@ class BookSequencer:
 
     __slots__ = (
         "book",
+        "book_args",
         "count",
         "instrument",
         "last_recv",
@@ -123,6 +126,9 @@ class BookSequencer:
         self.qc = self.qp.cache
         self.pdec = self.pp.decimals  # for levels parsed by the compiled path
         self.qdec = self.qp.decimals
+        # What the compiled whole-frame call needs that never changes, in one argument.
+        self.book_args = (self.book, topic, self.pdec, self.qdec, self.symbol, BookDelta,
+                          _DELTA_FIELDS)
         self.last_u = 0
         self.last_ts = 0  # ts and recv_ts (ns) of the last message applied
         self.last_recv = 0
@@ -197,20 +203,30 @@ class BookSequencer:
                                                self.parse_qty)
         return self._applied(u, d.seq, ms, cts, bids, asks, recv_ns)
 
-    def delta_frame(self, frame: str | bytes, recv_ns: int) -> list[Event] | str | None:
+    def delta_frame(self, frame: str | bytes, recv_ns: int,
+                    trades: tuple[Any, ...] | None = None) -> list[Event] | str | None:
         """The hot path from the raw frame, in one compiled call: the next delta of this
-        trusted book, read, checked and applied without decoding the frame into objects.
-        A frame of another topic answers that topic (the caller may have its book). None,
-        with nothing changed, for anything else (a snapshot, a gap, a number or a field
-        out of the plain case, an untrusted book, no compiled path): the caller decodes
-        the frame and takes :meth:`events`, which decides."""
+        trusted book, read, checked and applied, and its event built, without decoding the
+        frame into objects. A trade frame of the context ``trades`` (the decoder's current
+        trade symbol, see ``accel.trade_frame``) answers its trade events from the same
+        call. A frame of another topic answers that topic (the caller may have its book).
+        None, with nothing changed, for anything else (a snapshot, a gap, a number or a
+        field out of the plain case, an untrusted book, no compiled path): the caller
+        decodes the frame and takes :meth:`events`, which decides."""
         # An untrusted book takes no delta (-1 is no u), but still tells other topics apart.
-        got = _delta_frame(self.book, frame, self.topic, self.last_u + 1 if self.ready else -1,
-                           self.pdec, self.qdec)
-        if type(got) is not tuple:
-            return got
-        bids, asks, u, seq, ms, cts = got
-        return self._applied(u, seq, ms, cts, bids, asks, recv_ns)
+        ev = _delta_frame(self.book_args, frame, self.last_u + 1 if self.ready else -1,
+                          recv_ns, trades)
+        if type(ev) is not BookDelta:
+            return ev
+        self.last_u = ev.update_id
+        self.last_ts = ev.ts
+        self.last_recv = ev.recv_ts
+        book = self.book
+        bb = book._bb
+        ba = book._ba
+        if bb is not None and ba is not None and bb >= ba:
+            return self._crossed(ev)
+        return [ev]
 
     def _applied(self, u: int, seq: int, ms: int, cts: int, bids: list[Level],
                  asks: list[Level], recv_ns: int) -> list[Event]:
@@ -224,11 +240,16 @@ class BookSequencer:
         bb = book._bb
         ba = book._ba
         if bb is not None and ba is not None and bb >= ba:
-            out: list[Event] = [ev]
-            self._bump("crossed")
-            self.invalidate(f"crossed after u={u} (bid {bb} >= ask {ba})", ts, recv, out)
-            return out
+            return self._crossed(ev)
         return [ev]
+
+    def _crossed(self, ev: BookDelta) -> list[Event]:
+        """A delta left the book crossed: its event, then the book is invalid."""
+        out: list[Event] = [ev]
+        self._bump("crossed")
+        self.invalidate(f"crossed after u={ev.update_id} (bid {self.book._bb} >= ask "
+                        f"{self.book._ba})", ev.ts, ev.recv_ts, out)
+        return out
 
     def _exceptional(self, m: Any, recv_ns: int, out: list[Event]) -> bool:
         """Snapshots, restarts, and deltas that do not follow: everything but the hot path.

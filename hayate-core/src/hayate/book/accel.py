@@ -80,19 +80,23 @@ book_apply_pairs: Any = _C.book_apply_pairs if _C is not None else _none
 apply_delta` on the book itself; None when the levels are not plain ``(int, int)``."""
 
 book_delta_frame: Any = _C.book_delta_frame if _C is not None else _none
-"""``book_delta_frame(book, frame, topic, next_u, price_decimals, size_decimals)``
-``-> (bid levels, ask levels, u, seq, ts_ms, cts_ms) | str | None``: a whole venue delta
-frame (Bybit's shape) read and applied to ``book`` in one call when it is the plain next
-delta of ``topic`` (``u == next_u``, times within :data:`hayate.numbers.MS_MIN`/``MS_MAX``);
-the frame's topic when it is another one; None, with the book untouched, for
-anything else (see :meth:`hayate_bybit.ws.sequencer.BookSequencer.delta_frame`)."""
+"""``book_delta_frame(book_args, frame, next_u, recv_ns, trades)``
+``-> BookDelta | [Trade, ...] | str | None``: a whole venue delta frame (Bybit's shape)
+read and applied to the book in one call when it is the plain next delta of the topic
+(``u == next_u``, times within :data:`hayate.numbers.MS_MIN`/``MS_MAX``), the book's
+``update_id`` set and the event built. ``book_args`` is ``(book, topic, price_decimals,
+size_decimals, symbol, make, fields)``. A frame of the topic of ``trades`` (a context as
+:data:`trade_frame` takes, or None) answers what :data:`trade_frame` would; a frame of
+another topic answers that topic; anything else None, with the book untouched (see
+:meth:`hayate_bybit.ws.sequencer.BookSequencer.delta_frame`)."""
 
 trade_frame: Any = _C.trade_frame if _C is not None else _none
-"""``trade_frame(frame, topic, symbol, price_decimals, size_decimals, recv_ns, make,
-fields, buy, sell) -> [event, ...] | str | None``: a whole venue trade frame (Bybit's
-shape) of ``topic`` whose trades are all of ``symbol`` and plain, one ``make(**fields)``
-event per trade; the frame's topic when it is another one; None for anything else (the
-caller decodes the frame; see :meth:`hayate_bybit.ws.decoder.PublicDecoder.feed`)."""
+"""``trade_frame(frame, trades, recv_ns) -> [event, ...] | str | None``: a whole venue
+trade frame (Bybit's shape) whose trades are all of the context's symbol and plain, one
+``make(**fields)`` event per trade. ``trades`` is ``(topic, symbol, price_decimals,
+size_decimals, make, fields, buy, sell)``. The frame's topic when it is another one; None
+for anything else (the caller decodes the frame; see
+:meth:`hayate_bybit.ws.decoder.PublicDecoder.feed`)."""
 
 
 def describe() -> str:
